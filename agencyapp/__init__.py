@@ -1,0 +1,83 @@
+"""住基ネット セキュリティ自己点検システム: the application factory."""
+import os
+import sqlite3
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(test_config=None):
+    """Create the app: config, extensions, security, blueprints, errors, CLI."""
+    app = Flask(
+        __name__,
+        instance_path=os.path.join(ROOT, "instance"),
+        instance_relative_config=True,
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+    )
+    from agencyapp.config import load_config
+
+    load_config(app, test_config)
+    _init_extensions(app)
+    _init_security(app)
+    _init_templates(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_cli(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """SQLite: enforce foreign keys, allow readers during a write, wait instead of failing."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def _init_extensions(app):
+    from agencyapp import models  # noqa: F401  (registers the tables)
+    from agencyapp.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+
+def _init_security(app):
+    from agencyapp import security
+
+    security.init_app(app)
+
+
+def _init_templates(app):
+    from agencyapp import formatting
+
+    formatting.init_app(app)
+
+
+def _register_blueprints(app):
+    from agencyapp.views import auth, dashboard, health, selfcheck
+
+    for module in (auth, dashboard, health, selfcheck):
+        app.register_blueprint(module.bp)
+
+
+def _register_errors(app):
+    from agencyapp.views import errors
+
+    errors.init_app(app)
+
+
+def _register_cli(app):
+    from agencyapp import cli
+
+    cli.init_app(app)

@@ -1,0 +1,120 @@
+"""Operator commands: `flask --app wsgi <command> --help` explains each."""
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from agencyapp.config import DEVELOPMENT
+from agencyapp.extensions import db
+
+
+def init_app(app):
+    for command in (import_checklist_command, seed_demo_command, create_user_command, unlock_user_command,
+                    check_checklist_command):
+        app.cli.add_command(command)
+
+
+@click.command("import-checklist")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--shipped", is_flag=True, help="同梱のチェックリスト（agencyapp/checklists/data/*.yaml）をすべて登録する")
+def import_checklist_command(paths, shipped):
+    """チェックリストのYAMLファイルを検証して登録する（同じ内容なら何もしない）。"""
+    from agencyapp.checklists.loader import ChecklistError, load_checklist
+    from agencyapp.demo import import_shipped_checklists
+    from agencyapp.services import DomainError
+    from agencyapp.services.checklists import import_checklist
+
+    if shipped:
+        for version in import_shipped_checklists():
+            click.echo(f"登録済み: {version.code} {version.title}")
+    failed = False
+    for path in paths:
+        try:
+            version, created = import_checklist(load_checklist(path))
+        except ChecklistError as exc:
+            failed = True
+            click.echo(f"{path}: {len(exc.problems)}件の問題があるため登録しませんでした。", err=True)
+            for problem in exc.problems:
+                click.echo("  " + problem, err=True)
+        except DomainError as exc:
+            failed = True
+            click.echo(f"{path}: {exc.message}", err=True)
+        else:
+            click.echo(("登録しました: " if created else "登録済み（変更なし）: ") + f"{version.code} {version.title}")
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("check-checklist")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def check_checklist_command(paths):
+    """チェックリストのYAMLファイルを検証だけする（データベースは変更しない）。"""
+    from agencyapp.checklists.loader import ChecklistError, load_checklist
+
+    failed = False
+    for path in paths:
+        try:
+            spec = load_checklist(path)
+        except ChecklistError as exc:
+            failed = True
+            for problem in exc.problems:
+                click.echo(problem, err=True)
+        else:
+            click.echo(f"{path}: 問題なし（管理目標 {len(spec.goals)}、設問 {len(spec.questions)}）")
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """開発環境用のデモデータ（府省・機関・デモアカウント・今年度の点検）を作成する。何度実行しても同じ結果になる。"""
+    if current_app.config["ENV_NAME"] != DEVELOPMENT:
+        click.echo("デモデータは開発環境（AGENCYAPP_ENV=development）でのみ作成できます。", err=True)
+        raise SystemExit(1)
+    from agencyapp.demo import seed_demo
+
+    seed_demo()
+    click.echo("デモデータを用意しました（パスワードは README を参照）。")
+
+
+@click.command("create-user")
+@click.option("--login-id", required=True, help="ログインID")
+@click.option("--name", "display_name", required=True, help="氏名")
+@click.option("--role", type=click.Choice(["agency", "center", "ministry", "admin"]), required=True, help="役割")
+@click.option("--unit", "unit_code", help="機関コード（role=agency のとき必須）")
+@click.option("--ministry", "ministry_code", help="府省コード（role=ministry のとき必須）")
+@click.option("--email", default="", help="メールアドレス")
+@click.password_option("--password", help="パスワード（12文字以上、推測されにくいもの）")
+def create_user_command(login_id, display_name, role, unit_code, ministry_code, email, password):
+    """利用者アカウントを作成する。"""
+    from agencyapp.models import Ministry, Unit
+    from agencyapp.services import DomainError
+    from agencyapp.services.users import create_user
+
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
+    ministry = db.session.scalar(select(Ministry).where(Ministry.code == ministry_code)) if ministry_code else None
+    if unit_code and unit is None:
+        raise click.BadParameter(f"機関コード {unit_code} はありません。", param_hint="--unit")
+    if ministry_code and ministry is None:
+        raise click.BadParameter(f"府省コード {ministry_code} はありません。", param_hint="--ministry")
+    try:
+        user = create_user(login_id=login_id, display_name=display_name, role=role, unit=unit,
+                           ministry=ministry, email=email, password=password)
+    except DomainError as exc:
+        click.echo(exc.message, err=True)
+        raise SystemExit(1) from exc
+    click.echo(f"作成しました: {user.login_id}（{user.role_label}）")
+
+
+@click.command("unlock-user")
+@click.argument("login_id")
+def unlock_user_command(login_id):
+    """ログイン失敗でロックされたアカウントのロックを解除する。"""
+    from agencyapp.models import User
+    from agencyapp.services.auth import unlock
+
+    user = db.session.scalar(select(User).where(User.login_id == login_id))
+    if user is None:
+        click.echo(f"ログインID {login_id} はありません。", err=True)
+        raise SystemExit(1)
+    unlock(user)
+    click.echo(f"ロックを解除しました: {login_id}")

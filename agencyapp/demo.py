@@ -1,0 +1,140 @@
+"""Demo organisations, accounts and the current cycle (development only, idempotent)."""
+from datetime import date
+
+from sqlalchemy import select
+
+from agencyapp import passwords
+from agencyapp.checklists import DATA_DIR
+from agencyapp.checklists.loader import load_checklist
+from agencyapp.extensions import db
+from agencyapp.models import ChecklistSection, ChecklistVersion, Cycle, Ministry, Unit, User
+from agencyapp.services.audit import record
+from agencyapp.services.checklists import import_checklist
+from agencyapp.services.cycles import add_targets, open_cycle
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+# (ministry code, ministry name, [(unit code, unit name, kind)])
+ORGANISATIONS = [
+    ("mhlw", "厚生労働省", [
+        ("mhlw-nenkin", "厚生労働省 年金局", "原局"),
+        ("mhlw-engo", "厚生労働省 社会・援護局 援護・業務課", "原局"),
+        ("mhlw-koyo", "厚生労働省 職業安定局 雇用保険課", "原局"),
+        ("mhlw-rousai", "厚生労働省 労働基準局 労災管理課", "原局"),
+        ("mhlw-jpn", "日本年金機構", "法人"),
+    ]),
+    ("mofa", "外務省", [
+        ("mofa-ryoji", "外務省 領事局旅券課", "原局"),
+        ("mofa-ryoji-sv", "外務省 領事局 海外邦人安全課", "原局"),
+    ]),
+    ("soumu", "総務省", [
+        ("soumu-onkyu", "総務省 政策統括官（恩給担当）付 恩給業務課", "原局"),
+        ("soumu-chikyo", "地方公務員共済組合連合会", "共済組合"),
+        ("soumu-kokyo", "公立学校共済組合", "共済組合"),
+    ]),
+    ("mof", "財務省", [
+        ("mof-kkr", "国家公務員共済組合連合会", "共済組合"),
+        ("mof-kyusai", "財務省 主計局 給与共済課", "原局"),
+    ]),
+    ("mext", "文部科学省", [
+        ("mext-shigaku", "日本私立学校振興・共済事業団", "法人"),
+        ("mext-gakusei", "文部科学省 高等教育局 学生支援課", "原局"),
+        ("mext-kyoin", "文部科学省 総合教育政策局 教育人材政策課", "原局"),
+    ]),
+    ("mlit", "国土交通省", [
+        ("mlit-fudosan", "国土交通省 不動産・建設経済局 不動産業課", "原局"),
+        ("mlit-kenchiku", "国土交通省 住宅局 建築指導課", "原局"),
+        ("mlit-kaiji", "国土交通省 海事局 船員政策課", "原局"),
+    ]),
+    ("maff", "農林水産省", [
+        ("maff-nenkin", "独立行政法人農業者年金基金", "法人"),
+        ("maff-keiei", "農林水産省 経営局 就農・女性課", "原局"),
+    ]),
+    ("moj", "法務省", [
+        ("moj-koseki", "法務省 民事局 民事第一課", "原局"),
+        ("moj-kosei", "法務省 保護局 総務課", "原局"),
+    ]),
+]
+
+# login id, display name, role, unit code or ministry code
+ACCOUNTS = [
+    ("demo-agency", "年金 花子", "agency", "mhlw-nenkin"),
+    ("demo-agency2", "旅券 一郎", "agency", "mofa-ryoji"),
+    ("demo-center", "情報 太郎", "center", None),
+    ("demo-ministry", "統括 次郎", "ministry", "mhlw"),
+    ("demo-admin", "管理 三郎", "admin", None),
+]
+
+DEMO_FISCAL_YEAR = 2026
+NATIONAL_CODE = "national-r8"
+IMPORTANT_CATEGORY_TITLE = "委託先の管理"
+
+
+def import_shipped_checklists():
+    """Import every data file shipped with the product (idempotent); returns the versions."""
+    versions = []
+    for path in sorted(DATA_DIR.glob("*.yaml")):
+        version, _ = import_checklist(load_checklist(path))
+        versions.append(version)
+    return versions
+
+
+def _get_or_create(model, lookup, **values):
+    row = db.session.scalar(select(model).filter_by(**lookup))
+    if row is None:
+        row = model(**lookup, **values)
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def seed_demo():
+    """Create the demo data; running it again changes nothing."""
+    import_shipped_checklists()
+    units = []
+    ministries = {}
+    for m_index, (m_code, m_name, unit_rows) in enumerate(ORGANISATIONS):
+        ministry = _get_or_create(Ministry, {"code": m_code}, name=m_name, position=m_index)
+        ministries[m_code] = ministry
+        for u_index, (u_code, u_name, kind) in enumerate(unit_rows):
+            units.append(_get_or_create(Unit, {"code": u_code}, ministry_id=ministry.id, name=u_name,
+                                        kind=kind, position=u_index))
+    unit_by_code = {u.code: u for u in units}
+    demo_hash = None
+    for login_id, name, role, scope in ACCOUNTS:
+        if db.session.scalar(select(User).where(User.login_id == login_id)):
+            continue
+        demo_hash = demo_hash or passwords.hash_password(DEMO_PASSWORD)
+        user = User(
+            login_id=login_id, display_name=name, role=role, email=f"{login_id}@example.invalid",
+            password_hash=demo_hash,
+            unit_id=unit_by_code[scope].id if role == "agency" else None,
+            ministry_id=ministries[scope].id if role == "ministry" else None,
+        )
+        db.session.add(user)
+        db.session.flush()
+        record("user.created", obj=user, actor_login="demo-seed", summary=f"デモアカウント {login_id} を作成しました")
+    db.session.commit()
+
+    version = db.session.scalar(select(ChecklistVersion).where(ChecklistVersion.code == NATIONAL_CODE))
+    cycle = db.session.scalar(
+        select(Cycle).where(Cycle.fiscal_year == DEMO_FISCAL_YEAR, Cycle.version_id == version.id)
+    )
+    if cycle is None:
+        category = db.session.scalar(select(ChecklistSection).where(
+            ChecklistSection.version_id == version.id, ChecklistSection.level == 1,
+            ChecklistSection.title.contains(IMPORTANT_CATEGORY_TITLE),
+        ))
+        from agencyapp.services.checklists import load_structure
+
+        structure = load_structure(version)
+        node = next(c for c in structure.categories if c.section.id == category.id)
+        goals = sorted({q.goal_number for q in node.all_questions()})
+        open_cycle(
+            fiscal_year=DEMO_FISCAL_YEAR, version=version,
+            title="令和8年度 住基ネットセキュリティ対策自己点検（国の行政機関等）",
+            opens_on=date(2026, 10, 1), due_on=date(2027, 1, 29),
+            important_goal_numbers=goals, important_label=IMPORTANT_CATEGORY_TITLE, units=units,
+        )
+    else:
+        add_targets(cycle, units)

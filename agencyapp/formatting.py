@@ -1,0 +1,96 @@
+"""Japanese display of dates, fiscal years (年度, 和暦) and scores; template filters."""
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+# (first day, era name); 令和 and 平成 cover every fiscal year the product handles.
+ERAS = ((date(2019, 5, 1), "令和"), (date(1989, 1, 8), "平成"), (date(1926, 12, 25), "昭和"))
+
+
+def fiscal_year_of(day):
+    """年度 of a date: April to March."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def era_year(year, month=12, day=31):
+    """和暦 of a 西暦 year, e.g. (令和, 8); year one is 元."""
+    when = date(year, month, day)
+    for start, name in ERAS:
+        if when >= start:
+            number = year - start.year + 1
+            return name, "元" if number == 1 else str(number)
+    raise ValueError(f"{year} は対応していない年です")
+
+
+def fiscal_year_label(year):
+    """令和8年度 (2026年度); FY2019 is 令和元年度 as a whole."""
+    name, number = era_year(year)  # as of 31 December, so 2019 is 令和
+    return f"{name}{number}年度（{year}年度）"
+
+
+def fiscal_year_short(year):
+    name, number = era_year(year)
+    return f"{name}{number}年度"
+
+
+def to_tokyo(moment):
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(TOKYO)
+
+
+def date_ja(value):
+    """2026年11月26日 (dates and datetimes, the latter in Japan time)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_tokyo(value).date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def date_wareki(value):
+    """令和9年1月29日（2027年1月29日）."""
+    if value is None:
+        return ""
+    name, number = era_year(value.year, value.month, value.day)
+    return f"{name}{number}年{value.month}月{value.day}日（{date_ja(value)}）"
+
+
+def datetime_ja(value):
+    """2026年11月26日 14:05 in Japan time."""
+    if value is None:
+        return ""
+    local = to_tokyo(value)
+    return f"{date_ja(local.date())} {local:%H:%M}"
+
+
+def time_ja(value):
+    return to_tokyo(value).strftime("%H:%M") if value else ""
+
+
+def score(value):
+    return "－" if value is None else f"{value:.2f}"
+
+
+def percent(value):
+    return "－" if value is None else f"{value:.1f}%"
+
+
+def today_tokyo():
+    return datetime.now(TOKYO).date()
+
+
+def init_app(app):
+    app.jinja_env.filters.update(
+        date_ja=date_ja,
+        date_wareki=date_wareki,
+        datetime_ja=datetime_ja,
+        time_ja=time_ja,
+        fiscal_year=fiscal_year_label,
+        fiscal_year_short=fiscal_year_short,
+        score=score,
+        percent=percent,
+    )
+    app.jinja_env.globals.update(today_tokyo=today_tokyo)

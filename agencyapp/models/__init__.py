@@ -1,0 +1,19 @@
+"""All models, imported here so that Alembic and the app see one metadata."""
+from agencyapp.models.audit import AuditEvent
+from agencyapp.models.checklist import (
+    ChecklistGoal,
+    ChecklistItem,
+    ChecklistQuestion,
+    ChecklistSection,
+    ChecklistVersion,
+)
+from agencyapp.models.cycle import Cycle, cycle_important_goal
+from agencyapp.models.org import Ministry, Unit
+from agencyapp.models.submission import Answer, Submission, SubmissionSnapshot
+from agencyapp.models.user import User
+
+__all__ = [
+    "Answer", "AuditEvent", "ChecklistGoal", "ChecklistItem", "ChecklistQuestion",
+    "ChecklistSection", "ChecklistVersion", "Cycle", "Ministry", "Submission",
+    "SubmissionSnapshot", "Unit", "User", "cycle_important_goal",
+]

@@ -1,0 +1,79 @@
+"""A unit's answers to a cycle, with the snapshots frozen at each submission."""
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from agencyapp.models.base import Base, UTCDateTime, utcnow
+from agencyapp.models.cycle import Cycle
+from agencyapp.models.org import Unit
+from agencyapp.models.user import User
+
+NOT_STARTED, DRAFT, SUBMITTED, RETURNED, ACCEPTED = "not_started", "draft", "submitted", "returned", "accepted"
+STATUS_LABELS = {
+    NOT_STARTED: "未着手",
+    DRAFT: "入力中",
+    SUBMITTED: "提出済",
+    RETURNED: "差戻し",
+    ACCEPTED: "確認済",
+}
+EDITABLE_STATUSES = (NOT_STARTED, DRAFT, RETURNED)
+
+
+class Submission(Base):
+    __tablename__ = "submission"
+    __table_args__ = (UniqueConstraint("cycle_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=NOT_STARTED, index=True)
+    lock_version: Mapped[int] = mapped_column(default=1)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cycle: Mapped[Cycle] = relationship()
+    unit: Mapped[Unit] = relationship()
+    submitted_by: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    @property
+    def status_label(self):
+        return STATUS_LABELS[self.status]
+
+    @property
+    def editable(self):
+        return self.status in EDITABLE_STATUSES
+
+
+class Answer(Base):
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("submission_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("checklist_question.id"), index=True)
+    value: Mapped[int | None] = mapped_column(SmallInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubmissionSnapshot(Base):
+    """The frozen content of one submission event; never changed after it is written."""
+
+    __tablename__ = "submission_snapshot"
+    __table_args__ = (UniqueConstraint("submission_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    sequence: Mapped[int]
+    content: Mapped[str] = mapped_column(Text)  # canonical JSON
+    sha256: Mapped[str] = mapped_column(String(64))
+    scores: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+
+    created_by: Mapped[User] = relationship()

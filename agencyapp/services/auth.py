@@ -1,0 +1,103 @@
+"""Sign-in, lockout, sign-out and password changes."""
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import select
+
+from agencyapp import passwords
+from agencyapp.extensions import db
+from agencyapp.models import User
+from agencyapp.services import DomainError, LoginError
+from agencyapp.services.audit import record
+
+GENERIC_FAILURE = "ログインIDまたはパスワードが正しくありません。"
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def locked_message(user):
+    from agencyapp.formatting import time_ja
+
+    return (
+        f"ログインに{current_app.config['LOCKOUT_THRESHOLD']}回続けて失敗したため、このアカウントは"
+        f"{time_ja(user.locked_until)}までロックされています。時間をおいて再度お試しいただくか、"
+        "システム管理者にロックの解除を依頼してください。"
+    )
+
+
+def authenticate(login_id, password):
+    """Return the user whose credentials these are, or raise LoginError."""
+    login_id = (login_id or "").strip()
+    user = db.session.scalar(select(User).where(User.login_id == login_id)) if login_id else None
+    if user is None:
+        passwords.burn_time(password)
+        record("login.failure", actor_login=login_id, summary="存在しないログインIDでのログイン失敗")
+        db.session.commit()
+        raise LoginError(GENERIC_FAILURE)
+    now = _now()
+    if user.locked_until and user.locked_until > now:
+        passwords.burn_time(password)
+        record("login.locked", actor=user, obj=user, summary="ロック中のアカウントへのログイン試行")
+        db.session.commit()
+        raise LoginError(locked_message(user))
+    if not passwords.verify_password(user.password_hash, password) or not user.active:
+        user.failed_login_count += 1
+        if user.failed_login_count >= current_app.config["LOCKOUT_THRESHOLD"]:
+            user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
+            user.failed_login_count = 0
+            record("login.lockout", actor=user, obj=user, summary="連続したログイン失敗によりアカウントをロックしました")
+            db.session.commit()
+            raise LoginError(locked_message(user))
+        record("login.failure", actor=user, obj=user, summary="パスワード誤りまたは無効なアカウント")
+        db.session.commit()
+        raise LoginError(GENERIC_FAILURE)
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    record("login.success", actor=user, obj=user, summary="ログイン")
+    db.session.commit()
+    return user
+
+
+def end_session(user, reason="logout"):
+    """Sign out: rotate the session token so that every copy of the cookie dies."""
+    user.rotate_session_token()
+    summary = "ログアウト" if reason == "logout" else "無操作時間の経過によるログアウト"
+    record("logout", actor=user, obj=user, summary=summary)
+    db.session.commit()
+
+
+def set_password(user, new_password, actor=None):
+    """Set a password that passes the policy; rotates the session token."""
+    problems = passwords.policy_problems(
+        new_password,
+        current_app.config["PASSWORD_MIN_LENGTH"],
+        user_inputs=(user.login_id, user.display_name, user.email.split("@")[0] if user.email else ""),
+    )
+    if problems:
+        raise DomainError(" ".join(problems), problems=problems)
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = _now()
+    user.rotate_session_token()
+    record("user.password_changed", actor=actor or user, obj=user, summary="パスワードを変更しました")
+    db.session.commit()
+
+
+def change_own_password(user, current_password, new_password):
+    if not passwords.verify_password(user.password_hash, current_password):
+        raise DomainError("現在のパスワードが正しくありません。")
+    if current_password == new_password:
+        raise DomainError("新しいパスワードは現在のパスワードと異なるものにしてください。")
+    set_password(user, new_password)
+
+
+def unlock(user, actor=None):
+    user.locked_until = None
+    user.failed_login_count = 0
+    record("user.unlocked", actor=actor, obj=user, summary="アカウントのロックを解除しました",
+           actor_login=None if actor else "cli")
+    db.session.commit()

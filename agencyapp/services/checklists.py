@@ -1,0 +1,188 @@
+"""Importing a validated checklist file, and reading a version's structure back."""
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from agencyapp.extensions import db
+from agencyapp.models import (
+    ChecklistGoal,
+    ChecklistItem,
+    ChecklistQuestion,
+    ChecklistSection,
+    ChecklistVersion,
+)
+from agencyapp.services import DomainError
+from agencyapp.services.audit import record
+
+
+def import_checklist(spec, actor=None):
+    """Store a ChecklistSpec as a new published version; idempotent for the same file.
+
+    Returns (version, created). A different file under an existing code is refused:
+    versions are immutable once cycles refer to them.
+    """
+    existing = db.session.scalar(select(ChecklistVersion).where(ChecklistVersion.code == spec.code))
+    if existing is not None:
+        if existing.source_sha256 == spec.source_sha256:
+            return existing, False
+        raise DomainError(
+            f"コード {spec.code} のチェックリストは既に別の内容で登録されています。"
+            "改訂する場合は新しいコードで登録してください。"
+        )
+    version = ChecklistVersion(
+        code=spec.code, edition=spec.edition, fiscal_year=spec.fiscal_year, title=spec.title,
+        status="published", scale=spec.scale, source_sha256=spec.source_sha256,
+    )
+    db.session.add(version)
+    db.session.flush()
+    counters = {"section": 0, "goal": 0, "item": 0, "question": 0}
+
+    def next_position(kind):
+        counters[kind] += 1
+        return counters[kind]
+
+    def add_question(qspec, goal_row, item_row):
+        db.session.add(ChecklistQuestion(
+            version_id=version.id, number=qspec.number, goal_id=goal_row.id,
+            item_id=item_row.id if item_row else None, text=qspec.text,
+            allow_zero=qspec.allow_zero, conditions=qspec.conditions, position=next_position("question"),
+        ))
+
+    def add_section(node, parent_id):
+        row = ChecklistSection(
+            version_id=version.id, parent_id=parent_id, level=node.level, code=node.code,
+            title=node.title, position=next_position("section"),
+        )
+        db.session.add(row)
+        db.session.flush()
+        for goal in node.goals:
+            goal_row = ChecklistGoal(
+                version_id=version.id, section_id=row.id, number=goal.number, text=goal.text,
+                position=next_position("goal"),
+            )
+            db.session.add(goal_row)
+            db.session.flush()
+            if goal.question:
+                add_question(goal.question, goal_row, None)
+            for item in goal.items:
+                item_row = ChecklistItem(
+                    version_id=version.id, goal_id=goal_row.id, number=item.number, text=item.text,
+                    position=next_position("item"),
+                )
+                db.session.add(item_row)
+                db.session.flush()
+                if item.question:
+                    add_question(item.question, goal_row, item_row)
+        for child in node.children:
+            add_section(child, row.id)
+
+    for category in spec.categories:
+        add_section(category, None)
+    record(
+        "checklist.imported", actor=actor, obj=version,
+        actor_login=None if actor else "cli",
+        summary=f"チェックリスト {spec.title}（{spec.code}）を登録しました",
+        after={"code": spec.code, "sha256": spec.source_sha256, "questions": counters["question"]},
+    )
+    db.session.commit()
+    return version, True
+
+
+@dataclass
+class QuestionInfo:
+    """A question with what the pages and the scoring need to know about it."""
+
+    id: int
+    number: int
+    text: str
+    allow_zero: bool
+    conditions: list
+    goal_number: int
+    group_code: str
+    item_number: str | None
+    allowed_values: list
+
+
+@dataclass
+class GoalNode:
+    goal: ChecklistGoal
+    question: QuestionInfo | None
+    items: list = field(default_factory=list)  # (ChecklistItem, QuestionInfo | None)
+
+    @property
+    def questions(self):
+        found = [self.question] if self.question else []
+        return found + [q for _, q in self.items if q]
+
+
+@dataclass
+class SectionNode:
+    section: ChecklistSection
+    children: list = field(default_factory=list)
+    goals: list = field(default_factory=list)
+
+    def all_questions(self):
+        result = [q for g in self.goals for q in g.questions]
+        for child in self.children:
+            result.extend(child.all_questions())
+        return result
+
+
+@dataclass
+class Structure:
+    version: ChecklistVersion
+    categories: list
+    questions: list  # QuestionInfo in document order
+    by_number: dict
+    goals_by_number: dict
+
+
+def load_structure(version):
+    """The whole tree of a version in four statements, whatever its size."""
+    sections = db.session.scalars(
+        select(ChecklistSection).where(ChecklistSection.version_id == version.id).order_by(ChecklistSection.position)
+    ).all()
+    goals = db.session.scalars(
+        select(ChecklistGoal).where(ChecklistGoal.version_id == version.id).order_by(ChecklistGoal.position)
+    ).all()
+    items = db.session.scalars(
+        select(ChecklistItem).where(ChecklistItem.version_id == version.id).order_by(ChecklistItem.position)
+    ).all()
+    questions = db.session.scalars(
+        select(ChecklistQuestion).where(ChecklistQuestion.version_id == version.id).order_by(ChecklistQuestion.position)
+    ).all()
+    scale_values = [e["value"] for e in version.scale]
+    nodes = {s.id: SectionNode(s) for s in sections}
+    categories = []
+    for section in sections:
+        if section.parent_id is None:
+            categories.append(nodes[section.id])
+        else:
+            nodes[section.parent_id].children.append(nodes[section.id])
+    goal_nodes = {}
+    goal_by_id = {}
+    for goal in goals:
+        node = GoalNode(goal, None)
+        goal_nodes[goal.number] = node
+        goal_by_id[goal.id] = node
+        nodes[goal.section_id].goals.append(node)
+    infos = {}
+    ordered = []
+    for q in questions:
+        goal_node = goal_by_id[q.goal_id]
+        info = QuestionInfo(
+            id=q.id, number=q.number, text=q.text, allow_zero=q.allow_zero, conditions=q.conditions or [],
+            goal_number=goal_node.goal.number, group_code=nodes[goal_node.goal.section_id].section.code,
+            item_number=None, allowed_values=[v for v in scale_values if v != 0 or q.allow_zero],
+        )
+        infos[q.id] = info
+        ordered.append(info)
+        if q.item_id is None:
+            goal_node.question = info
+    item_questions = {q.item_id: infos[q.id] for q in questions if q.item_id}
+    for item in items:
+        info = item_questions.get(item.id)
+        if info:
+            info.item_number = item.number
+        goal_by_id[item.goal_id].items.append((item, info))
+    return Structure(version, categories, ordered, {q.number: q for q in ordered}, goal_nodes)

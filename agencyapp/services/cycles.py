@@ -1,0 +1,53 @@
+"""Opening a fiscal year's self-check cycle for its target units."""
+from sqlalchemy import select
+
+from agencyapp.extensions import db
+from agencyapp.models import ChecklistGoal, Cycle, Submission
+from agencyapp.services import DomainError
+from agencyapp.services.audit import record
+
+
+def open_cycle(*, fiscal_year, version, title, opens_on, due_on, important_goal_numbers, important_label,
+               units, actor=None):
+    """Create the cycle and an untouched submission for each target unit."""
+    if due_on < opens_on:
+        raise DomainError("提出期限は開始日より後の日付にしてください。")
+    if not units:
+        raise DomainError("対象機関を1つ以上選んでください。")
+    goals = db.session.scalars(
+        select(ChecklistGoal).where(
+            ChecklistGoal.version_id == version.id, ChecklistGoal.number.in_(important_goal_numbers)
+        )
+    ).all()
+    missing = set(important_goal_numbers) - {g.number for g in goals}
+    if missing:
+        raise DomainError(f"管理目標 {', '.join(map(str, sorted(missing)))} はこのチェックリストにありません。")
+    cycle = Cycle(
+        fiscal_year=fiscal_year, version_id=version.id, title=title, opens_on=opens_on, due_on=due_on,
+        important_label=important_label, important_goals=list(goals),
+    )
+    db.session.add(cycle)
+    db.session.flush()
+    for unit in units:
+        db.session.add(Submission(cycle_id=cycle.id, unit_id=unit.id))
+    record(
+        "cycle.opened", actor=actor, obj=cycle, actor_login=None if actor else "cli",
+        summary=f"{title} を開始しました（対象 {len(units)} 機関）",
+        after={"fiscal_year": fiscal_year, "version": version.code, "due_on": due_on.isoformat(),
+               "important_goals": sorted(important_goal_numbers)},
+    )
+    db.session.commit()
+    return cycle
+
+
+def add_targets(cycle, units, actor=None):
+    """Open the cycle for further units (those already targeted are left alone)."""
+    have = set(db.session.scalars(select(Submission.unit_id).where(Submission.cycle_id == cycle.id)))
+    added = [u for u in units if u.id not in have]
+    for unit in added:
+        db.session.add(Submission(cycle_id=cycle.id, unit_id=unit.id))
+    if added:
+        record("cycle.targets_added", actor=actor, obj=cycle, actor_login=None if actor else "cli",
+               summary=f"対象機関を {len(added)} 件追加しました")
+    db.session.commit()
+    return added

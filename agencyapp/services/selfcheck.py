@@ -1,0 +1,310 @@
+"""The self-check: answer, save, submit and freeze."""
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from flask import abort
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from agencyapp import policy, scoring
+from agencyapp.checklists.conditions import applicability, describe
+from agencyapp.extensions import db
+from agencyapp.models import Answer, ChecklistQuestion, Submission, SubmissionSnapshot
+from agencyapp.models.submission import DRAFT, SUBMITTED
+from agencyapp.services import DomainError, StaleError
+from agencyapp.services.audit import record
+from agencyapp.services.checklists import load_structure
+
+NOTE_MAX = 2000
+
+
+@dataclass
+class SelfCheckState:
+    """Everything a page needs about a submission's answers, computed once."""
+
+    structure: object
+    answers: dict  # question number -> Answer
+    values: dict  # question number -> value or None
+    applies: dict  # question number -> bool
+    important_goals: list = field(default_factory=list)
+
+    def progress(self, questions=None):
+        return scoring.progress(questions if questions is not None else self.structure.questions,
+                                self.values, self.applies)
+
+    def missing(self):
+        return [q for q in self.structure.questions if self.applies[q.number] and self.values.get(q.number) is None]
+
+    def scores(self):
+        return scoring.compute(self.structure.questions, self.values, self.applies,
+                               self.structure.version.scale, self.important_goals)
+
+    def off_reason(self, question):
+        return describe(question.conditions)
+
+
+def load_answers(submission_ids):
+    """Answers of several submissions in one statement: {submission_id: {question number: Answer}}."""
+    result = {sid: {} for sid in submission_ids}
+    if not submission_ids:
+        return result
+    rows = db.session.execute(
+        select(Answer, ChecklistQuestion.number)
+        .join(ChecklistQuestion, ChecklistQuestion.id == Answer.question_id)
+        .where(Answer.submission_id.in_(submission_ids))
+    ).all()
+    for answer, number in rows:
+        result[answer.submission_id][number] = answer
+    return result
+
+
+def load_state(submission, structure=None):
+    structure = structure or load_structure(submission.cycle.version)
+    answers = load_answers([submission.id])[submission.id]
+    values = {number: a.value for number, a in answers.items()}
+    important = [g.number for g in submission.cycle.important_goals]
+    return SelfCheckState(structure, answers, values, applicability(structure.questions, values), important)
+
+
+def _require(user, action, submission):
+    """Services check the policy again: a view that forgot is still safe."""
+    if not policy.can(user, action, submission):
+        abort(403)
+
+
+def _check_editable(submission, lock_version):
+    if not submission.editable:
+        raise DomainError("この自己点検は提出済みのため変更できません。修正が必要な場合はセンターに差戻しを依頼してください。")
+    if lock_version is None or lock_version != submission.lock_version:
+        raise StaleError(
+            "別の画面（または別の担当者）がこの自己点検を先に更新したため、保存できませんでした。"
+            "入力内容を控えてから、ページを再読み込みしてください。"
+        )
+
+
+def parse_value(raw, question):
+    """An answer value from form text; None for no answer. Raises DomainError."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or value not in question.allowed_values:
+        allowed = "・".join(str(v) for v in sorted(question.allowed_values))
+        raise DomainError(f"設問{question.number}の回答は {allowed} のいずれかを選んでください。")
+    return value
+
+
+def _clean_note(raw, number):
+    note = (raw or "").replace("\r\n", "\n").strip()
+    if len(note) > NOTE_MAX:
+        raise DomainError(f"設問{number}の備考は{NOTE_MAX}文字以内で入力してください（現在{len(note)}文字）。")
+    return note
+
+
+def _touch(submission, user):
+    if submission.status != DRAFT:
+        record("submission.status_changed", actor=user, obj=submission,
+               before={"status": submission.status}, after={"status": DRAFT}, summary="入力を開始しました")
+        submission.status = DRAFT
+    submission.updated_at = datetime.now(timezone.utc)
+
+
+@dataclass
+class SaveResult:
+    changed: bool
+    switched: list  # question numbers whose applicability changed
+    state: SelfCheckState
+
+
+def save_answer(user, submission, number, raw_value, raw_note, lock_version):
+    """Save one answer (autosave). Refuses unknown questions, values outside the scale,
+    answers to switched-off questions, stale pages and submitted self-checks."""
+    _require(user, "submission.edit", submission)
+    _check_editable(submission, lock_version)
+    state = load_state(submission)
+    question = state.structure.by_number.get(number)
+    if question is None:
+        raise DomainError(f"設問番号 {number} はこのチェックリストにありません。")
+    value = parse_value(raw_value, question)
+    note = _clean_note(raw_note, number)
+    if not state.applies[number] and value is not None:
+        raise DomainError(
+            f"設問{number}は{state.off_reason(question)}に回答する設問のため、現在は該当なしです。回答は保存されませんでした。"
+        )
+    answer = state.answers.get(number)
+    before = {"value": answer.value, "note": answer.note} if answer else None
+    if before == {"value": value, "note": note} or (before is None and value is None and not note):
+        return SaveResult(False, [], state)
+    if answer is None:
+        answer = Answer(submission_id=submission.id, question_id=question.id, updated_by_id=user.id)
+        db.session.add(answer)
+        state.answers[number] = answer
+    answer.value, answer.note = value, note
+    answer.updated_by_id = user.id
+    answer.updated_at = datetime.now(timezone.utc)
+    _touch(submission, user)
+    record("answer.saved", actor=user, obj=submission, summary=f"設問{number}の回答を保存しました",
+           before=before, after={"question": number, "value": value, "note": note})
+    db.session.commit()
+    old_applies = state.applies
+    state.values[number] = value
+    state.applies = applicability(state.structure.questions, state.values)
+    switched = [n for n, on in state.applies.items() if on != old_applies[n]]
+    return SaveResult(True, switched, state)
+
+
+def save_all(user, submission, form, lock_version):
+    """Save the whole page at once (the form without JavaScript).
+
+    ``form`` maps field names ``answer-N`` / ``note-N`` to text. Everything is
+    validated first; one bad value refuses the whole request. Values of
+    questions that do not apply under the submitted answers are left as stored.
+    """
+    _require(user, "submission.edit", submission)
+    _check_editable(submission, lock_version)
+    state = load_state(submission)
+    submitted = {}
+    problems = []
+    for key in form:
+        prefix, _, tail = key.partition("-")
+        if prefix not in ("answer", "note"):
+            continue
+        number = int(tail) if tail.isdigit() else None
+        question = state.structure.by_number.get(number) if number is not None else None
+        if question is None:
+            problems.append(f"設問番号 {tail} はこのチェックリストにありません。")
+            continue
+        entry = submitted.setdefault(number, {})
+        try:
+            if prefix == "answer":
+                entry["value"] = parse_value(form.get(key), question)
+            else:
+                entry["note"] = _clean_note(form.get(key), number)
+        except DomainError as exc:
+            problems.append(exc.message)
+    if problems:
+        raise DomainError(" ".join(problems), problems=problems)
+    values = dict(state.values)
+    for number, entry in submitted.items():
+        if "value" in entry:
+            values[number] = entry["value"]
+    applies = applicability(state.structure.questions, values)
+    changes = 0
+    for number, entry in submitted.items():
+        question = state.structure.by_number[number]
+        answer = state.answers.get(number)
+        value = entry.get("value", answer.value if answer else None)
+        if not applies[number]:
+            value = answer.value if answer else None
+        note = entry.get("note", answer.note if answer else "")
+        if answer is None:
+            if value is None and not note:
+                continue
+            answer = Answer(submission_id=submission.id, question_id=question.id, updated_by_id=user.id)
+            db.session.add(answer)
+            state.answers[number] = answer
+        elif answer.value == value and answer.note == note:
+            continue
+        answer.value, answer.note = value, note
+        answer.updated_by_id = user.id
+        answer.updated_at = datetime.now(timezone.utc)
+        state.values[number] = value
+        changes += 1
+    if changes:
+        _touch(submission, user)
+        record("answers.saved_all", actor=user, obj=submission, summary=f"{changes}件の回答を一括保存しました",
+               after={"changed": changes})
+        db.session.commit()
+    state.applies = applicability(state.structure.questions, state.values)
+    return changes, state
+
+
+def canonical_json(data):
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def submit(user, submission, lock_version):
+    """Validate completeness, freeze a snapshot with its hash and mark submitted."""
+    _require(user, "submission.submit", submission)
+    _check_editable(submission, lock_version)
+    state = load_state(submission)
+    missing = state.missing()
+    if missing:
+        numbers = [q.number for q in missing]
+        raise DomainError(
+            f"未回答の設問が{len(missing)}問あります（設問{'、'.join(map(str, numbers[:10]))}"
+            f"{' ほか' if len(numbers) > 10 else ''}）。すべての該当する設問に回答してから提出してください。",
+            missing=numbers,
+        )
+    now = datetime.now(timezone.utc)
+    scores = state.scores()
+    cycle = submission.cycle
+    content = {
+        "submission_id": submission.id,
+        "cycle": {"id": cycle.id, "fiscal_year": cycle.fiscal_year, "title": cycle.title},
+        "unit": {"code": submission.unit.code, "name": submission.unit.name},
+        "checklist": {"code": cycle.version.code, "sha256": cycle.version.source_sha256},
+        "submitted_at": now.isoformat(),
+        "submitted_by": user.login_id,
+        "answers": [
+            {
+                "question": q.number,
+                "value": state.values.get(q.number),
+                "note": state.answers[q.number].note if q.number in state.answers else "",
+                "applies": state.applies[q.number],
+            }
+            for q in state.structure.questions
+        ],
+    }
+    text = canonical_json(content)
+    sequence = (db.session.scalar(
+        select(func.max(SubmissionSnapshot.sequence)).where(SubmissionSnapshot.submission_id == submission.id)
+    ) or 0) + 1
+    snapshot = SubmissionSnapshot(
+        submission_id=submission.id, sequence=sequence, content=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), scores=scores.as_dict(),
+        created_by_id=user.id, created_at=now,
+    )
+    db.session.add(snapshot)
+    before = submission.status
+    submission.status = SUBMITTED
+    submission.submitted_at = now
+    submission.submitted_by_id = user.id
+    submission.updated_at = now
+    record("submission.submitted", actor=user, obj=submission, summary=f"自己点検を提出しました（第{sequence}版）",
+           before={"status": before}, after={"status": SUBMITTED, "sha256": snapshot.sha256, "sequence": sequence})
+    db.session.commit()
+    return snapshot
+
+
+def latest_snapshot(submission):
+    return db.session.scalar(
+        select(SubmissionSnapshot).where(SubmissionSnapshot.submission_id == submission.id)
+        .order_by(SubmissionSnapshot.sequence.desc()).limit(1)
+    )
+
+
+def cycle_submissions(user, cycle, *, search="", status="", page=1, per_page=25):
+    """A page of the cycle's submissions the user may see, with progress; bounded statements."""
+    from agencyapp.models import Unit
+
+    stmt = policy.scope_submissions(user, select(Submission).where(Submission.cycle_id == cycle.id))
+    stmt = stmt.join(Unit, Unit.id == Submission.unit_id)
+    if search:
+        like = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(Unit.name.like(like, escape="\\"))
+    counts_stmt = stmt.with_only_columns(Submission.status, func.count()).group_by(Submission.status)
+    counts = dict(db.session.execute(counts_stmt).all())
+    if status:
+        stmt = stmt.where(Submission.status == status)
+    total = sum(counts.values()) if not status else counts.get(status, 0)
+    page = max(1, page)
+    rows = db.session.scalars(
+        stmt.options(joinedload(Submission.unit).joinedload(Unit.ministry))
+        .order_by(Unit.ministry_id, Unit.position, Unit.id).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return rows, counts, total

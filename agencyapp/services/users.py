@@ -1,0 +1,46 @@
+"""Creating accounts with a role and the matching scope."""
+import re
+
+from flask import current_app
+from sqlalchemy import select
+
+from agencyapp import passwords
+from agencyapp.extensions import db
+from agencyapp.models import User
+from agencyapp.models.user import AGENCY, MINISTRY, ROLES
+from agencyapp.services import DomainError
+from agencyapp.services.audit import record
+
+LOGIN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
+
+
+def create_user(*, login_id, display_name, role, password, unit=None, ministry=None, email="", actor=None):
+    problems = []
+    if not LOGIN_ID_RE.match(login_id or ""):
+        problems.append("ログインIDは半角英数字と . _ - で3〜64文字にしてください。")
+    elif db.session.scalar(select(User.id).where(User.login_id == login_id)):
+        problems.append(f"ログインID {login_id} は既に使われています。")
+    if not (display_name or "").strip():
+        problems.append("氏名を入力してください。")
+    if role not in ROLES:
+        problems.append("役割が正しくありません。")
+    if role == AGENCY and unit is None:
+        problems.append("機関担当者には所属機関が必要です。")
+    if role == MINISTRY and ministry is None:
+        problems.append("省統括課の利用者には府省が必要です。")
+    problems += passwords.policy_problems(
+        password or "", current_app.config["PASSWORD_MIN_LENGTH"], user_inputs=(login_id, display_name)
+    )
+    if problems:
+        raise DomainError(" ".join(problems), problems=problems)
+    user = User(
+        login_id=login_id, display_name=display_name.strip(), role=role, email=email or "",
+        unit_id=unit.id if role == AGENCY else None, ministry_id=ministry.id if role == MINISTRY else None,
+        password_hash=passwords.hash_password(password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    record("user.created", actor=actor, obj=user, actor_login=None if actor else "cli",
+           summary=f"アカウント {login_id}（{user.role_label}）を作成しました", after={"role": role})
+    db.session.commit()
+    return user

@@ -1,0 +1,73 @@
+"""Sign in, sign out and change one's own password."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from agencyapp.extensions import limiter
+from agencyapp.forms import LoginForm, PasswordForm
+from agencyapp.services import DomainError, LoginError
+from agencyapp.services import auth as auth_service
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target):
+    """Only a local path may follow the login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], error_message="ログインの試行が多すぎます。しばらく待ってから再度お試しください。")
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("dashboard.home"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = auth_service.authenticate(form.username.data, form.password.data)
+        except LoginError as exc:
+            error = exc.message
+        else:
+            session.clear()
+            login_user(user)
+            flash(f"{user.display_name}さん、ようこそ。", "success")
+            return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.home"), code=303)
+    status = 200 if request.method == "GET" else 422
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    auth_service.end_session(current_user)
+    logout_user()
+    session.clear()
+    flash("ログアウトしました。", "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def password():
+    form = PasswordForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            auth_service.change_own_password(current_user, form.current_password.data, form.new_password.data)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            login_user(current_user)  # the token rotated: keep this session, kill the others
+            flash("パスワードを変更しました。ほかの端末のログインは無効になりました。", "success")
+            return redirect(url_for("dashboard.home"), code=303)
+    status = 200 if request.method == "GET" else 422
+    return render_template("auth/password.html", form=form, error=error), status

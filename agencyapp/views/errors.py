@@ -1,0 +1,35 @@
+"""Error pages (htmx-aware), rolling back whatever the failed request had begun."""
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+
+from agencyapp.extensions import db
+
+MESSAGES = {
+    400: ("リクエストが正しくありません", "入力内容を確認して、もう一度お試しください。"),
+    403: ("この操作は許可されていません", "この画面または操作を利用する権限がありません。"),
+    404: ("ページが見つかりません", "指定されたページは存在しないか、閲覧する権限がありません。"),
+    405: ("この操作は受け付けられません", "画面から操作をやり直してください。"),
+    413: ("ファイルが大きすぎます", "送信できる大きさの上限を超えています。"),
+    429: ("アクセスが集中しています", "しばらく待ってから再度お試しください。"),
+    500: ("システムエラーが発生しました", "お手数ですが、時間をおいて再度お試しください。解決しない場合はシステム管理者に連絡してください。"),
+}
+
+
+def _render(status, detail=None):
+    db.session.rollback()
+    title, message = MESSAGES.get(status, MESSAGES[500])
+    template = "errors/_fragment.html" if request.headers.get("HX-Request") else "errors/page.html"
+    return render_template(template, status=status, title=title, message=detail or message), status
+
+
+def init_app(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        return _render(400, "セキュリティ確認用のトークンが無効です。ページを再読み込みしてから、もう一度操作してください。")
+
+    for status in (400, 403, 404, 405, 413, 429):
+        app.register_error_handler(status, lambda error, status=status: _render(status))
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        return _render(500)
