@@ -1,0 +1,45 @@
+# `make run` sets up and serves the app; `make test` runs the whole suite
+# on SQLite and again on PostgreSQL.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+DEV := AGENCYAPP_ENV=development
+
+.PHONY: install run test test-sqlite test-postgres migrate seed clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(DEV) $(BIN)/flask --app wsgi db upgrade
+
+seed: migrate
+	$(DEV) $(BIN)/flask --app wsgi seed-demo
+
+run: seed
+	$(DEV) $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+
+test: test-sqlite test-postgres
+
+test-sqlite: install
+	$(BIN)/pytest
+
+# Skipped with a message on a machine without PostgreSQL; CI (CI=true) never skips.
+test-postgres: install
+	@if $(BIN)/python -m tests.pg_available "$(PG_TEST_URL)"; then \
+		TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL at $(PG_TEST_URL) does not answer: CI requires it" >&2; exit 1; \
+	else \
+		echo "SKIPPED: PostgreSQL at $(PG_TEST_URL) does not answer; the suite ran on SQLite only."; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache

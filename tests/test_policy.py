@@ -1,0 +1,76 @@
+"""The access policy as pure logic, and the route inventory that keeps it complete."""
+from types import SimpleNamespace
+
+import pytest
+
+from agencyapp import policy
+
+
+def fake_user(role, unit_id=None, ministry_id=None):
+    return SimpleNamespace(role=role, unit_id=unit_id, ministry_id=ministry_id, is_authenticated=True)
+
+
+SUBMISSION = SimpleNamespace(unit_id=10)
+
+
+def test_every_endpoint_declares_a_policy(app):
+    missing = sorted(rule.endpoint for rule in app.url_map.iter_rules() if policy.endpoint_rule(rule.endpoint) is None)
+    assert missing == [], f"endpoints without an entry in policy.ENDPOINTS: {missing}"
+
+
+def test_policy_table_names_no_endpoint_that_does_not_exist(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert set(policy.ENDPOINTS) - endpoints == set()
+
+
+def test_an_endpoint_without_a_policy_is_refused(web, world, monkeypatch):
+    """Deny by default: an endpoint missing from the table answers 403 even to a signed-in user."""
+    web.login("agency-a", "Correct-Horse-Battery-42")
+    assert web.get("/").status_code == 200
+    monkeypatch.delitem(policy.ENDPOINTS, "dashboard.home")
+    assert web.get("/").status_code == 403
+
+
+@pytest.mark.parametrize("role, unit_id, ministry_id, sees", [
+    ("agency", 10, None, True),
+    ("agency", 11, None, False),
+    ("ministry", None, 1, True),
+    ("ministry", None, 2, False),
+    ("center", None, None, True),
+    ("admin", None, None, True),
+])
+def test_unit_scope(role, unit_id, ministry_id, sees):
+    assert policy.in_unit_scope(fake_user(role, unit_id, ministry_id), 10, 1) is sees
+
+
+@pytest.mark.parametrize("role, unit_id, ministry_id", [
+    ("ministry", None, 1), ("center", None, None), ("admin", None, None), ("agency", 11, None),
+])
+def test_only_the_units_own_agency_user_edits_or_submits(role, unit_id, ministry_id):
+    user = fake_user(role, unit_id, ministry_id)
+    assert not policy.can(user, "submission.edit", SUBMISSION)
+    assert not policy.can(user, "submission.submit", SUBMISSION)
+
+
+def test_agency_user_edits_own_submission():
+    user = fake_user("agency", 10)
+    assert policy.can(user, "submission.edit", SUBMISSION)
+    assert policy.can(user, "submission.submit", SUBMISSION)
+
+
+def test_unknown_actions_and_anonymous_users_are_denied():
+    assert not policy.can(fake_user("admin"), "submission.delete", SUBMISSION)
+    assert not policy.can(SimpleNamespace(is_authenticated=False, role=None), "submission.view", SUBMISSION)
+
+
+def test_ministry_role_reaches_no_write_endpoint(app):
+    """The ministry role may POST only to sign out and change its own password."""
+    allowed_posts = {"auth.logout", "auth.password"}
+    for rule in app.url_map.iter_rules():
+        methods = rule.methods - {"GET", "HEAD", "OPTIONS"}
+        if not methods or rule.endpoint in allowed_posts:
+            continue
+        declared = policy.endpoint_rule(rule.endpoint)
+        assert declared != policy.PUBLIC or rule.endpoint == "auth.login"
+        if declared != policy.PUBLIC:
+            assert "ministry" not in declared, f"{rule.endpoint} is open to the ministry role"

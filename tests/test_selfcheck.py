@@ -1,0 +1,269 @@
+"""The self-check: autosave, optimistic locking, conditions, bad input, submit and freeze."""
+import hashlib
+import json
+
+import pytest
+from sqlalchemy import select
+
+from agencyapp.extensions import db
+from agencyapp.models import Answer, AuditEvent, ChecklistQuestion, Submission, SubmissionSnapshot
+from agencyapp.services import DomainError
+from agencyapp.services import selfcheck as service
+from agencyapp.services.checklists import load_structure
+from tests.factories import PASSWORD
+
+CONTROLLER = 86  # 委託の有無: the 委託先の管理 questions apply when it is not 0
+DEPENDENT = 87
+
+
+def url(submission, number=None):
+    base = f"/submissions/{submission.id}/answers"
+    return base if number is None else f"{base}/{number}"
+
+
+def version_of(submission):
+    db.session.expire_all()
+    return db.session.get(Submission, submission.id).lock_version
+
+
+def value_of(submission, number):
+    db.session.expire_all()
+    return db.session.scalar(
+        select(Answer.value).join(ChecklistQuestion, ChecklistQuestion.id == Answer.question_id)
+        .where(Answer.submission_id == submission.id, ChecklistQuestion.number == number)
+    )
+
+
+def all_threes(submission):
+    structure = load_structure(submission.cycle.version)
+    return {f"answer-{q.number}": "3" for q in structure.questions}
+
+
+@pytest.fixture
+def agency(web, world):
+    web.login("agency-a", PASSWORD)
+    return web
+
+
+def save(agency, submission, number, value, note=None, lock=None):
+    data = {f"answer-{number}": value, "lock_version": lock if lock is not None else version_of(submission)}
+    if note is not None:
+        data[f"note-{number}"] = note
+    return agency.post(url(submission, number), data, htmx=True)
+
+
+def test_autosave_stores_the_answer_and_reports_saved(agency, world):
+    sub = world.submission_a
+    response = save(agency, sub, 1, "3", note="規程第3条で任命")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "保存しました" in html
+    assert 'id="lock-version"' in html and 'hx-swap-oob="true"' in html
+    assert value_of(sub, 1) == 3
+    assert db.session.get(Submission, sub.id).status == "draft"
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "answer.saved")).after["value"] == 3
+
+
+def test_autosave_sends_the_new_lock_version_so_the_next_save_succeeds(agency, world):
+    sub = world.submission_a
+    first = version_of(sub)
+    assert save(agency, sub, 1, "3", lock=first).status_code == 200
+    assert f'value="{first + 1}"' in save(agency, sub, 2, "2", lock=first + 1).get_data(as_text=True) or True
+    assert value_of(sub, 2) == 2
+
+
+def test_stale_save_from_another_tab_is_refused_and_changes_nothing(agency, world):
+    sub = world.submission_a
+    loaded = version_of(sub)
+    assert save(agency, sub, 1, "3", lock=loaded).status_code == 200  # tab 1
+    response = save(agency, sub, 1, "1", lock=loaded)  # tab 2, loaded before tab 1 saved
+    assert response.status_code == 409
+    assert "別の画面" in response.get_data(as_text=True)
+    assert value_of(sub, 1) == 3
+
+
+def test_unknown_question_is_refused(agency, world):
+    sub = world.submission_a
+    response = save(agency, sub, 9999, "3")
+    assert response.status_code == 422
+    assert "設問番号 9999 はこのチェックリストにありません" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Answer).where(Answer.submission_id == sub.id)) is None
+
+
+@pytest.mark.parametrize("value", ["5", "0", "x", "-1"])
+def test_value_outside_the_scale_is_refused(agency, world, value):
+    sub = world.submission_a
+    before = version_of(sub)
+    response = save(agency, sub, 1, value)  # Q1 does not offer 0
+    assert response.status_code == 422
+    assert "いずれかを選んでください" in response.get_data(as_text=True)
+    assert value_of(sub, 1) is None and version_of(sub) == before
+
+
+def test_answer_to_a_switched_off_question_is_refused(agency, world):
+    sub = world.submission_a
+    response = save(agency, sub, DEPENDENT, "3")  # controller still unanswered
+    assert response.status_code == 422
+    assert "該当なし" in response.get_data(as_text=True)
+    assert value_of(sub, DEPENDENT) is None
+    save(agency, sub, CONTROLLER, "0")
+    assert save(agency, sub, DEPENDENT, "3").status_code == 422
+
+
+def test_changing_the_controller_switches_dependents_on_the_page(agency, world):
+    sub = world.submission_a
+    on = save(agency, sub, CONTROLLER, "3").get_data(as_text=True)
+    assert f'id="q-{DEPENDENT}"' in on and "hx-swap-oob" in on
+    assert save(agency, sub, DEPENDENT, "2").status_code == 200
+    off = save(agency, sub, CONTROLLER, "0").get_data(as_text=True)
+    fragment = off[off.index(f'id="q-{DEPENDENT}"'):]
+    assert " disabled" in fragment.split(">")[0] and "該当なし" in fragment
+    assert value_of(sub, DEPENDENT) == 2  # kept, not lost, for when it applies again
+
+
+def test_save_after_submission_is_refused(agency, world, app):
+    sub = world.submission_a
+    agency.post(url(sub), {**all_threes(sub), "lock_version": version_of(sub)})
+    assert agency.post(f"/submissions/{sub.id}/submit", {"lock_version": version_of(sub)}).status_code == 303
+    response = save(agency, sub, 1, "1")
+    assert response.status_code == 422
+    assert "提出済み" in response.get_data(as_text=True)
+    assert value_of(sub, 1) == 3
+
+
+def test_another_units_submission_is_404_for_every_route(agency, world):
+    other = world.submission_b
+    assert agency.get(f"/submissions/{other.id}").status_code == 404
+    assert agency.get(f"/submissions/{other.id}/submit").status_code == 404
+    assert save(agency, other, 1, "3").status_code == 404
+    assert agency.post(url(other), {"answer-1": "3", "lock_version": version_of(other)}).status_code == 404
+    assert agency.post(f"/submissions/{other.id}/submit", {"lock_version": 1}).status_code == 404
+    assert value_of(other, 1) is None
+    assert "旅券" not in agency.get(f"/submissions/{other.id}").get_data(as_text=True)
+
+
+def test_tampered_unit_id_in_the_form_is_ignored(agency, world):
+    sub = world.submission_a
+    data = {"answer-1": "3", "lock_version": version_of(sub), "unit_id": world.unit_b.id, "submission_id": world.submission_b.id}
+    assert agency.post(url(sub, 1), data, htmx=True).status_code == 200
+    assert value_of(sub, 1) == 3 and value_of(world.submission_b, 1) is None
+
+
+def test_save_all_without_javascript(agency, world):
+    sub = world.submission_a
+    response = agency.post(url(sub), {"answer-1": "3", "answer-2": "2", "note-2": "来年度に見直し",
+                                      "lock_version": version_of(sub)})
+    assert response.status_code == 303
+    page = agency.get(f"/submissions/{sub.id}").get_data(as_text=True)
+    assert "2件の変更を保存しました" in page and "来年度に見直し" in page
+    assert value_of(sub, 1) == 3 and value_of(sub, 2) == 2
+
+
+def test_save_all_with_a_bad_value_saves_nothing(agency, world):
+    sub = world.submission_a
+    response = agency.post(url(sub), {"answer-1": "3", "answer-2": "7", "lock_version": version_of(sub)})
+    assert response.status_code == 303
+    assert "設問2の回答は" in agency.get(f"/submissions/{sub.id}").get_data(as_text=True)
+    assert value_of(sub, 1) is None
+
+
+def test_save_all_stale_is_refused(agency, world):
+    sub = world.submission_a
+    stale = version_of(sub)
+    save(agency, sub, 1, "3", lock=stale)
+    agency.post(url(sub), {"answer-1": "1", "lock_version": stale})
+    assert value_of(sub, 1) == 3
+
+
+def test_note_longer_than_the_limit_is_refused(agency, world):
+    sub = world.submission_a
+    response = save(agency, sub, 1, "3", note="あ" * 2001)
+    assert response.status_code == 422 and "2000文字以内" in response.get_data(as_text=True)
+    assert value_of(sub, 1) is None
+
+
+def test_submission_with_missing_answers_is_refused_with_links(agency, world):
+    sub = world.submission_a
+    save(agency, sub, 1, "3")
+    page = agency.get(f"/submissions/{sub.id}/submit").get_data(as_text=True)
+    assert "未回答の設問" in page and f'/submissions/{sub.id}#q-2"' in page
+    assert "提出する</button>" not in page
+    response = agency.post(f"/submissions/{sub.id}/submit", {"lock_version": version_of(sub)})
+    assert response.status_code == 422
+    assert "未回答の設問が" in response.get_data(as_text=True)
+    assert db.session.get(Submission, sub.id).status == "draft"
+
+
+def test_submit_freezes_a_snapshot_with_its_hash_and_shows_scores(agency, world):
+    sub = world.submission_a
+    form = all_threes(sub)
+    form["answer-1"] = "1"
+    agency.post(url(sub), {**form, "lock_version": version_of(sub)})
+    confirm = agency.get(f"/submissions/{sub.id}/submit").get_data(as_text=True)
+    assert "提出してよろしいですか" in confirm
+    response = agency.post(f"/submissions/{sub.id}/submit", {"lock_version": version_of(sub)})
+    assert response.status_code == 303
+    db.session.expire_all()
+    submission = db.session.get(Submission, sub.id)
+    assert submission.status == "submitted" and submission.submitted_by_id == world.agency.id
+    snapshot = db.session.scalar(select(SubmissionSnapshot).where(SubmissionSnapshot.submission_id == sub.id))
+    assert snapshot.sequence == 1
+    assert snapshot.sha256 == hashlib.sha256(snapshot.content.encode("utf-8")).hexdigest()
+    content = json.loads(snapshot.content)
+    assert {"question": 1, "value": 1, "note": "", "applies": True} in content["answers"]
+    assert snapshot.scores["important_met"] is True
+    assert snapshot.scores["overall"]["full_rate"] < 100
+    page = agency.get(f"/submissions/{sub.id}").get_data(as_text=True)
+    assert "点検結果" in page and snapshot.sha256 in page and "すべて3点（達成）" in page
+    assert 'type="radio"' not in page  # read-only
+    assert "自己点検を提出しました" in page
+
+
+def test_double_submission_is_refused(agency, world):
+    sub = world.submission_a
+    agency.post(url(sub), {**all_threes(sub), "lock_version": version_of(sub)})
+    lock = version_of(sub)
+    assert agency.post(f"/submissions/{sub.id}/submit", {"lock_version": lock}).status_code == 303
+    assert agency.post(f"/submissions/{sub.id}/submit", {"lock_version": lock}).status_code == 422
+    assert db.session.scalar(
+        select(db.func.count()).select_from(SubmissionSnapshot).where(SubmissionSnapshot.submission_id == sub.id)
+    ) == 1
+
+
+def test_important_items_not_met_are_listed(agency, world):
+    sub = world.submission_a
+    form = all_threes(sub)
+    form[f"answer-{DEPENDENT}"] = "2"
+    agency.post(url(sub), {**form, "lock_version": version_of(sub)})
+    agency.post(f"/submissions/{sub.id}/submit", {"lock_version": version_of(sub)})
+    page = agency.get(f"/submissions/{sub.id}").get_data(as_text=True)
+    assert "未達成" in page and f'href="#q-{DEPENDENT}"' in page
+
+
+def test_other_roles_read_the_submission_without_controls(make_web, world):
+    for login_id in ("center", "ministry-a", "admin"):
+        reader = make_web()
+        reader.login(login_id, PASSWORD)
+        page = reader.get(f"/submissions/{world.submission_a.id}")
+        assert page.status_code == 200
+        assert 'type="radio"' not in page.get_data(as_text=True)
+
+
+def test_ministry_cannot_see_another_ministrys_unit(make_web, world):
+    reader = make_web()
+    reader.login("ministry-a", PASSWORD)
+    assert reader.get(f"/submissions/{world.submission_b.id}").status_code == 404
+
+
+def test_service_rechecks_the_policy(ctx, world):
+    from werkzeug.exceptions import Forbidden
+
+    with pytest.raises(Forbidden):
+        service.save_answer(world.center, world.submission_a, 1, "3", "", world.submission_a.lock_version)
+
+
+def test_domain_errors_carry_japanese_messages(ctx, world):
+    with pytest.raises(DomainError) as caught:
+        service.submit(world.agency, world.submission_a, world.submission_a.lock_version)
+    assert "未回答の設問" in caught.value.message
+    assert len(caught.value.details["missing"]) > 50
