@@ -8,7 +8,9 @@ from flask_wtf.csrf import CSRFProtect
 
 from agencyapp.models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay loaded after a commit: a page rendered after its one transaction
+# must not reload every row it shows.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -195,6 +195,15 @@ class StatementCounter:
     def count(self):
         return len(self.statements)
 
+    def __repr__(self):
+        """The statements in short (verb and first table), for assertion messages."""
+        short = []
+        for statement in self.statements:
+            words = statement.split()
+            table = words[words.index("FROM") + 1] if "FROM" in words else " ".join(words[1:3])
+            short.append(f"{words[0]} {table}")
+        return f"<{len(short)} statements: {', '.join(short)}>"
+
 
 @pytest.fixture
 def count_statements(app):

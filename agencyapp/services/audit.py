@@ -9,8 +9,15 @@ def _ip():
     return (request.remote_addr or "") if has_request_context() else ""
 
 
+def _unwrap(value):
+    """current_user is a proxy; the history names the real object."""
+    getter = getattr(value, "_get_current_object", None)
+    return getter() if getter else value
+
+
 def record(action, actor=None, obj=None, summary="", before=None, after=None, actor_login=None):
     """Add an audit event to the session; the caller's commit writes it."""
+    actor, obj = _unwrap(actor), _unwrap(obj)
     event = AuditEvent(
         actor_id=getattr(actor, "id", None),
         actor_login=(actor_login if actor_login is not None else getattr(actor, "login_id", ""))[:64],
