@@ -132,7 +132,7 @@ def seed_demo():
         goals = sorted({q.goal_number for q in node.all_questions()})
         open_cycle(
             fiscal_year=DEMO_FISCAL_YEAR, version=version,
-            title="令和8年度 住基ネットセキュリティ対策自己点検（国の行政機関等）",
+            title="住基ネットセキュリティ対策自己点検（国の行政機関等）",
             opens_on=date(2026, 10, 1), due_on=date(2027, 1, 29),
             important_goal_numbers=goals, important_label=IMPORTANT_CATEGORY_TITLE, units=units,
         )

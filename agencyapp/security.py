@@ -1,7 +1,7 @@
 """Session handling, the endpoint policy gate and the security headers."""
 from datetime import datetime, timezone
 
-from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
@@ -70,11 +70,14 @@ def enforce_endpoint_policy():
 
 
 def _idle_expired():
+    """True when the session saw no request for IDLE_TIMEOUT, or is older than
+    PERMANENT_SESSION_LIFETIME (the absolute limit of one sign-in)."""
     now = datetime.now(timezone.utc).timestamp()
     last = session.get("seen")
-    limit = current_app.config["IDLE_TIMEOUT"].total_seconds()
-    g.now = now
-    if last is not None and now - last > limit:
+    started = session.setdefault("started", int(now))
+    idle = current_app.config["IDLE_TIMEOUT"].total_seconds()
+    absolute = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    if (last is not None and now - last > idle) or now - started > absolute:
         return True
     session["seen"] = int(now)
     return False

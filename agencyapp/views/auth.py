@@ -40,6 +40,7 @@ def login():
             error = exc.message
         else:
             session.clear()
+            session.permanent = True  # the cookie expires with PERMANENT_SESSION_LIFETIME
             login_user(user)
             flash(f"{user.display_name}さん、ようこそ。", "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.home"), code=303)
