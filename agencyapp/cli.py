@@ -1,6 +1,7 @@
 """Operator commands: `flask --app wsgi <command> --help` explains each."""
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from agencyapp.config import DEVELOPMENT
@@ -14,6 +15,7 @@ def init_app(app):
 
 
 @click.command("import-checklist")
+@with_appcontext
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--shipped", is_flag=True, help="同梱のチェックリスト（agencyapp/checklists/data/*.yaml）をすべて登録する")
 def import_checklist_command(paths, shipped):
@@ -45,6 +47,7 @@ def import_checklist_command(paths, shipped):
 
 
 @click.command("check-checklist")
+@with_appcontext
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def check_checklist_command(paths):
     """チェックリストのYAMLファイルを検証だけする（データベースは変更しない）。"""
@@ -65,6 +68,7 @@ def check_checklist_command(paths):
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """開発環境用のデモデータ（府省・機関・デモアカウント・今年度の点検）を作成する。何度実行しても同じ結果になる。"""
     if current_app.config["ENV_NAME"] != DEVELOPMENT:
@@ -77,6 +81,7 @@ def seed_demo_command():
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--login-id", required=True, help="ログインID")
 @click.option("--name", "display_name", required=True, help="氏名")
 @click.option("--role", type=click.Choice(["agency", "center", "ministry", "admin"]), required=True, help="役割")
@@ -106,6 +111,7 @@ def create_user_command(login_id, display_name, role, unit_code, ministry_code, 
 
 
 @click.command("unlock-user")
+@with_appcontext
 @click.argument("login_id")
 def unlock_user_command(login_id):
     """ログイン失敗でロックされたアカウントのロックを解除する。"""

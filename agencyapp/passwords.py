@@ -44,6 +44,6 @@ def policy_problems(password, min_length=12, user_inputs=()):
         problems.append("ログインIDや氏名を含むパスワードは使用できません。")
     # zxcvbn knows the common-password lists; its cost grows with length, so
     # the first 100 characters decide (the whole password is still hashed).
-    if zxcvbn(password[:100], user_inputs=[v for v in user_inputs if v])["score"] < 3:
+    if zxcvbn(password[:100], user_inputs=[v for v in user_inputs if v], max_length=100)["score"] < 3:
         problems.append("よく使われるパスワードや推測されやすいパスワードは使用できません。単語や数字の並びを避け、長くしてください。")
     return problems

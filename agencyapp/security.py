@@ -53,13 +53,14 @@ def enforce_endpoint_policy():
         return None
     if not current_user.is_authenticated:
         return unauthorized()
-    if _idle_expired():
+    expired = _session_expired()
+    if expired:
         from agencyapp.services import auth as auth_service
 
-        auth_service.end_session(current_user, reason="idle")
+        auth_service.end_session(current_user, reason=expired)
         logout_user()
         session.clear()
-        flash("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。", "info")
+        flash(EXPIRY_MESSAGES[expired], "info")
         return unauthorized()
     if not policy.role_may_reach(current_user.role, rule):
         from agencyapp.services import audit
@@ -69,18 +70,24 @@ def enforce_endpoint_policy():
     return None
 
 
-def _idle_expired():
-    """True when the session saw no request for IDLE_TIMEOUT, or is older than
-    PERMANENT_SESSION_LIFETIME (the absolute limit of one sign-in)."""
+EXPIRY_MESSAGES = {
+    "idle": "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。",
+    "absolute": "ログインの有効時間が過ぎたため、ログアウトしました。もう一度ログインしてください。",
+}
+
+
+def _session_expired():
+    """'idle' when the session saw no request for IDLE_TIMEOUT, 'absolute' when it is
+    older than PERMANENT_SESSION_LIFETIME (the limit of one sign-in), else None."""
     now = datetime.now(timezone.utc).timestamp()
     last = session.get("seen")
     started = session.setdefault("started", int(now))
-    idle = current_app.config["IDLE_TIMEOUT"].total_seconds()
-    absolute = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
-    if (last is not None and now - last > idle) or now - started > absolute:
-        return True
+    if now - started > current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds():
+        return "absolute"
+    if last is not None and now - last > current_app.config["IDLE_TIMEOUT"].total_seconds():
+        return "idle"
     session["seen"] = int(now)
-    return False
+    return None
 
 
 def security_headers(response):

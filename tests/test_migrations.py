@@ -17,7 +17,8 @@ MIGRATION_DB = "agencyapp_migration_test"
 
 
 def make_app(url):
-    return create_app({"ENV_NAME": "test", "TESTING": True, "SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": url})
+    return create_app({"ENV_NAME": "test", "TESTING": True, "SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": url,
+                       "RATELIMIT_ENABLED": False})
 
 
 def upgrade_and_check(url):

@@ -66,7 +66,8 @@ def authenticate(login_id, password):
 def end_session(user, reason="logout"):
     """Sign out: rotate the session token so that every copy of the cookie dies."""
     user.rotate_session_token()
-    summary = "ログアウト" if reason == "logout" else "無操作時間の経過によるログアウト"
+    summary = {"logout": "ログアウト", "idle": "無操作時間の経過によるログアウト",
+               "absolute": "ログイン有効時間の経過によるログアウト"}.get(reason, reason)
     record("logout", actor=user, obj=user, summary=summary)
     db.session.commit()
 
@@ -88,7 +89,18 @@ def set_password(user, new_password, actor=None):
 
 
 def change_own_password(user, current_password, new_password):
+    """Wrong current passwords count towards the lockout, as failed logins do."""
     if not passwords.verify_password(user.password_hash, current_password):
+        user.failed_login_count += 1
+        if user.failed_login_count >= current_app.config["LOCKOUT_THRESHOLD"]:
+            user.locked_until = _now() + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
+            user.failed_login_count = 0
+            user.rotate_session_token()
+            record("login.lockout", actor=user, obj=user, summary="パスワード変更画面での連続した誤入力によりアカウントをロックしました")
+            db.session.commit()
+            raise DomainError(locked_message(user), locked=True)
+        record("user.password_change_failed", actor=user, obj=user, summary="パスワード変更で現在のパスワードが誤り")
+        db.session.commit()
         raise DomainError("現在のパスワードが正しくありません。")
     if current_password == new_password:
         raise DomainError("新しいパスワードは現在のパスワードと異なるものにしてください。")

@@ -26,8 +26,13 @@ def _login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _limit_disabled():
+    """The limiter object is shared by every app in a process; each app's own setting decides."""
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], error_message="ログインの試行が多すぎます。しばらく待ってから再度お試しください。")
+@limiter.limit(_login_limit, methods=["POST"], exempt_when=_limit_disabled, error_message="ログインの試行が多すぎます。しばらく待ってから再度お試しください。")
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("dashboard.home"))
@@ -65,6 +70,11 @@ def password():
         try:
             auth_service.change_own_password(current_user, form.current_password.data, form.new_password.data)
         except DomainError as exc:
+            if exc.details.get("locked"):
+                logout_user()
+                session.clear()
+                flash(exc.message, "error")
+                return redirect(url_for("auth.login"), code=303)
             error = exc.message
         else:
             login_user(current_user)  # the token rotated: keep this session, kill the others

@@ -51,15 +51,6 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(scope="session")
-def browser(launch_browser):
-    """Playwright's browser again: tests/conftest.py reuses the name ``browser`` for its
-    signed-in test client, which would otherwise hide pytest-playwright's fixture here."""
-    chromium = launch_browser()
-    yield chromium
-    chromium.close()
-
-
-@pytest.fixture(scope="session")
 def live_server(app):
     """The app served by werkzeug from a daemon thread; yields the base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -144,4 +135,6 @@ def page(context, console):
 def assert_no_csp_violations(console):
     """Call at any point; also checked automatically when the test ends."""
     yield console.assert_clean
+    if os.environ.get("SHOW_BROWSER_CONSOLE"):
+        print("\n".join(["", "browser console:"] + console.messages + console.errors))
     console.assert_clean()

@@ -127,8 +127,11 @@ def test_agency_answers_and_submits_the_self_check(page, demo_data, assert_no_cs
     login(page, demo_data)
     card = page.locator("section.cycle-card")
     expect(card.get_by_role("heading", level=2)).to_contain_text("令和8年度")
-    card.get_by_role("link", name="回答する").click()
+    with page.expect_response(re.compile(rf"/submissions/{demo_data.submission_id}$")) as opened:
+        card.get_by_role("link", name="回答する").click()
     expect(page).to_have_url(re.compile(rf"/submissions/{demo_data.submission_id}$"))
+    # The CSP is in force, so "no violations" below means something.
+    assert "script-src 'self'" in opened.value.headers["content-security-policy"]
     expect(page.get_by_role("heading", level=1)).to_contain_text("自己点検")
     page.wait_for_function("() => window.htmx !== undefined")
     answered0, applicable0 = read_progress(page)
@@ -264,3 +267,18 @@ def test_a_stale_tab_cannot_overwrite_a_newer_save(page, context, demo_data, ass
     expect(question(first, 2).locator("input[type=radio]:checked")).to_have_count(0)
     expect(total_progress(first)).to_have_text(re.compile(r"^1 / "))
     assert_no_csp_violations()
+
+
+def test_the_console_watch_sees_a_csp_violation(page, console, demo_data):
+    """Guards the guard: an inline script on an app page is refused and reported."""
+    page.goto("/login")
+    page.evaluate("""() => {
+        const s = document.createElement("script");
+        s.textContent = "window.__inline = true";
+        document.body.appendChild(s);
+    }""")
+    page.wait_for_timeout(100)
+    assert page.evaluate("() => window.__inline") is None
+    assert console.csp_violations(), console.messages
+    with pytest.raises(AssertionError, match="CSP violations"):
+        console.assert_clean()
