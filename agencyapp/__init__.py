@@ -60,14 +60,16 @@ def _init_security(app):
 
 def _init_templates(app):
     from agencyapp import formatting
+    from agencyapp.services import notifications
 
     formatting.init_app(app)
+    notifications.init_app(app)
 
 
 def _register_blueprints(app):
-    from agencyapp.views import auth, dashboard, health, selfcheck
+    from agencyapp.views import auth, dashboard, health, improvements, notifications, review, selfcheck
 
-    for module in (auth, dashboard, health, selfcheck):
+    for module in (auth, dashboard, health, selfcheck, review, improvements, notifications):
         app.register_blueprint(module.bp)
 
 

@@ -18,7 +18,8 @@ class Defaults:
     SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = None  # filled in by load_config (instance/agencyapp.sqlite3)
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # above ATTACHMENT_MAX_BYTES, so its Japanese message shows
+    ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 
     SESSION_COOKIE_NAME = "agencyapp_session"
     SESSION_COOKIE_SECURE = True
@@ -62,7 +63,10 @@ def load_config(app, test_config=None):
         url = _env("DATABASE_URL") or os.environ.get("DATABASE_URL")
         if url:
             app.config["SQLALCHEMY_DATABASE_URI"] = url
-        for key in ("SMTP_HOST", "SMTP_PORT", "MAIL_FROM"):
+        for key in (
+            "SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_STARTTLS", "SMTP_SSL",
+            "SMTP_TIMEOUT", "MAIL_FROM", "MAIL_SUBJECT_PREFIX",
+        ):
             if _env(key):
                 app.config[key] = _env(key)
     else:

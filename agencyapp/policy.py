@@ -9,7 +9,8 @@ from flask import abort
 from sqlalchemy import select
 
 from agencyapp.extensions import db
-from agencyapp.models import Submission, Unit
+from agencyapp.models import Attachment, ImprovementPoint, ImprovementRequest, PointEvent, Submission, Unit
+from agencyapp.models.review import POINT_DRAFT
 from agencyapp.models.user import ADMIN, AGENCY, CENTER, MINISTRY, ROLES
 
 PUBLIC = "public"  # anyone, signed in or not
@@ -27,6 +28,30 @@ ENDPOINTS = {
     "selfcheck.save_all": (AGENCY,),
     "selfcheck.confirm_submit": (AGENCY,),
     "selfcheck.submit": (AGENCY,),
+    "review.queue": (CENTER,),
+    "review.show": (CENTER,),
+    "review.assess": (CENTER,),
+    "review.add_note": (CENTER,),
+    "review.return_submission": (CENTER,),
+    "review.accept": (CENTER,),
+    "review.add_point": (CENTER,),
+    "review.edit_point": (CENTER,),
+    "review.delete_point": (CENTER,),
+    "review.suggest_points": (CENTER,),
+    "review.issue_request": (CENTER,),
+    "review.phrases": (CENTER,),
+    "review.save_phrase": (CENTER,),
+    "review.delete_phrase": (CENTER,),
+    "improvements.index": SIGNED_IN,
+    "improvements.point": SIGNED_IN,
+    "improvements.answer": (AGENCY,),
+    "improvements.return_point": (CENTER,),
+    "improvements.close_point": (CENTER,),
+    "improvements.attachment": SIGNED_IN,
+    "improvements.request": SIGNED_IN,
+    "notifications.index": SIGNED_IN,
+    "notifications.mark_read": SIGNED_IN,
+    "notifications.mark_all_read": SIGNED_IN,
 }
 
 
@@ -53,15 +78,31 @@ def in_unit_scope(user, unit_id, unit_ministry_id):
     return False
 
 
-def can(user, action, submission=None):
-    """May ``user`` do ``action`` on ``submission`` (which is already in scope)?"""
+CENTER_ACTIONS = {
+    "submission.review", "submission.return", "submission.accept", "submission.assess", "submission.note",
+    "point.draft", "point.issue", "point.return", "point.close", "phrase.manage",
+}
+
+
+def can(user, action, obj=None):
+    """May ``user`` do ``action`` on ``obj`` (a submission or a point already in scope)?"""
     if not getattr(user, "is_authenticated", False):
         return False
-    if action == "submission.view":
+    if action in ("submission.view", "point.view"):
         return True
     if action in ("submission.edit", "submission.submit"):
-        return user.role == AGENCY and submission is not None and submission.unit_id == user.unit_id
+        return user.role == AGENCY and obj is not None and obj.unit_id == user.unit_id
+    if action == "point.answer":
+        return (user.role == AGENCY and obj is not None and obj.status != POINT_DRAFT
+                and obj.submission.unit_id == user.unit_id)
+    if action in CENTER_ACTIONS:
+        return user.role == CENTER
     return False
+
+
+def sees_drafts(user):
+    """Center drafts and internal notes: the center only."""
+    return user.role == CENTER
 
 
 # --- scoped queries and fetch-or-404 ------------------------------------------------
@@ -76,6 +117,53 @@ def scope_submissions(user, stmt):
     if user.role == MINISTRY:
         return stmt.where(Submission.unit_id.in_(select(Unit.id).where(Unit.ministry_id == user.ministry_id)))
     return stmt.where(False)
+
+
+def scope_points(user, stmt):
+    """Restrict a ``select(ImprovementPoint)`` to what ``user`` may see: drafts never leave the center."""
+    if user.role == CENTER:
+        return stmt
+    stmt = stmt.where(ImprovementPoint.status != POINT_DRAFT)
+    if user.role == ADMIN:
+        return stmt
+    units = select(Submission.id).join(Unit, Unit.id == Submission.unit_id)
+    if user.role == AGENCY:
+        units = units.where(Submission.unit_id == user.unit_id)
+    elif user.role == MINISTRY:
+        units = units.where(Unit.ministry_id == user.ministry_id)
+    else:
+        return stmt.where(False)
+    return stmt.where(ImprovementPoint.submission_id.in_(units))
+
+
+def get_point_or_404(user, point_id, action="point.view"):
+    point = db.session.scalar(scope_points(user, select(ImprovementPoint).where(ImprovementPoint.id == point_id)))
+    if point is None:
+        abort(404)
+    if not can(user, action, point):
+        abort(403)
+    return point
+
+
+def get_request_or_404(user, request_id):
+    """An issued request is visible to whoever may see its submission."""
+    request_row = db.session.get(ImprovementRequest, request_id)
+    if request_row is None:
+        abort(404)
+    get_submission_or_404(user, request_row.submission_id)
+    return request_row
+
+
+def get_attachment_or_404(user, attachment_id):
+    """An attachment is visible to whoever may see its point."""
+    row = db.session.execute(
+        select(Attachment, PointEvent.point_id).join(PointEvent, PointEvent.id == Attachment.event_id)
+        .where(Attachment.id == attachment_id)
+    ).first()
+    if row is None:
+        abort(404)
+    get_point_or_404(user, row.point_id)
+    return row.Attachment
 
 
 def get_submission_or_404(user, submission_id, action="submission.view"):

@@ -47,7 +47,7 @@ def test_list_search_and_status_filter(make_web, world):
 
 
 def test_active_search_returns_the_list_fragment(make_web, world):
-    web = signed_in(make_web, "center")
+    web = signed_in(make_web, "admin")
     response = web.client.get("/?q=年金", headers={"HX-Request": "true", "HX-Target": "submission-list"})
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="submission-list">')

@@ -64,8 +64,8 @@ def test_unknown_actions_and_anonymous_users_are_denied():
 
 
 def test_ministry_role_reaches_no_write_endpoint(app):
-    """The ministry role may POST only to sign out and change its own password."""
-    allowed_posts = {"auth.logout", "auth.password"}
+    """The ministry role may POST only to sign out, change its own password and mark its notifications read."""
+    allowed_posts = {"auth.logout", "auth.password", "notifications.mark_read", "notifications.mark_all_read"}
     for rule in app.url_map.iter_rules():
         methods = rule.methods - {"GET", "HEAD", "OPTIONS"}
         if not methods or rule.endpoint in allowed_posts:

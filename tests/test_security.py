@@ -27,7 +27,9 @@ from tests.factories import PASSWORD
 CANARY = "<script>alert(1)</script>"
 ESCAPED_CANARY = "&lt;script&gt;alert(1)&lt;/script&gt;"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-OWN_ACCOUNT_ENDPOINTS = {"auth.login", "auth.logout", "auth.password"}  # not data writes
+# Not data writes: signing in and out, one's own password, one's own notifications read.
+OWN_ACCOUNT_ENDPOINTS = {"auth.login", "auth.logout", "auth.password", "notifications.mark_read",
+                         "notifications.mark_all_read"}
 CSRF_MESSAGE = "セキュリティ確認用のトークンが無効です"
 TOKEN_RE = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+|("X-CSRFToken": ")[^"]+')
 

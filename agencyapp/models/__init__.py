@@ -9,10 +9,22 @@ from agencyapp.models.checklist import (
 )
 from agencyapp.models.cycle import Cycle, cycle_important_goal
 from agencyapp.models.org import Ministry, Unit
+from agencyapp.models.review import (
+    Attachment,
+    CenterAssessment,
+    ImprovementPoint,
+    ImprovementRequest,
+    Notification,
+    Phrase,
+    PointEvent,
+    ReviewNote,
+)
 from agencyapp.models.submission import Answer, Submission, SubmissionSnapshot
 from agencyapp.models.user import User
 
 __all__ = [
+    "Attachment", "CenterAssessment", "ImprovementPoint", "ImprovementRequest", "Notification", "Phrase",
+    "PointEvent", "ReviewNote",
     "Answer", "AuditEvent", "ChecklistGoal", "ChecklistItem", "ChecklistQuestion",
     "ChecklistSection", "ChecklistVersion", "Cycle", "Ministry", "Submission",
     "SubmissionSnapshot", "Unit", "User", "cycle_important_goal",

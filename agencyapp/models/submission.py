@@ -32,10 +32,18 @@ class Submission(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Copied from the latest snapshot's scores at each submission, so lists sort and filter in SQL.
+    score_mean: Mapped[float | None]
+    score_full_rate: Mapped[float | None]
+    important_met: Mapped[bool | None]
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    return_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     cycle: Mapped[Cycle] = relationship()
     unit: Mapped[Unit] = relationship()
-    submitted_by: Mapped[User | None] = relationship()
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
 
     __mapper_args__ = {"version_id_col": lock_version}
 

@@ -275,6 +275,10 @@ def submit(user, submission, lock_version):
     submission.submitted_at = now
     submission.submitted_by_id = user.id
     submission.updated_at = now
+    submission.score_mean = scores.overall.mean
+    submission.score_full_rate = scores.overall.full_rate
+    submission.important_met = scores.important_met
+    submission.return_reason = ""
     record("submission.submitted", actor=user, obj=submission, summary=f"自己点検を提出しました（第{sequence}版）",
            before={"status": before}, after={"status": SUBMITTED, "sha256": snapshot.sha256, "sequence": sequence})
     db.session.commit()

@@ -10,7 +10,7 @@ from agencyapp.extensions import db
 from agencyapp.htmx import is_htmx
 from agencyapp.models import Cycle, Submission
 from agencyapp.models.submission import STATUS_LABELS
-from agencyapp.models.user import AGENCY
+from agencyapp.models.user import AGENCY, CENTER
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.selfcheck import cycle_submissions, load_answers
 
@@ -34,6 +34,10 @@ def _progress_by_submission(submissions, structures):
 def home():
     if current_user.role == AGENCY:
         return _agency_home()
+    if current_user.role == CENTER:
+        from agencyapp.views.review import queue
+
+        return queue()  # the center's home is its review queue
     return _list_home()
 
 

@@ -1,0 +1,377 @@
+"""Improvement points and requests: draft, suggest, issue, answer, return and close."""
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from flask import abort
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from agencyapp import attachments, policy
+from agencyapp.extensions import db
+from agencyapp.formatting import date_wareki, today_tokyo
+from agencyapp.models import (
+    Attachment,
+    ChecklistQuestion,
+    ImprovementPoint,
+    ImprovementRequest,
+    Phrase,
+    PointEvent,
+    Submission,
+    Unit,
+)
+from agencyapp.models.review import POINT_ANSWERED, POINT_CLOSED, POINT_DRAFT, POINT_ISSUED
+from agencyapp.models.submission import ACCEPTED, SUBMITTED
+from agencyapp.services import DomainError, StaleError
+from agencyapp.services.audit import record
+from agencyapp.services.notifications import center_users, ministry_users_of_unit, notify, unit_users
+from agencyapp.services.selfcheck import load_state
+
+TEXT_MAX = 4000
+
+
+def _require(user, action, obj=None):
+    if not policy.can(user, action, obj):
+        abort(403)
+
+
+def _text(value, label, required=True):
+    value = (value or "").replace("\r\n", "\n").strip()
+    if required and not value:
+        raise DomainError(f"{label}を入力してください。")
+    if len(value) > TEXT_MAX:
+        raise DomainError(f"{label}は{TEXT_MAX}文字以内で入力してください（現在{len(value)}文字）。")
+    return value
+
+
+def _check_lock(point, lock_version):
+    if lock_version != point.lock_version:
+        raise StaleError("この改善点はほかの操作で更新されています（二重送信の可能性があります）。ページを再読み込みしてください。")
+
+
+def _snapshot(point):
+    return {"status": point.status, "finding": point.finding, "requested_action": point.requested_action}
+
+
+# --- drafts (center) ---------------------------------------------------------------------
+
+
+def _question_id(submission, number):
+    if number in (None, ""):
+        return None
+    question = db.session.scalar(select(ChecklistQuestion).where(
+        ChecklistQuestion.version_id == submission.cycle.version_id, ChecklistQuestion.number == number))
+    if question is None:
+        raise DomainError(f"設問番号 {number} はこのチェックリストにありません。")
+    return question.id
+
+
+def add_point(user, submission, question_number, finding, requested_action, source="review"):
+    _require(user, "point.draft", submission)
+    point = ImprovementPoint(
+        submission_id=submission.id, question_id=_question_id(submission, question_number),
+        finding=_text(finding, "指摘事項"), requested_action=_text(requested_action, "改善を求める事項", required=False),
+        status=POINT_DRAFT, source=source, created_by_id=user.id,
+        position=(db.session.scalar(select(func.max(ImprovementPoint.position))
+                                    .where(ImprovementPoint.submission_id == submission.id)) or 0) + 1,
+    )
+    db.session.add(point)
+    db.session.flush()
+    record("point.drafted", actor=user, obj=point, after=_snapshot(point),
+           summary=f"改善点（下書き）を作成しました{f'（設問{question_number}）' if question_number else ''}")
+    db.session.commit()
+    return point
+
+
+def _check_draft(point):
+    if point.status != POINT_DRAFT:
+        raise DomainError("依頼済みの改善点は編集・削除できません。")
+
+
+def edit_point(user, point, finding, requested_action, lock_version):
+    _require(user, "point.draft", point)
+    _check_lock(point, lock_version)
+    _check_draft(point)
+    before = _snapshot(point)
+    point.finding = _text(finding, "指摘事項")
+    point.requested_action = _text(requested_action, "改善を求める事項", required=False)
+    point.updated_at = datetime.now(timezone.utc)
+    record("point.edited", actor=user, obj=point, before=before, after=_snapshot(point), summary="改善点（下書き）を編集しました")
+    db.session.commit()
+    return point
+
+
+def delete_point(user, point, lock_version):
+    _require(user, "point.draft", point)
+    _check_lock(point, lock_version)
+    _check_draft(point)
+    record("point.deleted", actor=user, obj=point, before=_snapshot(point), summary="改善点（下書き）を削除しました")
+    db.session.delete(point)
+    db.session.commit()
+
+
+def suggest_points(user, submission):
+    """Propose a draft for every important-item answer below 3 and every answer of 1.
+
+    Questions that already have a point (draft or open) get none. Nothing is issued.
+    """
+    _require(user, "point.draft", submission)
+    if submission.status not in (SUBMITTED, ACCEPTED):
+        raise DomainError("提出された自己点検にのみ改善点の案を作成できます。")
+    state = load_state(submission)
+    scale = state.structure.version.scale
+    top = max(e["points"] for e in scale if e["points"] is not None)
+    important = set(state.important_goals)
+    have = set(db.session.scalars(select(ImprovementPoint.question_id).where(
+        ImprovementPoint.submission_id == submission.id, ImprovementPoint.status != POINT_CLOSED,
+        ImprovementPoint.question_id.is_not(None))))
+    position = db.session.scalar(select(func.max(ImprovementPoint.position))
+                                 .where(ImprovementPoint.submission_id == submission.id)) or 0
+    created = 0
+    for question in state.structure.questions:
+        value = state.values.get(question.number)
+        if not state.applies[question.number] or value in (None, 0) or question.id in have:
+            continue
+        if not (value == 1 or (question.goal_number in important and value < top)):
+            continue
+        label = state.structure.version.scale_label(value)
+        important_note = "（今年度の重要点検項目）" if question.goal_number in important else ""
+        position += 1
+        db.session.add(ImprovementPoint(
+            submission_id=submission.id, question_id=question.id, status=POINT_DRAFT, source="suggestion",
+            position=position, created_by_id=user.id,
+            finding=f"設問{question.number}「{question.text}」の自己点検結果が「{value} {label}」です{important_note}。",
+            requested_action=f"「{question.text}」の措置を講じ、実施状況（規程・記録等）を報告してください。",
+        ))
+        created += 1
+    if created:
+        record("point.suggested", actor=user, obj=submission, after={"created": created},
+               summary=f"改善点の案を{created}件作成しました（下書き）")
+        db.session.commit()
+    return created
+
+
+# --- issue (center) ------------------------------------------------------------------------
+
+
+def issue_request(user, submission, point_ids, due_on, message=""):
+    """Issue the chosen drafts as one 改善依頼 with a due date; they become visible to agency and ministry."""
+    _require(user, "point.issue", submission)
+    if submission.status not in (SUBMITTED, ACCEPTED):
+        raise DomainError("提出された自己点検にのみ改善依頼を発行できます。")
+    ids = sorted({int(i) for i in point_ids if str(i).isdigit()})
+    if not ids:
+        raise DomainError("依頼する改善点を1つ以上選んでください。")
+    if not isinstance(due_on, date):
+        raise DomainError("回答期限を正しい日付で入力してください。")
+    if due_on <= today_tokyo():
+        raise DomainError("回答期限は明日以降の日付にしてください。")
+    points = db.session.scalars(select(ImprovementPoint).where(
+        ImprovementPoint.id.in_(ids), ImprovementPoint.submission_id == submission.id,
+        ImprovementPoint.status == POINT_DRAFT).order_by(ImprovementPoint.position)).all()
+    if len(points) != len(ids):
+        raise DomainError("選ばれた改善点の一部が見つからないか、既に依頼済みです（二重送信の可能性があります）。ページを再読み込みしてください。")
+    now = datetime.now(timezone.utc)
+    request_row = ImprovementRequest(submission_id=submission.id, due_on=due_on, issued_at=now,
+                                     issued_by_id=user.id, message=_text(message, "依頼文", required=False))
+    db.session.add(request_row)
+    db.session.flush()
+    for point in points:
+        point.status = POINT_ISSUED
+        point.request_id = request_row.id
+        point.updated_at = now
+        db.session.add(PointEvent(point_id=point.id, kind="issued", actor_id=user.id, at=now,
+                                  body=f"回答期限 {date_wareki(due_on)}"))
+    record("request.issued", actor=user, obj=request_row,
+           after={"points": [p.id for p in points], "due_on": due_on.isoformat()},
+           summary=f"改善依頼を発行しました（改善点{len(points)}件、回答期限 {due_on.isoformat()}）")
+    text = f"{submission.cycle.title}について改善依頼（{len(points)}件、回答期限 {date_wareki(due_on)}）が届きました。"
+    link = f"/improvements/requests/{request_row.id}"
+    notify(unit_users(submission.unit_id), "request_issued", text, link)
+    notify(ministry_users_of_unit(submission.unit_id), "request_issued", f"{submission.unit.name}：{text}", link)
+    db.session.commit()
+    return request_row
+
+
+# --- respond (agency) and verdict (center) -----------------------------------------------
+
+
+def answer_point(user, point, plan, plan_due_on, report, upload, lock_version):
+    """The agency's plan (what, by when) and, when done, its completion report, with an optional file."""
+    _require(user, "point.answer", point)
+    _check_lock(point, lock_version)
+    if point.status != POINT_ISSUED:
+        raise DomainError(f"状況が「{point.status_label}」の改善点には回答できません。")
+    plan = _text(plan, "改善計画（実施内容）")
+    if not isinstance(plan_due_on, date):
+        raise DomainError("改善の完了予定日を正しい日付で入力してください。")
+    report = _text(report, "完了報告", required=False)
+    stored = attachments.store(upload) if upload is not None and upload.filename else None
+    try:
+        now = datetime.now(timezone.utc)
+        before = {"status": point.status, "plan": point.plan, "report": point.report}
+        point.plan, point.plan_due_on, point.report = plan, plan_due_on, report
+        point.status = POINT_ANSWERED
+        point.answered_at = point.updated_at = now
+        body = f"改善計画：{plan}" + (f"\n完了報告：{report}" if report else "")
+        event = PointEvent(point_id=point.id, kind="answered", body=body, plan_due_on=plan_due_on,
+                           actor_id=user.id, at=now)
+        db.session.add(event)
+        db.session.flush()
+        if stored:
+            db.session.add(Attachment(event_id=event.id, original_name=stored.original_name,
+                                      stored_name=stored.stored_name, content_type=stored.content_type,
+                                      size=stored.size, sha256=stored.sha256, uploaded_by_id=user.id))
+        record("point.answered", actor=user, obj=point, before=before,
+               after={"status": POINT_ANSWERED, "plan": plan, "plan_due_on": plan_due_on.isoformat(),
+                      "report": report, "attachment": stored.sha256 if stored else None},
+               summary="改善点に回答しました" + ("（完了報告あり）" if report else "（改善計画）"))
+        notify(center_users(), "point_answered",
+               f"{point.submission.unit.name}から改善点への回答" + ("（完了報告）" if report else "（改善計画）") + "が届きました。",
+               f"/improvements/points/{point.id}")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        if stored:
+            attachments.remove(stored.stored_name)
+        raise
+    return point
+
+
+def return_point(user, point, comment, lock_version):
+    _require(user, "point.return", point)
+    _check_lock(point, lock_version)
+    if point.status != POINT_ANSWERED:
+        raise DomainError("回答済の改善点のみ差し戻せます。")
+    comment = _text(comment, "差戻しのコメント")
+    now = datetime.now(timezone.utc)
+    point.status, point.center_comment, point.updated_at = POINT_ISSUED, comment, now
+    db.session.add(PointEvent(point_id=point.id, kind="returned", body=comment, actor_id=user.id, at=now))
+    record("point.returned", actor=user, obj=point, before={"status": POINT_ANSWERED},
+           after={"status": POINT_ISSUED, "comment": comment}, summary="改善点の回答を差し戻しました")
+    notify(unit_users(point.submission.unit_id), "point_returned",
+           f"改善点への回答が差し戻されました：{comment}", f"/improvements/points/{point.id}")
+    db.session.commit()
+
+
+def close_point(user, point, comment, lock_version):
+    _require(user, "point.close", point)
+    _check_lock(point, lock_version)
+    if point.status != POINT_ANSWERED:
+        raise DomainError("回答済の改善点のみ完了にできます。")
+    if not point.report:
+        raise DomainError("完了報告がまだないため完了にできません。計画を確認した旨をコメントして差し戻し、完了報告を求めてください。")
+    comment = _text(comment, "コメント", required=False)
+    now = datetime.now(timezone.utc)
+    point.status, point.center_comment, point.closed_at, point.updated_at = POINT_CLOSED, comment, now, now
+    db.session.add(PointEvent(point_id=point.id, kind="closed", body=comment, actor_id=user.id, at=now))
+    record("point.closed", actor=user, obj=point, before={"status": POINT_ANSWERED},
+           after={"status": POINT_CLOSED, "comment": comment}, summary="改善点を完了にしました")
+    notify(unit_users(point.submission.unit_id), "point_closed", "改善点が完了となりました。",
+           f"/improvements/points/{point.id}")
+    db.session.commit()
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+@dataclass
+class PointFilters:
+    status: str = ""
+    search: str = ""
+    overdue: bool = False
+    page: int = 1
+
+
+def overdue_points_clause():
+    return (ImprovementPoint.status == POINT_ISSUED) & (ImprovementRequest.due_on < today_tokyo())
+
+
+def visible_points(user, filters, per_page=25):
+    """A page of the points ``user`` may see (drafts only for the center), with their request and unit."""
+    stmt = (
+        policy.scope_points(user, select(ImprovementPoint))
+        .join(ImprovementRequest, ImprovementRequest.id == ImprovementPoint.request_id)
+        .join(Submission, Submission.id == ImprovementPoint.submission_id)
+        .join(Unit, Unit.id == Submission.unit_id)
+    )
+    if filters.status:
+        stmt = stmt.where(ImprovementPoint.status == filters.status)
+    if filters.overdue:
+        stmt = stmt.where(overdue_points_clause())
+    if filters.search:
+        like = "%" + filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(Unit.name.like(like, escape="\\") | ImprovementPoint.finding.like(like, escape="\\"))
+    total = db.session.scalar(stmt.with_only_columns(func.count(ImprovementPoint.id)))
+    rows = db.session.scalars(
+        stmt.options(
+            joinedload(ImprovementPoint.request),
+            joinedload(ImprovementPoint.question),
+            joinedload(ImprovementPoint.submission).joinedload(Submission.unit).joinedload(Unit.ministry),
+        )
+        .order_by(ImprovementRequest.due_on, ImprovementPoint.id)
+        .offset((max(filters.page, 1) - 1) * per_page).limit(per_page)
+    ).unique().all()
+    return rows, total
+
+
+def points_of_submission(submission, include_drafts):
+    stmt = (select(ImprovementPoint).where(ImprovementPoint.submission_id == submission.id)
+            .options(joinedload(ImprovementPoint.question), joinedload(ImprovementPoint.request))
+            .order_by(ImprovementPoint.position, ImprovementPoint.id))
+    if not include_drafts:
+        stmt = stmt.where(ImprovementPoint.status != POINT_DRAFT)
+    return db.session.scalars(stmt).unique().all()
+
+
+def point_history(point):
+    return db.session.scalars(
+        select(PointEvent).where(PointEvent.point_id == point.id)
+        .options(joinedload(PointEvent.actor), selectinload(PointEvent.attachments)).order_by(PointEvent.id)
+    ).unique().all()
+
+
+def is_overdue(point):
+    return point.status == POINT_ISSUED and point.request is not None and point.request.due_on < today_tokyo()
+
+
+# --- phrases ------------------------------------------------------------------------------------
+
+
+def phrases(active_only=True):
+    stmt = select(Phrase).order_by(Phrase.title, Phrase.id)
+    if active_only:
+        stmt = stmt.where(Phrase.active.is_(True))
+    return db.session.scalars(stmt).all()
+
+
+def save_phrase(user, phrase_id, title, body):
+    _require(user, "phrase.manage")
+    title = _text(title, "定型文の見出し")[:100]
+    body = _text(body, "定型文の本文")
+    if phrase_id:
+        phrase = db.session.get(Phrase, phrase_id)
+        if phrase is None or not phrase.active:
+            abort(404)
+        before = {"title": phrase.title, "body": phrase.body}
+        phrase.title, phrase.body, phrase.updated_by_id = title, body, user.id
+        phrase.updated_at = datetime.now(timezone.utc)
+        record("phrase.edited", actor=user, obj=phrase, before=before, after={"title": title, "body": body},
+               summary=f"定型文「{title}」を更新しました")
+    else:
+        phrase = Phrase(title=title, body=body, updated_by_id=user.id)
+        db.session.add(phrase)
+        db.session.flush()
+        record("phrase.created", actor=user, obj=phrase, after={"title": title, "body": body},
+               summary=f"定型文「{title}」を登録しました")
+    db.session.commit()
+    return phrase
+
+
+def delete_phrase(user, phrase_id):
+    _require(user, "phrase.manage")
+    phrase = db.session.get(Phrase, phrase_id)
+    if phrase is None or not phrase.active:
+        abort(404)
+    phrase.active = False
+    record("phrase.deleted", actor=user, obj=phrase, before={"title": phrase.title}, summary=f"定型文「{phrase.title}」を削除しました")
+    db.session.commit()

@@ -1,0 +1,269 @@
+"""The center's review of submissions: queue, validated scores, notes, return and accept."""
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from flask import abort
+from sqlalchemy import and_, asc, desc, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from agencyapp import policy, scoring
+from agencyapp.extensions import db
+from agencyapp.formatting import today_tokyo
+from agencyapp.models import (
+    CenterAssessment,
+    ChecklistQuestion,
+    Cycle,
+    ImprovementPoint,
+    Ministry,
+    ReviewNote,
+    Submission,
+    SubmissionSnapshot,
+    Unit,
+)
+from agencyapp.models.review import OPEN_POINT_STATUSES
+from agencyapp.models.submission import ACCEPTED, EDITABLE_STATUSES, RETURNED, SUBMITTED
+from agencyapp.services import DomainError, StaleError
+from agencyapp.services.audit import record
+from agencyapp.services.notifications import notify, unit_users
+from agencyapp.services.selfcheck import load_answers, load_state, parse_value
+
+REASON_MAX = 2000
+
+open_points = (
+    select(func.count(ImprovementPoint.id))
+    .where(ImprovementPoint.submission_id == Submission.id, ImprovementPoint.status.in_(OPEN_POINT_STATUSES))
+    .correlate(Submission)
+    .scalar_subquery()
+    .label("open_points")
+)
+
+SORTS = {
+    "unit": Unit.name,
+    "ministry": Ministry.position,
+    "status": Submission.status,
+    "submitted_at": Submission.submitted_at,
+    "mean": Submission.score_mean,
+    "full_rate": Submission.score_full_rate,
+    "important": Submission.important_met,
+    "open_points": open_points,
+}
+
+
+@dataclass
+class QueueFilters:
+    search: str = ""
+    status: str = ""
+    ministry_id: int | None = None
+    important_not_met: bool = False
+    overdue: bool = False
+    sort: str = "ministry"
+    direction: str = "asc"
+    page: int = 1
+
+
+def _require(user, action, obj=None):
+    if not policy.can(user, action, obj):
+        abort(403)
+
+
+def overdue_clause(cycle):
+    """Not submitted by the due date (derived, never stored)."""
+    return and_(Submission.status.in_(EDITABLE_STATUSES), cycle.due_on < today_tokyo())
+
+
+def review_queue(user, cycle, filters, per_page=25):
+    """One page of the cycle's submissions with counts per status; a fixed number of statements."""
+    _require(user, "submission.review")
+    base = (
+        select(Submission, open_points)
+        .join(Unit, Unit.id == Submission.unit_id)
+        .join(Ministry, Ministry.id == Unit.ministry_id)
+        .where(Submission.cycle_id == cycle.id)
+    )
+    if filters.search:
+        like = "%" + filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        base = base.where(or_(Unit.name.like(like, escape="\\"), Ministry.name.like(like, escape="\\")))
+    if filters.ministry_id:
+        base = base.where(Unit.ministry_id == filters.ministry_id)
+    if filters.important_not_met:
+        base = base.where(Submission.important_met.is_(False))
+    if filters.overdue:
+        base = base.where(overdue_clause(cycle))
+    counts = dict(db.session.execute(
+        base.with_only_columns(Submission.status, func.count()).group_by(Submission.status)
+    ).all())
+    if filters.status:
+        base = base.where(Submission.status == filters.status)
+    total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
+    column = SORTS.get(filters.sort, SORTS["ministry"])
+    order = desc(column) if filters.direction == "desc" else asc(column)
+    rows = db.session.execute(
+        base.options(joinedload(Submission.unit).joinedload(Unit.ministry))
+        .order_by(order.nulls_last(), Ministry.position, Unit.position, Submission.id)
+        .offset((max(filters.page, 1) - 1) * per_page).limit(per_page)
+    ).all()
+    return rows, counts, total
+
+
+def assessments(submission):
+    """{question number: CenterAssessment}."""
+    rows = db.session.execute(
+        select(CenterAssessment, ChecklistQuestion.number)
+        .join(ChecklistQuestion, ChecklistQuestion.id == CenterAssessment.question_id)
+        .where(CenterAssessment.submission_id == submission.id)
+        .options(joinedload(CenterAssessment.assessed_by))
+    ).all()
+    return {number: row for row, number in rows}
+
+
+def validated_scores(state, assessed):
+    """Scores with the center's values where it disagreed (the agency's answers stay as they are)."""
+    values = dict(state.values)
+    for number, assessment in assessed.items():
+        values[number] = assessment.value
+    return scoring.compute(state.structure.questions, values, state.applies, state.structure.version.scale,
+                           state.important_goals)
+
+
+def previous_values(submission):
+    """Last fiscal year's answers of the same unit (same edition), by question number."""
+    previous = db.session.scalar(
+        select(Submission).join(Cycle, Cycle.id == Submission.cycle_id)
+        .where(Submission.unit_id == submission.unit_id, Cycle.fiscal_year == submission.cycle.fiscal_year - 1,
+               Submission.status.in_((SUBMITTED, ACCEPTED)))
+        .order_by(Cycle.id.desc()).limit(1)
+    )
+    if previous is None:
+        return None, {}
+    answers = load_answers([previous.id])[previous.id]
+    return previous, {number: a.value for number, a in answers.items()}
+
+
+def _check_reviewable(submission):
+    if submission.status not in (SUBMITTED, ACCEPTED):
+        raise DomainError("提出されていない自己点検は確認できません。")
+
+
+def set_assessment(user, submission, number, raw_value, reason):
+    """Record the center's score for one question; the same value as the agency's removes it."""
+    _require(user, "submission.assess", submission)
+    _check_reviewable(submission)
+    state = load_state(submission)
+    question = state.structure.by_number.get(number)
+    if question is None:
+        raise DomainError(f"設問番号 {number} はこのチェックリストにありません。")
+    if not state.applies[number]:
+        raise DomainError(f"設問{number}は該当なしのため、確認点をつけられません。")
+    value = parse_value(raw_value, question)
+    reason = (reason or "").strip()
+    existing = assessments(submission).get(number)
+    before = {"value": existing.value, "reason": existing.reason} if existing else None
+    if value is None or value == state.values.get(number):
+        if existing:
+            db.session.delete(existing)
+            record("assessment.removed", actor=user, obj=submission, before=before,
+                   summary=f"設問{number}のセンター確認点を取り消しました")
+            db.session.commit()
+        return None
+    if not reason:
+        raise DomainError("自己評価と異なる確認点をつけるときは、理由を入力してください。")
+    if len(reason) > REASON_MAX:
+        raise DomainError(f"理由は{REASON_MAX}文字以内で入力してください。")
+    if existing is None:
+        existing = CenterAssessment(submission_id=submission.id, question_id=question.id, value=value,
+                                    reason=reason, assessed_by_id=user.id)
+        db.session.add(existing)
+    else:
+        existing.value, existing.reason, existing.assessed_by_id = value, reason, user.id
+        existing.assessed_at = datetime.now(timezone.utc)
+    record("assessment.saved", actor=user, obj=submission, before=before,
+           after={"question": number, "value": value, "reason": reason},
+           summary=f"設問{number}のセンター確認点を{value}としました")
+    db.session.commit()
+    return existing
+
+
+def add_note(user, submission, body):
+    _require(user, "submission.note", submission)
+    body = (body or "").strip()
+    if not body:
+        raise DomainError("メモの内容を入力してください。")
+    if len(body) > REASON_MAX:
+        raise DomainError(f"メモは{REASON_MAX}文字以内で入力してください。")
+    note = ReviewNote(submission_id=submission.id, body=body, author_id=user.id)
+    db.session.add(note)
+    record("review_note.added", actor=user, obj=submission, summary="内部メモを追加しました", after={"body": body})
+    db.session.commit()
+    return note
+
+
+def notes(submission):
+    return db.session.scalars(
+        select(ReviewNote).where(ReviewNote.submission_id == submission.id)
+        .options(joinedload(ReviewNote.author)).order_by(ReviewNote.id.desc())
+    ).all()
+
+
+def _check_lock(submission, lock_version):
+    if lock_version != submission.lock_version:
+        raise StaleError("この自己点検はほかの操作で更新されています。ページを再読み込みしてから操作してください。")
+
+
+def return_submission(user, submission, reason, lock_version):
+    """差戻し: the agency may edit again and resubmit; the snapshots stay."""
+    _require(user, "submission.return", submission)
+    _check_lock(submission, lock_version)
+    if submission.status != SUBMITTED:
+        raise DomainError(f"状況が「{submission.status_label}」の自己点検は差し戻せません（提出済のもののみ）。")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("差戻しの理由を入力してください。")
+    if len(reason) > REASON_MAX:
+        raise DomainError(f"理由は{REASON_MAX}文字以内で入力してください。")
+    submission.status = RETURNED
+    submission.return_reason = reason
+    submission.reviewed_at = datetime.now(timezone.utc)
+    submission.reviewed_by_id = user.id
+    record("submission.returned", actor=user, obj=submission, before={"status": SUBMITTED},
+           after={"status": RETURNED, "reason": reason}, summary="自己点検を差し戻しました")
+    notify(unit_users(submission.unit_id), "submission_returned",
+           f"{submission.cycle.title}の自己点検が差し戻されました。理由：{reason}",
+           f"/submissions/{submission.id}")
+    db.session.commit()
+
+
+def accept_submission(user, submission, lock_version):
+    """確認済."""
+    _require(user, "submission.accept", submission)
+    _check_lock(submission, lock_version)
+    if submission.status != SUBMITTED:
+        raise DomainError(f"状況が「{submission.status_label}」の自己点検は確認済にできません（提出済のもののみ）。")
+    submission.status = ACCEPTED
+    submission.reviewed_at = datetime.now(timezone.utc)
+    submission.reviewed_by_id = user.id
+    record("submission.accepted", actor=user, obj=submission, before={"status": SUBMITTED},
+           after={"status": ACCEPTED}, summary="自己点検を確認済にしました")
+    notify(unit_users(submission.unit_id), "submission_accepted",
+           f"{submission.cycle.title}の自己点検がセンターで確認済となりました。", f"/submissions/{submission.id}")
+    db.session.commit()
+
+
+def snapshot_changes(submission):
+    """What changed between the last two frozen snapshots: [(number, old, new)] with value and note."""
+    snapshots = db.session.scalars(
+        select(SubmissionSnapshot).where(SubmissionSnapshot.submission_id == submission.id)
+        .order_by(SubmissionSnapshot.sequence.desc()).limit(2)
+    ).all()
+    if len(snapshots) < 2:
+        return None, []
+    new, old = (json.loads(s.content) for s in snapshots)
+    old_answers = {a["question"]: a for a in old["answers"]}
+    changes = []
+    for answer in new["answers"]:
+        before = old_answers.get(answer["question"], {})
+        if (before.get("value"), before.get("note", "")) != (answer["value"], answer["note"]):
+            changes.append({"question": answer["question"], "old_value": before.get("value"),
+                            "new_value": answer["value"], "old_note": before.get("note", ""),
+                            "new_note": answer["note"]})
+    return snapshots, changes

@@ -1,0 +1,104 @@
+"""Improvement points as everyone in scope sees them; the agency's answers and the center's verdicts."""
+import os
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from agencyapp import attachments, policy
+from agencyapp.htmx import is_htmx
+from agencyapp.models.review import POINT_STATUS_LABELS
+from agencyapp.services import DomainError
+from agencyapp.services import improvements as service
+
+bp = Blueprint("improvements", __name__, url_prefix="/improvements")
+
+
+def _date(value):
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+def index():
+    filters = service.PointFilters(
+        status=request.args.get("status") if request.args.get("status") in POINT_STATUS_LABELS else "",
+        search=(request.args.get("q") or "").strip()[:100],
+        overdue=request.args.get("overdue") == "1",
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    per_page = current_app.config["PAGE_SIZE"]
+    rows, total = service.visible_points(current_user, filters, per_page)
+    context = dict(rows=rows, total=total, filters=filters, statuses=POINT_STATUS_LABELS,
+                   pages=max(1, -(-total // per_page)), is_overdue=service.is_overdue)
+    if is_htmx() and request.headers.get("HX-Target") == "point-list":
+        return render_template("improvements/_list_table.html", **context)
+    return render_template("improvements/index.html", **context)
+
+
+def _point_page(point, error=None, status=200):
+    return render_template(
+        "improvements/point.html", point=point, history=service.point_history(point), error=error,
+        overdue=service.is_overdue(point), can_answer=policy.can(current_user, "point.answer", point),
+        can_decide=policy.can(current_user, "point.close", point),
+    ), status
+
+
+@bp.get("/points/<int:point_id>")
+def point(point_id):
+    return _point_page(policy.get_point_or_404(current_user, point_id))
+
+
+@bp.post("/points/<int:point_id>/answer")
+def answer(point_id):
+    point = policy.get_point_or_404(current_user, point_id, "point.answer")
+    try:
+        service.answer_point(current_user, point, request.form.get("plan"), _date(request.form.get("plan_due_on")),
+                             request.form.get("report"), request.files.get("attachment"),
+                             request.form.get("lock_version", type=int))
+    except DomainError as exc:
+        return _point_page(point, exc.message, exc.status)
+    flash("回答を送信しました。センターの確認をお待ちください。", "success")
+    return redirect(url_for("improvements.point", point_id=point.id), code=303)
+
+
+@bp.post("/points/<int:point_id>/return")
+def return_point(point_id):
+    point = policy.get_point_or_404(current_user, point_id, "point.return")
+    try:
+        service.return_point(current_user, point, request.form.get("comment"), request.form.get("lock_version", type=int))
+    except DomainError as exc:
+        return _point_page(point, exc.message, exc.status)
+    flash("回答を差し戻しました。機関に通知しました。", "success")
+    return redirect(url_for("improvements.point", point_id=point.id), code=303)
+
+
+@bp.post("/points/<int:point_id>/close")
+def close_point(point_id):
+    point = policy.get_point_or_404(current_user, point_id, "point.close")
+    try:
+        service.close_point(current_user, point, request.form.get("comment"), request.form.get("lock_version", type=int))
+    except DomainError as exc:
+        return _point_page(point, exc.message, exc.status)
+    flash("改善点を完了にしました。機関に通知しました。", "success")
+    return redirect(url_for("improvements.point", point_id=point.id), code=303)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+def attachment(attachment_id):
+    row = policy.get_attachment_or_404(current_user, attachment_id)
+    path = attachments.path_of(row.stored_name)
+    if not os.path.exists(path):
+        current_app.logger.error("attachment %s is missing from storage", row.id)
+        abort(404)
+    return send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.original_name, max_age=0)
+
+
+@bp.get("/requests/<int:request_id>", endpoint="request")
+def show_request(request_id):
+    """The 改善依頼書, printable on A4."""
+    row = policy.get_request_or_404(current_user, request_id)
+    return render_template("improvements/request.html", request_row=row, points=row.points,
+                           is_overdue=service.is_overdue)

@@ -1,0 +1,238 @@
+"""The center's review: queue, one submission's review page, points, requests and phrases."""
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from agencyapp import policy
+from agencyapp.extensions import db
+from agencyapp.htmx import is_htmx
+from agencyapp.models import Cycle, ImprovementPoint, Ministry
+from agencyapp.models.submission import STATUS_LABELS
+from agencyapp.services import DomainError
+from agencyapp.services import improvements as points_service
+from agencyapp.services import review as service
+from agencyapp.services.selfcheck import latest_snapshot, load_state
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+
+def _date(value):
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        return None
+
+
+def _cycles():
+    return db.session.scalars(select(Cycle).order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())).all()
+
+
+@bp.get("/")
+def queue():
+    cycles = _cycles()
+    if not cycles:
+        return render_template("review/queue.html", cycle=None, cycles=[])
+    wanted = request.args.get("cycle", type=int)
+    cycle = next((c for c in cycles if c.id == wanted), None) if wanted else cycles[0]
+    if cycle is None:
+        abort(404)
+    filters = service.QueueFilters(
+        search=(request.args.get("q") or "").strip()[:100],
+        status=request.args.get("status") if request.args.get("status") in STATUS_LABELS else "",
+        ministry_id=request.args.get("ministry", type=int),
+        important_not_met=request.args.get("important") == "not_met",
+        overdue=request.args.get("overdue") == "1",
+        sort=request.args.get("sort") if request.args.get("sort") in service.SORTS else "ministry",
+        direction="desc" if request.args.get("dir") == "desc" else "asc",
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    per_page = current_app.config["PAGE_SIZE"]
+    rows, counts, total = service.review_queue(current_user, cycle, filters, per_page)
+    context = dict(
+        cycles=cycles, cycle=cycle, rows=rows, counts=counts, total=total, filters=filters,
+        statuses=STATUS_LABELS, ministries=db.session.scalars(select(Ministry).order_by(Ministry.position)).all(),
+        pages=max(1, -(-total // per_page)),
+    )
+    if is_htmx() and request.headers.get("HX-Target") == "review-queue":
+        return render_template("review/_queue_table.html", **context)
+    return render_template("review/queue.html", **context)
+
+
+def _review_context(submission, error=None):
+    state = load_state(submission)
+    assessed = service.assessments(submission)
+    previous, previous_values = service.previous_values(submission)
+    snapshots, changes = service.snapshot_changes(submission)
+    return dict(
+        submission=submission, state=state, assessed=assessed, validated=service.validated_scores(state, assessed),
+        scores=state.scores(), previous=previous, previous_values=previous_values, snapshots=snapshots,
+        changes=changes, notes=service.notes(submission), snapshot=latest_snapshot(submission),
+        points=points_service.points_of_submission(submission, include_drafts=True),
+        phrases=points_service.phrases(), error=error, is_overdue=points_service.is_overdue,
+    )
+
+
+@bp.get("/submissions/<int:submission_id>")
+def show(submission_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, "submission.review")
+    return render_template("review/show.html", **_review_context(submission))
+
+
+def _back(submission, anchor=""):
+    return redirect(url_for("review.show", submission_id=submission.id) + anchor, code=303)
+
+
+def _fail(submission, exc, anchor=""):
+    """A refused action: an inline message for htmx, else the page with the message."""
+    if is_htmx():
+        return render_template("errors/_fragment.html", title="操作できませんでした", message=exc.message), exc.status
+    flash(exc.message, "error")
+    return _back(submission, anchor)
+
+
+@bp.post("/submissions/<int:submission_id>/assessments/<int:number>")
+def assess(submission_id, number):
+    submission = policy.get_submission_or_404(current_user, submission_id, "submission.assess")
+    try:
+        service.set_assessment(current_user, submission, number, request.form.get("value"), request.form.get("reason"))
+    except DomainError as exc:
+        return _fail(submission, exc, f"#review-q-{number}")
+    flash(f"設問{number}のセンター確認点を保存しました。", "success")
+    return _back(submission, f"#review-q-{number}")
+
+
+@bp.post("/submissions/<int:submission_id>/notes")
+def add_note(submission_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, "submission.note")
+    try:
+        service.add_note(current_user, submission, request.form.get("body"))
+    except DomainError as exc:
+        return _fail(submission, exc, "#notes")
+    flash("内部メモを追加しました。", "success")
+    return _back(submission, "#notes")
+
+
+@bp.post("/submissions/<int:submission_id>/return")
+def return_submission(submission_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, "submission.return")
+    try:
+        service.return_submission(current_user, submission, request.form.get("reason"),
+                                  request.form.get("lock_version", type=int))
+    except DomainError as exc:
+        return _fail(submission, exc, "#decision")
+    flash("自己点検を差し戻しました。機関に通知しました。", "success")
+    return _back(submission)
+
+
+@bp.post("/submissions/<int:submission_id>/accept")
+def accept(submission_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, "submission.accept")
+    try:
+        service.accept_submission(current_user, submission, request.form.get("lock_version", type=int))
+    except DomainError as exc:
+        return _fail(submission, exc, "#decision")
+    flash("自己点検を確認済にしました。機関に通知しました。", "success")
+    return _back(submission)
+
+
+def _drafts_response(submission, error=None, status=200):
+    """The drafts region (htmx) or the page."""
+    if is_htmx():
+        context = _review_context(submission, error)
+        return render_template("review/_points.html", **context), status
+    if error:
+        flash(error, "error")
+    return _back(submission, "#points")
+
+
+@bp.post("/submissions/<int:submission_id>/points")
+def add_point(submission_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, "point.draft")
+    try:
+        points_service.add_point(current_user, submission, request.form.get("question", type=int),
+                                 request.form.get("finding"), request.form.get("requested_action"))
+    except DomainError as exc:
+        return _drafts_response(submission, exc.message, exc.status)
+    return _drafts_response(submission)
+
+
+def _draft_point(point_id):
+    point = db.session.get(ImprovementPoint, point_id)
+    if point is None:
+        abort(404)
+    policy.get_submission_or_404(current_user, point.submission_id, "point.draft")
+    return point
+
+
+@bp.post("/points/<int:point_id>/edit")
+def edit_point(point_id):
+    point = _draft_point(point_id)
+    try:
+        points_service.edit_point(current_user, point, request.form.get("finding"),
+                                  request.form.get("requested_action"), request.form.get("lock_version", type=int))
+    except DomainError as exc:
+        return _drafts_response(point.submission, exc.message, exc.status)
+    return _drafts_response(point.submission)
+
+
+@bp.post("/points/<int:point_id>/delete")
+def delete_point(point_id):
+    point = _draft_point(point_id)
+    submission = point.submission
+    try:
+        points_service.delete_point(current_user, point, request.form.get("lock_version", type=int))
+    except DomainError as exc:
+        return _drafts_response(submission, exc.message, exc.status)
+    return _drafts_response(submission)
+
+
+@bp.post("/submissions/<int:submission_id>/suggestions")
+def suggest_points(submission_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, "point.draft")
+    try:
+        created = points_service.suggest_points(current_user, submission)
+    except DomainError as exc:
+        return _fail(submission, exc, "#points")
+    flash(f"改善点の案を{created}件作成しました。内容を確認・編集してから依頼してください。" if created
+          else "新たに案を作る対象（重要点検項目で3点未満、または1点の回答）はありませんでした。", "success")
+    return _back(submission, "#points")
+
+
+@bp.post("/submissions/<int:submission_id>/requests")
+def issue_request(submission_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, "point.issue")
+    try:
+        request_row = points_service.issue_request(
+            current_user, submission, request.form.getlist("point_ids"), _date(request.form.get("due_on")),
+            request.form.get("message"),
+        )
+    except DomainError as exc:
+        return _fail(submission, exc, "#issue")
+    flash("改善依頼を発行しました。機関と省統括課に通知しました。", "success")
+    return redirect(url_for("improvements.request", request_id=request_row.id), code=303)
+
+
+@bp.get("/phrases")
+def phrases():
+    return render_template("review/phrases.html", phrases=points_service.phrases())
+
+
+@bp.post("/phrases")
+def save_phrase():
+    try:
+        points_service.save_phrase(current_user, request.form.get("phrase_id", type=int),
+                                   request.form.get("title"), request.form.get("body"))
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("定型文を保存しました。", "success")
+    return redirect(url_for("review.phrases"), code=303)
+
+
+@bp.post("/phrases/<int:phrase_id>/delete")
+def delete_phrase(phrase_id):
+    points_service.delete_phrase(current_user, phrase_id)
+    flash("定型文を削除しました。", "success")
+    return redirect(url_for("review.phrases"), code=303)
