@@ -88,6 +88,100 @@ def _get_or_create(model, lookup, **values):
     return row
 
 
+PHRASES = [
+    ("規程の整備", "関係規程を整備（又は改正）し、職員に周知したうえで、整備した規程の写しを提出してください。"),
+    ("記録の保管", "記録を定められた期間保管する手順を定め、保管状況を確認した結果を報告してください。"),
+    ("委託契約の見直し", "委託契約書に再委託の制限、資料の返還・廃棄、目的外使用の禁止、秘密保持、事故報告の条項を設け、改定後の契約書の該当部分を提出してください。"),
+    ("定期点検", "年1回以上、実施状況を点検し、その結果を統括課に報告する手順を定めてください。"),
+]
+SUBMITTED_NOW = 8  # units (other than the demo accounts' own) that have already submitted this year
+
+
+def _contact(unit, password_hash):
+    """An inactive contact person per unit, to whom the demo's past answers belong (cannot sign in)."""
+    login_id = f"contact-{unit.code}"
+    user = db.session.scalar(select(User).where(User.login_id == login_id))
+    if user is None:
+        user = User(login_id=login_id, display_name=f"{unit.name} 担当者", role="agency", unit_id=unit.id,
+                    email="", password_hash=password_hash, active=False)
+        db.session.add(user)
+        db.session.flush()
+    return user
+
+
+def _answer_and_submit(submission, user, rng, good):
+    """Answer every applicable question (mostly 3, some lower) and freeze it, as the unit would."""
+    from agencyapp.checklists.conditions import applicability
+    from agencyapp.models import Answer
+    from agencyapp.services.selfcheck import freeze, load_state
+
+    state = load_state(submission)
+    values = {}
+    for question in state.structure.questions:
+        roll = rng.random()
+        value = 3 if roll < good else 2 if roll < good + (1 - good) * 0.7 else 1
+        if question.allow_zero and rng.random() < 0.05:
+            value = 0
+        values[question.number] = value
+    applies = applicability(state.structure.questions, values)
+    for question in state.structure.questions:
+        if applies[question.number]:
+            db.session.add(Answer(submission_id=submission.id, question_id=question.id,
+                                  value=values[question.number], note="", updated_by_id=user.id))
+    db.session.flush()
+    freeze(submission, user, load_state(submission))
+
+
+def _past_and_present(units, version, current):
+    """Last year's accepted self-checks for every unit, and this year's from a few units."""
+    import random
+
+    from agencyapp.models import Submission
+    from agencyapp.models.submission import ACCEPTED
+
+    previous = db.session.scalar(
+        select(Cycle).where(Cycle.fiscal_year == DEMO_FISCAL_YEAR - 1, Cycle.version_id == version.id))
+    if previous is not None:
+        return
+    center = db.session.scalar(select(User).where(User.login_id == "demo-center"))
+    goals = [g.number for g in current.important_goals]
+    previous = open_cycle(
+        fiscal_year=DEMO_FISCAL_YEAR - 1, version=version, title="住基ネットセキュリティ対策自己点検（国の行政機関等）",
+        opens_on=date(2025, 10, 1), due_on=date(2026, 1, 30), important_goal_numbers=goals,
+        important_label=IMPORTANT_CATEGORY_TITLE, units=units,
+    )
+    password_hash = passwords.hash_password(DEMO_PASSWORD + "-contact")
+    own_units = {"mhlw-nenkin", "mofa-ryoji"}
+    submitted_now = 0
+    for unit in units:
+        rng = random.Random(unit.code)
+        contact = _contact(unit, password_hash)
+        past = db.session.scalar(select(Submission).where(Submission.cycle_id == previous.id,
+                                                          Submission.unit_id == unit.id))
+        _answer_and_submit(past, contact, rng, good=rng.uniform(0.7, 0.95))
+        past.status, past.reviewed_by_id = ACCEPTED, center.id
+        past.reviewed_at = past.submitted_at
+        if unit.code not in own_units and submitted_now < SUBMITTED_NOW:
+            now = db.session.scalar(select(Submission).where(Submission.cycle_id == current.id,
+                                                             Submission.unit_id == unit.id))
+            if now.status == "not_started":
+                _answer_and_submit(now, contact, rng, good=rng.uniform(0.6, 0.95))
+                submitted_now += 1
+    record("demo.history", actor_login="demo-seed", summary="デモ用に前年度の点検結果と今年度の提出を作成しました")
+    db.session.commit()
+
+
+def _phrases():
+    from agencyapp.models import Phrase
+
+    if db.session.scalar(select(Phrase.id).limit(1)) is not None:
+        return
+    center = db.session.scalar(select(User).where(User.login_id == "demo-center"))
+    for title, body in PHRASES:
+        db.session.add(Phrase(title=title, body=body, updated_by_id=center.id))
+    db.session.commit()
+
+
 def seed_demo():
     """Create the demo data; running it again changes nothing."""
     import_shipped_checklists()
@@ -130,7 +224,7 @@ def seed_demo():
         structure = load_structure(version)
         node = next(c for c in structure.categories if c.section.id == category.id)
         goals = sorted({q.goal_number for q in node.all_questions()})
-        open_cycle(
+        cycle = open_cycle(
             fiscal_year=DEMO_FISCAL_YEAR, version=version,
             title="住基ネットセキュリティ対策自己点検（国の行政機関等）",
             opens_on=date(2026, 10, 1), due_on=date(2027, 1, 29),
@@ -138,3 +232,5 @@ def seed_demo():
         )
     else:
         add_targets(cycle, units)
+    _past_and_present(units, version, cycle)
+    _phrases()

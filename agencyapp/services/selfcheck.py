@@ -240,6 +240,19 @@ def submit(user, submission, lock_version):
             f"{' ほか' if len(numbers) > 10 else ''}）。すべての該当する設問に回答してから提出してください。",
             missing=numbers,
         )
+    snapshot, previous_status = freeze(submission, user, state)
+    record("submission.submitted", actor=user, obj=submission,
+           summary=f"自己点検を提出しました（第{snapshot.sequence}版）", before={"status": previous_status},
+           after={"status": SUBMITTED, "sha256": snapshot.sha256, "sequence": snapshot.sequence})
+    db.session.commit()
+    return snapshot
+
+
+def freeze(submission, user, state):
+    """Write the snapshot (canonical JSON, SHA-256, scores) and mark the submission submitted.
+
+    The caller has checked the rules and commits. Returns (snapshot, the status before).
+    """
     now = datetime.now(timezone.utc)
     scores = state.scores()
     cycle = submission.cycle
@@ -270,7 +283,7 @@ def submit(user, submission, lock_version):
         created_by_id=user.id, created_at=now,
     )
     db.session.add(snapshot)
-    before = submission.status
+    previous_status = submission.status
     submission.status = SUBMITTED
     submission.submitted_at = now
     submission.submitted_by_id = user.id
@@ -279,10 +292,7 @@ def submit(user, submission, lock_version):
     submission.score_full_rate = scores.overall.full_rate
     submission.important_met = scores.important_met
     submission.return_reason = ""
-    record("submission.submitted", actor=user, obj=submission, summary=f"自己点検を提出しました（第{sequence}版）",
-           before={"status": before}, after={"status": SUBMITTED, "sha256": snapshot.sha256, "sequence": sequence})
-    db.session.commit()
-    return snapshot
+    return snapshot, previous_status
 
 
 def latest_snapshot(submission):
