@@ -81,10 +81,19 @@ def test_seed_demo_creates_the_demo_world_once(ctx):
     agency2 = db.session.scalar(select(User).where(User.login_id == "demo-agency2"))
     ministry = db.session.scalar(select(User).where(User.login_id == "demo-ministry"))
     assert agency.unit.ministry_id == ministry.ministry_id != agency2.unit.ministry_id
-    cycle = db.session.scalar(select(Cycle))
-    assert count(Cycle) == 1 and cycle.fiscal_year == 2026 and cycle.important_label == "委託先の管理"
-    assert count(Submission) == count(Unit)
-    assert len(cycle.important_goals) >= 5
+    cycle = db.session.scalar(select(Cycle).where(Cycle.fiscal_year == 2026))
+    assert cycle.important_label == "委託先の管理" and len(cycle.important_goals) >= 5
+    last_year = db.session.scalar(select(Cycle).where(Cycle.fiscal_year == 2025))
+    assert count(Cycle) == 2
+    assert count(Submission) == 2 * count(Unit)
+    statuses = db.session.scalars(select(Submission.status).where(Submission.cycle_id == last_year.id)).all()
+    assert set(statuses) == {"accepted"}
+    own = db.session.scalar(select(Submission).where(Submission.cycle_id == cycle.id, Submission.unit_id == agency.unit_id))
+    assert own.status == "not_started"  # demo-agency answers it in the browser
+    assert db.session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.cycle_id == cycle.id, Submission.status == "submitted")) == 8
+    contacts = db.session.scalars(select(User).where(User.login_id.like("contact-%"))).all()
+    assert contacts and not any(u.active for u in contacts)  # they cannot sign in
 
 
 def test_seed_demo_cli_works_in_development(runner, app, ctx, monkeypatch):
