@@ -222,3 +222,7 @@ def count_statements(app):
             event.remove(engine, "before_cursor_execute", counter)
 
     return counting
+
+
+# The mail fixtures live with the mail tests; other areas (review notifications) use them too.
+from tests.test_mail import smtp_config, smtp_server  # noqa: E402,F401
