@@ -1,5 +1,5 @@
 """Japanese display of dates, fiscal years (年度, 和暦) and scores; template filters."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -82,6 +82,10 @@ def today_tokyo():
     return datetime.now(TOKYO).date()
 
 
+def tomorrow_tokyo():
+    return today_tokyo() + timedelta(days=1)
+
+
 def init_app(app):
     app.jinja_env.filters.update(
         date_ja=date_ja,
@@ -93,4 +97,4 @@ def init_app(app):
         score=score,
         percent=percent,
     )
-    app.jinja_env.globals.update(today_tokyo=today_tokyo)
+    app.jinja_env.globals.update(today_tokyo=today_tokyo, tomorrow_tokyo=tomorrow_tokyo)

@@ -493,3 +493,24 @@ def test_a_refused_action_sends_no_mail(submitted, make_web, smtp_config):
     web.get(f"/review/submissions/{submitted.submission_a.id}")
     web.post(f"/review/submissions/{submitted.submission_a.id}/requests", {"point_ids": [], "due_on": "2030-01-01"})
     assert smtp_config.handler.messages() == []
+
+
+def test_a_refused_answer_keeps_what_the_agency_typed(submitted, make_web, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "ATTACHMENT_DIR", str(tmp_path))
+    point = issue(submitted).points[0]
+    web = signed_in(make_web, "agency-a")
+    web.get(f"/improvements/points/{point.id}")
+    response = web.post(f"/improvements/points/{point.id}/answer", {
+        "plan": "委託契約書を改定する", "plan_due_on": "2027-03-31", "report": "", "lock_version": point.lock_version,
+        "attachment": (io.BytesIO(b"<html>not a pdf</html>"), "plan.pdf"),
+    }, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "添付できる" in page
+    assert "委託契約書を改定する" in page and 'value="2027-03-31"' in page
+    assert reload(ImprovementPoint, point.id).status == "issued"
+
+
+def test_due_date_input_starts_tomorrow(submitted, make_web):
+    points.suggest_points(submitted.center, submitted.submission_a)
+    page = signed_in(make_web, "center").get(f"/review/submissions/{submitted.submission_a.id}").get_data(as_text=True)
+    assert f'min="{(today_tokyo() + timedelta(days=1)).isoformat()}"' in page

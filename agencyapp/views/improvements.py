@@ -38,9 +38,10 @@ def index():
     return render_template("improvements/index.html", **context)
 
 
-def _point_page(point, error=None, status=200):
+def _point_page(point, error=None, status=200, form=None):
+    """The point page; after a refused answer ``form`` keeps what the agency typed."""
     return render_template(
-        "improvements/point.html", point=point, history=service.point_history(point), error=error,
+        "improvements/point.html", point=point, history=service.point_history(point), error=error, form=form or {},
         overdue=service.is_overdue(point), can_answer=policy.can(current_user, "point.answer", point),
         can_decide=policy.can(current_user, "point.close", point),
     ), status
@@ -59,7 +60,7 @@ def answer(point_id):
                              request.form.get("report"), request.files.get("attachment"),
                              request.form.get("lock_version", type=int))
     except DomainError as exc:
-        return _point_page(point, exc.message, exc.status)
+        return _point_page(point, exc.message, exc.status, form=request.form)
     flash("回答を送信しました。センターの確認をお待ちください。", "success")
     return redirect(url_for("improvements.point", point_id=point.id), code=303)
 

@@ -233,6 +233,8 @@ def test_center_reviews_issues_and_closes_improvement_points(
     expect(history.get_by_text(re.compile("^添付：plan\\.pdf"))).to_be_visible()
     expect(history.get_by_role("link", name="plan.pdf")).to_have_count(1)
     expect(agency2.get_by_role("button", name="回答を送信")).to_have_count(0)
+    stored = list((tmp_path / "attachments").iterdir())
+    assert [f.read_bytes() for f in stored] == [b"%PDF-1.4\n%%EOF\n"], stored
 
     agency2.goto(point_urls[1])
     expect(agency2.get_by_role("heading", level=1)).to_have_text("改善点（設問87）")
