@@ -67,9 +67,18 @@ def _init_templates(app):
 
 
 def _register_blueprints(app):
-    from agencyapp.views import auth, dashboard, health, improvements, notifications, review, selfcheck
+    from agencyapp.views import (
+        auth,
+        dashboard,
+        health,
+        hearings,
+        improvements,
+        notifications,
+        review,
+        selfcheck,
+    )
 
-    for module in (auth, dashboard, health, selfcheck, review, improvements, notifications):
+    for module in (auth, dashboard, health, selfcheck, review, improvements, hearings, notifications):
         app.register_blueprint(module.bp)
 
 

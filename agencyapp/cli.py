@@ -10,7 +10,7 @@ from agencyapp.extensions import db
 
 def init_app(app):
     for command in (import_checklist_command, seed_demo_command, create_user_command, unlock_user_command,
-                    check_checklist_command):
+                    check_checklist_command, send_reminders_command):
         app.cli.add_command(command)
 
 
@@ -124,3 +124,16 @@ def unlock_user_command(login_id):
         raise SystemExit(1)
     unlock(user)
     click.echo(f"ロックを解除しました: {login_id}")
+
+
+@click.command("send-reminders")
+@with_appcontext
+@click.option("--days", type=int, default=None, help="何日前から通知するか（既定は設定 HEARING_REMINDER_DAYS）")
+def send_reminders_command(days):
+    """確定したヒアリング・訪問の事前通知を送る（cron などで1日1回実行する。同じ予定には一度だけ送る）。"""
+    from agencyapp.services.hearings import send_reminders
+    from agencyapp.services.notifications import deliver
+
+    sent = send_reminders(days=days)
+    deliver()
+    click.echo(f"事前通知を送りました: {len(sent)}件")

@@ -42,6 +42,8 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = False
 
     PAGE_SIZE = 25
+    BASE_URL = ""  # e.g. https://jukinet.example.go.jp: links in mails sent outside a request (reminders)
+    HEARING_REMINDER_DAYS = 3  # `flask send-reminders` notifies this many days before a hearing
     TIMEZONE = "Asia/Tokyo"
 
 
@@ -64,7 +66,7 @@ def load_config(app, test_config=None):
         if url:
             app.config["SQLALCHEMY_DATABASE_URI"] = url
         for key in (
-            "SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_STARTTLS", "SMTP_SSL",
+            "BASE_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_STARTTLS", "SMTP_SSL",
             "SMTP_TIMEOUT", "MAIL_FROM", "MAIL_SUBJECT_PREFIX",
         ):
             if _env(key):

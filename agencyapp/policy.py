@@ -9,7 +9,16 @@ from flask import abort
 from sqlalchemy import select
 
 from agencyapp.extensions import db
-from agencyapp.models import Attachment, ImprovementPoint, ImprovementRequest, PointEvent, Submission, Unit
+from agencyapp.models import (
+    Attachment,
+    Hearing,
+    ImprovementPoint,
+    ImprovementRequest,
+    PointEvent,
+    Submission,
+    Unit,
+)
+from agencyapp.models.hearing import VISIBLE_OUTSIDE_CENTER
 from agencyapp.models.review import POINT_DRAFT
 from agencyapp.models.user import ADMIN, AGENCY, CENTER, MINISTRY, ROLES
 
@@ -49,6 +58,23 @@ ENDPOINTS = {
     "improvements.close_point": (CENTER,),
     "improvements.attachment": SIGNED_IN,
     "improvements.request": SIGNED_IN,
+    "hearings.candidates": (CENTER,),
+    "hearings.create": (CENTER,),
+    "hearings.index": SIGNED_IN,
+    "hearings.show": SIGNED_IN,
+    "hearings.ics": SIGNED_IN,
+    "hearings.propose": (CENTER,),
+    "hearings.pick": (AGENCY,),
+    "hearings.counter": (AGENCY,),
+    "hearings.confirm": (CENTER,),
+    "hearings.reschedule": (CENTER,),
+    "hearings.cancel": (CENTER,),
+    "hearings.documents": (CENTER,),
+    "hearings.record": (CENTER,),
+    "hearings.add_finding": (CENTER,),
+    "hearings.finding_to_point": (CENTER,),
+    "hearings.publish": (CENTER,),
+    "hearings.feed": PUBLIC,  # authorised by the signed URL itself (calendar apps cannot sign in)
     "notifications.index": SIGNED_IN,
     "notifications.mark_read": SIGNED_IN,
     "notifications.mark_all_read": SIGNED_IN,
@@ -79,6 +105,7 @@ def in_unit_scope(user, unit_id, unit_ministry_id):
 
 
 CENTER_ACTIONS = {
+    "hearing.manage",
     "submission.review", "submission.return", "submission.accept", "submission.assess", "submission.note",
     "point.draft", "point.issue", "point.return", "point.close", "phrase.manage",
 }
@@ -95,6 +122,10 @@ def can(user, action, obj=None):
     if action == "point.answer":
         return (user.role == AGENCY and obj is not None and obj.status != POINT_DRAFT
                 and obj.submission.unit_id == user.unit_id)
+    if action == "hearing.respond":
+        return user.role == AGENCY and obj is not None and obj.unit_id == user.unit_id
+    if action == "hearing.see_record":  # minutes and findings: the center, or anyone in scope once reported
+        return user.role == CENTER or (obj is not None and obj.status == "reported")
     if action in CENTER_ACTIONS:
         return user.role == CENTER
     return False
@@ -134,6 +165,29 @@ def scope_points(user, stmt):
     else:
         return stmt.where(False)
     return stmt.where(ImprovementPoint.submission_id.in_(units))
+
+
+def scope_hearings(user, stmt):
+    """Restrict a ``select(Hearing)``: candidates stay with the center; units and ministries see their own."""
+    if user.role == CENTER:
+        return stmt
+    stmt = stmt.where(Hearing.status.in_(VISIBLE_OUTSIDE_CENTER))
+    if user.role == ADMIN:
+        return stmt
+    if user.role == AGENCY:
+        return stmt.where(Hearing.unit_id == user.unit_id)
+    if user.role == MINISTRY:
+        return stmt.where(Hearing.unit_id.in_(select(Unit.id).where(Unit.ministry_id == user.ministry_id)))
+    return stmt.where(False)
+
+
+def get_hearing_or_404(user, hearing_id, action="hearing.view"):
+    hearing = db.session.scalar(scope_hearings(user, select(Hearing).where(Hearing.id == hearing_id)))
+    if hearing is None:
+        abort(404)
+    if action != "hearing.view" and not can(user, action, hearing):
+        abort(403)
+    return hearing
 
 
 def get_point_or_404(user, point_id, action="point.view"):

@@ -8,6 +8,7 @@ from agencyapp.models.checklist import (
     ChecklistVersion,
 )
 from agencyapp.models.cycle import Cycle, cycle_important_goal
+from agencyapp.models.hearing import Hearing, HearingDocument, HearingFinding, HearingSlot
 from agencyapp.models.org import Ministry, Unit
 from agencyapp.models.review import (
     Attachment,
@@ -24,7 +25,7 @@ from agencyapp.models.user import User
 
 __all__ = [
     "Attachment", "CenterAssessment", "ImprovementPoint", "ImprovementRequest", "Notification", "Phrase",
-    "PointEvent", "ReviewNote",
+    "PointEvent", "ReviewNote", "Hearing", "HearingDocument", "HearingFinding", "HearingSlot",
     "Answer", "AuditEvent", "ChecklistGoal", "ChecklistItem", "ChecklistQuestion",
     "ChecklistSection", "ChecklistVersion", "Cycle", "Ministry", "Submission",
     "SubmissionSnapshot", "Unit", "User", "cycle_important_goal",

@@ -36,6 +36,7 @@ class Submission(Base):
     score_mean: Mapped[float | None]
     score_full_rate: Mapped[float | None]
     important_met: Mapped[bool | None]
+    important_below: Mapped[int | None]  # important-item questions scored below the top
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     return_reason: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -6,7 +6,7 @@ never announces something that was rolled back.
 """
 from datetime import datetime, timezone
 
-from flask import g, has_request_context, url_for
+from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import func, select, update
 
 from agencyapp.extensions import db
@@ -20,6 +20,13 @@ KINDS = {
     "point_closed": "改善完了",
     "submission_returned": "自己点検差戻し",
     "submission_accepted": "自己点検確認済",
+    "hearing_proposed": "ヒアリング日程の提示",
+    "hearing_update": "ヒアリング日程の回答",
+    "hearing_scheduled": "ヒアリング日程の確定",
+    "hearing_rescheduled": "ヒアリング日程の変更",
+    "hearing_cancelled": "ヒアリングの中止",
+    "hearing_reported": "ヒアリング報告",
+    "hearing_reminder": "ヒアリングの予定",
 }
 
 
@@ -41,7 +48,7 @@ def center_users():
 
 
 def _queue():
-    if not has_request_context():
+    if not has_app_context():
         return []
     if "_mail_queue" not in g:
         g._mail_queue = []
@@ -68,9 +75,10 @@ def deliver():
     if not queue or not mail.mail_enabled():
         queue.clear()
         return 0
+    base = request.host_url.rstrip("/") if has_request_context() else current_app.config.get("BASE_URL", "").rstrip("/")
     sent = 0
     for address, subject, link in queue:
-        body = f"{subject}\n\n詳細はシステムでご確認ください。\n{url_for('dashboard.home', _external=True).rstrip('/')}{link}\n"
+        body = f"{subject}\n\n詳細はシステムでご確認ください。\n{base}{link}\n"
         sent += bool(mail.send_mail([address], subject, body))
     queue.clear()
     return sent

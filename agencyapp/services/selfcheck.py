@@ -291,6 +291,7 @@ def freeze(submission, user, state):
     submission.score_mean = scores.overall.mean
     submission.score_full_rate = scores.overall.full_rate
     submission.important_met = scores.important_met
+    submission.important_below = len(scores.important_failing)
     submission.return_reason = ""
     return snapshot, previous_status
 

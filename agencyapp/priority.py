@@ -1,0 +1,109 @@
+"""Priority score for choosing hearings and visits: transparent, pure, documented.
+
+Each reason adds ``weight × amount`` to the score, and every contribution is
+shown on the page. The default weights (center staff may change them for
+their session):
+
+| reason | amount | default weight |
+|---|---|---|
+| 重要点検項目で3点未満の設問 | number of such questions | 3 |
+| 平均点の低さ | 3 − mean (0 when not submitted) | 10 |
+| 前年度からの低下 | last year's mean − this year's (when positive) | 10 |
+| 期限超過・未回答の改善点 | number of points overdue or not yet answered | 2 |
+| 提出の遅れ・未提出 | 1 when not submitted by the due date or submitted late | 5 |
+| 前回のヒアリング・訪問からの年数 | years since the last one (5 when never), at most 5 | 1 |
+"""
+from dataclasses import dataclass, field
+
+WEIGHTS = {
+    "important_below": 3.0,
+    "low_mean": 10.0,
+    "drop": 10.0,
+    "open_points": 2.0,
+    "late": 5.0,
+    "years_since": 1.0,
+}
+LABELS = {
+    "important_below": "重要点検項目で3点未満の設問",
+    "low_mean": "平均点の低さ（3 − 平均点）",
+    "drop": "前年度からの平均点の低下",
+    "open_points": "期限超過・未回答の改善点",
+    "late": "提出の遅れ・未提出",
+    "years_since": "前回のヒアリング・訪問からの年数",
+}
+NEVER_YEARS = 5
+MAX_YEARS = 5
+
+
+@dataclass
+class UnitFacts:
+    """What the data says about one unit in one cycle."""
+
+    important_below: int = 0
+    mean: float | None = None  # None: not submitted
+    last_year_mean: float | None = None
+    open_points: int = 0
+    late: bool = False
+    years_since_last: int | None = None  # None: never heard or visited
+
+
+@dataclass
+class Reason:
+    key: str
+    label: str
+    amount: float
+    weight: float
+
+    @property
+    def points(self):
+        return round(self.amount * self.weight, 2)
+
+
+@dataclass
+class Priority:
+    score: float
+    reasons: list = field(default_factory=list)  # only those that contribute
+
+    def as_list(self):
+        return [{"key": r.key, "label": r.label, "amount": r.amount, "weight": r.weight, "points": r.points}
+                for r in self.reasons]
+
+
+def amounts(facts):
+    """The raw amount of each reason."""
+    years = NEVER_YEARS if facts.years_since_last is None else min(max(facts.years_since_last, 0), MAX_YEARS)
+    drop = 0.0
+    if facts.mean is not None and facts.last_year_mean is not None:
+        drop = max(0.0, round(facts.last_year_mean - facts.mean, 2))
+    return {
+        "important_below": float(facts.important_below),
+        "low_mean": round(3 - facts.mean, 2) if facts.mean is not None else 0.0,
+        "drop": drop,
+        "open_points": float(facts.open_points),
+        "late": 1.0 if facts.late else 0.0,
+        "years_since": float(years),
+    }
+
+
+def score(facts, weights=None):
+    """The priority of one unit with the reasons that make it up."""
+    weights = {**WEIGHTS, **(weights or {})}
+    reasons = [Reason(key, LABELS[key], amount, weights[key])
+               for key, amount in amounts(facts).items() if amount and weights[key]]
+    return Priority(round(sum(r.points for r in reasons), 2), reasons)
+
+
+def parse_weights(values):
+    """Weights from form or query values; anything missing or invalid keeps its default (0–100)."""
+    result = dict(WEIGHTS)
+    for key in WEIGHTS:
+        raw = values.get(f"w_{key}")
+        if raw in (None, ""):
+            continue
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            continue
+        if 0 <= number <= 100:
+            result[key] = number
+    return result
