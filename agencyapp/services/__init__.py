@@ -20,3 +20,9 @@ class StaleError(DomainError):
 
 class LoginError(DomainError):
     status = 200
+
+
+def contains(column, text):
+    """A case-sensitive "contains" filter where %, _ and \\ in the user's text are literal."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"%{escaped}%", escape="\\")

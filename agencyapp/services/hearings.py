@@ -490,7 +490,8 @@ class SeasonFilters:
     page: int = 1
 
 
-def season(user, cycle, filters, per_page=25):
+def _season_query(user, cycle, filters):
+    """The cycle's hearings the user may see, with the season view's filters."""
     stmt = (policy.scope_hearings(user, select(Hearing)).where(Hearing.cycle_id == cycle.id)
             .join(Unit, Unit.id == Hearing.unit_id))
     if filters.status:
@@ -499,6 +500,11 @@ def season(user, cycle, filters, per_page=25):
         stmt = stmt.where(Hearing.staff_id == filters.staff_id)
     if filters.ministry_id:
         stmt = stmt.where(Unit.ministry_id == filters.ministry_id)
+    return stmt
+
+
+def season(user, cycle, filters, per_page=25):
+    stmt = _season_query(user, cycle, filters)
     total = db.session.scalar(stmt.with_only_columns(func.count(Hearing.id)))
     rows = db.session.scalars(
         stmt.options(joinedload(Hearing.unit).joinedload(Unit.ministry), joinedload(Hearing.staff))
@@ -512,15 +518,8 @@ def month_hearings(user, cycle, year, month, filters):
     """Dated hearings of one month for the calendar grid."""
     first = datetime(year, month, 1, tzinfo=TOKYO)
     last = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=TOKYO)
-    stmt = (policy.scope_hearings(user, select(Hearing)).where(
-        Hearing.cycle_id == cycle.id, Hearing.starts_at >= first, Hearing.starts_at < last)
-        .join(Unit, Unit.id == Hearing.unit_id).options(joinedload(Hearing.unit)))
-    if filters.status:
-        stmt = stmt.where(Hearing.status == filters.status)
-    if filters.staff_id:
-        stmt = stmt.where(Hearing.staff_id == filters.staff_id)
-    if filters.ministry_id:
-        stmt = stmt.where(Unit.ministry_id == filters.ministry_id)
+    stmt = (_season_query(user, cycle, filters).where(Hearing.starts_at >= first, Hearing.starts_at < last)
+            .options(joinedload(Hearing.unit)))
     return db.session.scalars(stmt.order_by(Hearing.starts_at)).unique().all()
 
 

@@ -21,7 +21,7 @@ from agencyapp.models import (
 )
 from agencyapp.models.review import POINT_ANSWERED, POINT_CLOSED, POINT_DRAFT, POINT_ISSUED
 from agencyapp.models.submission import ACCEPTED, SUBMITTED
-from agencyapp.services import DomainError, StaleError
+from agencyapp.services import DomainError, StaleError, contains
 from agencyapp.services.audit import record
 from agencyapp.services.notifications import center_users, ministry_users_of_unit, notify, unit_users
 from agencyapp.services.selfcheck import load_state
@@ -299,8 +299,7 @@ def visible_points(user, filters, per_page=25):
     if filters.overdue:
         stmt = stmt.where(overdue_points_clause())
     if filters.search:
-        like = "%" + filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(Unit.name.like(like, escape="\\") | ImprovementPoint.finding.like(like, escape="\\"))
+        stmt = stmt.where(contains(Unit.name, filters.search) | contains(ImprovementPoint.finding, filters.search))
     total = db.session.scalar(stmt.with_only_columns(func.count(ImprovementPoint.id)))
     rows = db.session.scalars(
         stmt.options(

@@ -23,7 +23,7 @@ from agencyapp.models import (
 )
 from agencyapp.models.review import OPEN_POINT_STATUSES
 from agencyapp.models.submission import ACCEPTED, EDITABLE_STATUSES, RETURNED, SUBMITTED
-from agencyapp.services import DomainError, StaleError
+from agencyapp.services import DomainError, StaleError, contains
 from agencyapp.services.audit import record
 from agencyapp.services.notifications import notify, unit_users
 from agencyapp.services.selfcheck import load_answers, load_state, parse_value
@@ -82,8 +82,7 @@ def review_queue(user, cycle, filters, per_page=25):
         .where(Submission.cycle_id == cycle.id)
     )
     if filters.search:
-        like = "%" + filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        base = base.where(or_(Unit.name.like(like, escape="\\"), Ministry.name.like(like, escape="\\")))
+        base = base.where(or_(contains(Unit.name, filters.search), contains(Ministry.name, filters.search)))
     if filters.ministry_id:
         base = base.where(Unit.ministry_id == filters.ministry_id)
     if filters.important_not_met:

@@ -13,7 +13,7 @@ from agencyapp.checklists.conditions import applicability, describe
 from agencyapp.extensions import db
 from agencyapp.models import Answer, ChecklistQuestion, Submission, SubmissionSnapshot
 from agencyapp.models.submission import DRAFT, SUBMITTED
-from agencyapp.services import DomainError, StaleError
+from agencyapp.services import DomainError, StaleError, contains
 from agencyapp.services.audit import record
 from agencyapp.services.checklists import load_structure
 
@@ -310,8 +310,7 @@ def cycle_submissions(user, cycle, *, search="", status="", page=1, per_page=25)
     stmt = policy.scope_submissions(user, select(Submission).where(Submission.cycle_id == cycle.id))
     stmt = stmt.join(Unit, Unit.id == Submission.unit_id)
     if search:
-        like = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(Unit.name.like(like, escape="\\"))
+        stmt = stmt.where(contains(Unit.name, search))
     counts_stmt = stmt.with_only_columns(Submission.status, func.count()).group_by(Submission.status)
     counts = dict(db.session.execute(counts_stmt).all())
     if status:

@@ -52,39 +52,35 @@ def point(point_id):
     return _point_page(policy.get_point_or_404(current_user, point_id))
 
 
-@bp.post("/points/<int:point_id>/answer")
-def answer(point_id):
-    point = policy.get_point_or_404(current_user, point_id, "point.answer")
+def _act(point_id, action, call, success):
+    """Fetch and authorise, run one service call; 303 back, or the page with the message and the input."""
+    point = policy.get_point_or_404(current_user, point_id, action)
     try:
-        service.answer_point(current_user, point, request.form.get("plan"), _date(request.form.get("plan_due_on")),
-                             request.form.get("report"), request.files.get("attachment"),
-                             request.form.get("lock_version", type=int))
+        call(point, request.form.get("lock_version", type=int))
     except DomainError as exc:
         return _point_page(point, exc.message, exc.status, form=request.form)
-    flash("回答を送信しました。センターの確認をお待ちください。", "success")
+    flash(success, "success")
     return redirect(url_for("improvements.point", point_id=point.id), code=303)
+
+
+@bp.post("/points/<int:point_id>/answer")
+def answer(point_id):
+    return _act(point_id, "point.answer", lambda point, lock: service.answer_point(
+        current_user, point, request.form.get("plan"), _date(request.form.get("plan_due_on")),
+        request.form.get("report"), request.files.get("attachment"), lock),
+        "回答を送信しました。センターの確認をお待ちください。")
 
 
 @bp.post("/points/<int:point_id>/return")
 def return_point(point_id):
-    point = policy.get_point_or_404(current_user, point_id, "point.return")
-    try:
-        service.return_point(current_user, point, request.form.get("comment"), request.form.get("lock_version", type=int))
-    except DomainError as exc:
-        return _point_page(point, exc.message, exc.status)
-    flash("回答を差し戻しました。機関に通知しました。", "success")
-    return redirect(url_for("improvements.point", point_id=point.id), code=303)
+    return _act(point_id, "point.return", lambda point, lock: service.return_point(
+        current_user, point, request.form.get("comment"), lock), "回答を差し戻しました。機関に通知しました。")
 
 
 @bp.post("/points/<int:point_id>/close")
 def close_point(point_id):
-    point = policy.get_point_or_404(current_user, point_id, "point.close")
-    try:
-        service.close_point(current_user, point, request.form.get("comment"), request.form.get("lock_version", type=int))
-    except DomainError as exc:
-        return _point_page(point, exc.message, exc.status)
-    flash("改善点を完了にしました。機関に通知しました。", "success")
-    return redirect(url_for("improvements.point", point_id=point.id), code=303)
+    return _act(point_id, "point.close", lambda point, lock: service.close_point(
+        current_user, point, request.form.get("comment"), lock), "改善点を完了にしました。機関に通知しました。")
 
 
 @bp.get("/attachments/<int:attachment_id>")
