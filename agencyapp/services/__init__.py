@@ -23,6 +23,6 @@ class LoginError(DomainError):
 
 
 def contains(column, text):
-    """A case-sensitive "contains" filter where %, _ and \\ in the user's text are literal."""
+    """A "contains" filter in which %, _ and \\ typed by the user are literal characters."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.like(f"%{escaped}%", escape="\\")
