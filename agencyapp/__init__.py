@@ -74,11 +74,12 @@ def _register_blueprints(app):
         hearings,
         improvements,
         notifications,
+        oversight,
         review,
         selfcheck,
     )
 
-    for module in (auth, dashboard, health, selfcheck, review, improvements, hearings, notifications):
+    for module in (auth, dashboard, health, selfcheck, review, improvements, hearings, oversight, notifications):
         app.register_blueprint(module.bp)
 
 

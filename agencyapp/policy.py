@@ -75,6 +75,10 @@ ENDPOINTS = {
     "hearings.finding_to_point": (CENTER,),
     "hearings.publish": (CENTER,),
     "hearings.feed": PUBLIC,  # authorised by the signed URL itself (calendar apps cannot sign in)
+    "oversight.home": (CENTER, MINISTRY, ADMIN),
+    "oversight.unit": (CENTER, MINISTRY, ADMIN),
+    "oversight.export_xlsx": (CENTER, MINISTRY, ADMIN),
+    "oversight.export_csv": (CENTER, MINISTRY, ADMIN),
     "notifications.index": SIGNED_IN,
     "notifications.mark_read": SIGNED_IN,
     "notifications.mark_all_read": SIGNED_IN,
@@ -122,6 +126,8 @@ def can(user, action, obj=None):
     if action == "point.answer":
         return (user.role == AGENCY and obj is not None and obj.status != POINT_DRAFT
                 and obj.submission.unit_id == user.unit_id)
+    if action == "submission.views":  # who has opened it: the unit itself and the center
+        return user.role == CENTER or (user.role == AGENCY and obj is not None and obj.unit_id == user.unit_id)
     if action == "hearing.respond":
         return user.role == AGENCY and obj is not None and obj.unit_id == user.unit_id
     if action == "hearing.see_record":  # minutes and findings: the center, or anyone in scope once reported

@@ -1,5 +1,5 @@
 """All models, imported here so that Alembic and the app see one metadata."""
-from agencyapp.models.audit import AuditEvent
+from agencyapp.models.audit import AuditEvent, ReadLog
 from agencyapp.models.checklist import (
     ChecklistGoal,
     ChecklistItem,
@@ -25,7 +25,7 @@ from agencyapp.models.user import User
 
 __all__ = [
     "Attachment", "CenterAssessment", "ImprovementPoint", "ImprovementRequest", "Notification", "Phrase",
-    "PointEvent", "ReviewNote", "Hearing", "HearingDocument", "HearingFinding", "HearingSlot",
+    "PointEvent", "ReviewNote", "ReadLog", "Hearing", "HearingDocument", "HearingFinding", "HearingSlot",
     "Answer", "AuditEvent", "ChecklistGoal", "ChecklistItem", "ChecklistQuestion",
     "ChecklistSection", "ChecklistVersion", "Cycle", "Ministry", "Submission",
     "SubmissionSnapshot", "Unit", "User", "cycle_important_goal",

@@ -21,3 +21,15 @@ class AuditEvent(Base):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ReadLog(Base):
+    """閲覧記録: someone outside the unit opened the unit's submission."""
+
+    __tablename__ = "read_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    page: Mapped[str] = mapped_column(String(32))  # selfcheck | review | oversight
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

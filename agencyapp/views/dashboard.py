@@ -10,7 +10,7 @@ from agencyapp.extensions import db
 from agencyapp.htmx import is_htmx
 from agencyapp.models import Cycle, Submission
 from agencyapp.models.submission import STATUS_LABELS
-from agencyapp.models.user import AGENCY, CENTER
+from agencyapp.models.user import AGENCY, CENTER, MINISTRY
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.selfcheck import cycle_submissions, load_answers
 
@@ -38,6 +38,10 @@ def home():
         from agencyapp.views.review import queue
 
         return queue()  # the center's home is its review queue
+    if current_user.role == MINISTRY:
+        from agencyapp.views.oversight import home as oversight_home
+
+        return oversight_home()  # the ministry's home is the oversight of its units
     return _list_home()
 
 

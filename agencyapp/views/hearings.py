@@ -68,6 +68,7 @@ def candidates():
     return render_template(
         "hearings/candidates.html", cycles=cycles, cycle=cycle, rows=rows, weights=weights, labels=priority.LABELS,
         ministries=service.ministries(), ministry_id=ministry_id, min_score=min_score, sort=sort, kinds=KIND_LABELS,
+        custom_weights=weights != priority.WEIGHTS,
     )
 
 

@@ -77,7 +77,10 @@ def _review_context(submission, error=None):
 @bp.get("/submissions/<int:submission_id>")
 def show(submission_id):
     submission = policy.get_submission_or_404(current_user, submission_id, "submission.review")
-    return render_template("review/show.html", **_review_context(submission))
+    from agencyapp.services import oversight
+
+    oversight.record_view(current_user, submission, "review")
+    return render_template("review/show.html", views=oversight.views_of(submission), **_review_context(submission))
 
 
 def _back(submission, anchor=""):

@@ -5,6 +5,7 @@ from flask_login import current_user
 from agencyapp import policy
 from agencyapp.htmx import is_htmx
 from agencyapp.services import DomainError
+from agencyapp.services import oversight
 from agencyapp.services import selfcheck as service
 
 bp = Blueprint("selfcheck", __name__, url_prefix="/submissions")
@@ -18,15 +19,17 @@ def _page(submission, state=None, status=200, error=None):
     state = state or service.load_state(submission)
     snapshot = None if submission.editable else service.latest_snapshot(submission)
     editable = policy.can(current_user, "submission.edit", submission) and submission.editable
+    views = oversight.views_of(submission) if policy.can(current_user, "submission.views", submission) else None
     return render_template(
         "selfcheck/show.html", submission=submission, state=state, snapshot=snapshot,
-        editable=editable, error=error,
+        editable=editable, error=error, views=views,
     ), status
 
 
 @bp.get("/<int:submission_id>")
 def show(submission_id):
     submission = policy.get_submission_or_404(current_user, submission_id)
+    oversight.record_view(current_user, submission, "selfcheck")
     return _page(submission)
 
 
