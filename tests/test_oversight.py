@@ -1,0 +1,257 @@
+"""Ministry oversight and the center's view of it: scope, never a write, charts, exports, read log."""
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from agencyapp import charts, scoring
+from agencyapp.exports import csv_bytes, workbook_bytes
+from agencyapp.extensions import db
+from agencyapp.formatting import today_tokyo
+from agencyapp.models import AuditEvent, ImprovementPoint, ReadLog
+from agencyapp.services import hearings as hearing_service
+from agencyapp.services import improvements as points
+from agencyapp.services import oversight, review
+from agencyapp.services.selfcheck import load_state
+from tests import factories
+from tests.factories import PASSWORD
+from tests.test_hearings import slot
+from tests.test_review import submit_answers
+
+
+def web_for(make_web, login_id):
+    web = make_web()
+    web.login(login_id, PASSWORD)
+    return web
+
+
+@pytest.fixture
+def scene(ctx, world):
+    """Both units of ministry A and the unit of ministry B submitted; points, notes, drafts, a hearing."""
+    world.submission_a = submit_answers(world.agency, world.submission_a)
+    world.submission_b = submit_answers(world.agency_b, world.submission_b)
+    points.suggest_points(world.center, world.submission_a)
+    ids = [p.id for p in db.session.scalars(select(ImprovementPoint))]
+    world.request = points.issue_request(world.center, world.submission_a, ids, today_tokyo() + timedelta(days=20))
+    points.add_point(world.center, world.submission_a, 4, "下書きの指摘DRAFT", "")
+    points.add_point(world.center, world.submission_a, 5, "=HYPERLINK(\"http://evil.example\",\"x\")", "")
+    review.add_note(world.center, world.submission_a, "内部メモNOTE")
+    hearing = hearing_service.create_hearings(world.center, world.cycle, [world.unit_a.id], "visit", "", {})[0]
+    hearing_service.propose_slots(world.center, hearing, [slot(5, 10, 11)], hearing.lock_version)
+    db.session.refresh(hearing)
+    hearing_service.confirm(world.center, hearing, hearing.slots[0].id, "", False, hearing.lock_version)
+    db.session.refresh(hearing)
+    hearing_service.save_record(world.center, hearing, "", "", "訪問の議事録MINUTES", "訪問の内部メモSECRET",
+                                hearing.lock_version)
+    db.session.refresh(hearing)
+    hearing_service.publish_report(world.center, hearing, hearing.lock_version)
+    world.hearing = hearing
+    return world
+
+
+SECRETS = ("下書きの指摘DRAFT", "内部メモNOTE", "訪問の内部メモSECRET", "HYPERLINK")
+
+
+def test_ministry_home_lists_its_units_with_attention_first(scene, make_web):
+    page = web_for(make_web, "ministry-a").get("/").get_data(as_text=True)
+    assert "厚生労働省の各機関の状況" in page and "閲覧のみ" in page
+    assert "年金局" in page and "雇用保険課" in page and "旅券" not in page
+    body = page.split('id="units-title"')[1]
+    assert body.index("年金局") < body.index("雇用保険課")  # important items not met, open points
+    assert "重要点検項目 未達成" in body
+
+
+def test_center_sees_every_ministry_and_can_filter(scene, make_web):
+    web = web_for(make_web, "center")
+    page = web.get("/oversight/").get_data(as_text=True)
+    assert "年金局" in page and "旅券" in page
+    filtered = web.get(f"/oversight/?ministry={scene.ministry_b.id}").get_data(as_text=True)
+    assert "旅券" in filtered and "年金局" not in filtered
+    assert web.get("/oversight/?ministry=999999").status_code == 404
+
+
+def test_ministry_cannot_widen_its_scope_with_a_filter(scene, make_web):
+    page = web_for(make_web, "ministry-a").get(f"/oversight/?ministry={scene.ministry_b.id}").get_data(as_text=True)
+    assert "旅券" not in page and "年金局" in page
+
+
+def test_drill_down_shows_issued_points_and_the_published_report_read_only(scene, make_web):
+    web = web_for(make_web, "ministry-a")
+    page = web.get(f"/oversight/units/{scene.unit_a.id}").get_data(as_text=True)
+    assert "閲覧のみ" in page and "改善点（2件）" in page
+    assert f"/hearings/{scene.hearing.id}" in page and "報告あり" in page
+    for secret in SECRETS:
+        assert secret not in page
+    for url in (f"/oversight/units/{scene.unit_a.id}", f"/hearings/{scene.hearing.id}",
+                f"/improvements/points/{scene.request.points[0].id}", f"/submissions/{scene.submission_a.id}"):
+        html = web.get(url).get_data(as_text=True)
+        main = html.split('<main id="main"')[1].split("</main>")[0]
+        assert 'method="post"' not in main, url
+        assert not any(secret in html for secret in SECRETS), url
+
+
+def test_another_ministrys_units_are_404_on_every_get_route(scene, make_web, app):
+    web = web_for(make_web, "ministry-a")
+    other_point = points.issue_request(scene.center, scene.submission_b, [points.add_point(
+        scene.center, scene.submission_b, 3, "外務省への指摘", "").id], today_tokyo() + timedelta(days=9)).points[0]
+    urls = [f"/oversight/units/{scene.unit_b.id}", f"/submissions/{scene.submission_b.id}",
+            f"/submissions/{scene.submission_b.id}/submit", f"/improvements/points/{other_point.id}",
+            f"/improvements/requests/{other_point.request_id}"]
+    for url in urls:
+        assert web.get(url).status_code in (403, 404), url
+    assert web.get(f"/oversight/units/{scene.unit_b.id}").status_code == 404
+
+
+def test_the_url_map_offers_the_ministry_no_write(scene, make_web, app):
+    """Every non-GET route but sign-out, own password and own notifications answers 403 or 404."""
+    web = web_for(make_web, "ministry-a")
+    web.get("/")
+    allowed = {"auth.login", "auth.logout", "auth.password", "notifications.mark_read", "notifications.mark_all_read"}
+    values = {"submission_id": scene.submission_a.id, "number": 1, "point_id": scene.request.points[0].id,
+              "hearing_id": scene.hearing.id, "finding_id": 1, "phrase_id": 1, "request_id": scene.request.id,
+              "notification_id": 1, "attachment_id": 1, "unit_id": scene.unit_a.id}
+    adapter = app.url_map.bind("localhost")
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        methods = rule.methods - {"GET", "HEAD", "OPTIONS"}
+        if not methods or rule.endpoint in allowed:
+            continue
+        url = adapter.build(rule.endpoint, {a: values.get(a, 1) for a in rule.arguments})
+        status = web.post(url, {"lock_version": 1, "reason": "x", "body": "x"}).status_code
+        assert status in (403, 404), (rule.endpoint, status)
+        checked += 1
+    assert checked > 25
+
+
+# --- charts: the numbers drawn are the scoring module's --------------------------------------------
+
+
+def test_unit_chart_draws_the_scoring_modules_numbers(scene, make_web):
+    state = load_state(scene.submission_a)
+    expected = {code: s.mean for code, s in scoring.compute(
+        state.structure.questions, state.values, state.applies, state.structure.version.scale,
+        state.important_goals).by_category.items()}
+    page = web_for(make_web, "ministry-a").get(f"/oversight/units/{scene.unit_a.id}").get_data(as_text=True)
+    chart = page.split('data-chart="unit-chart"')[1].split("</svg>")[0]
+    drawn = re.findall(r'data-series="厚生労働省 年金局" data-label="(\d+)\. [^"]*" data-value="([\d.]*)"', chart)
+    assert drawn and {code: float(v) for code, v in drawn if v} == {c: v for c, v in expected.items() if v is not None}
+
+
+def test_ministry_means_pool_its_units_and_national_includes_everyone(scene):
+    everyone = oversight.latest_scores(scene.cycle.id)
+    own, national = oversight.category_comparison(scene.ministry_user, scene.cycle)
+    assert set(everyone) == {scene.unit_a.id, scene.unit_b.id}
+    assert own == oversight.pooled_by_category([everyone[scene.unit_a.id]])
+    assert national == oversight.pooled_by_category(everyone.values())
+
+
+def test_bar_geometry_is_proportional_to_the_value():
+    chart = charts.bar_chart("t", [("1", "一"), ("2", "二")], [("A", {"1": 3.0, "2": 1.5}), ("B", {"1": None})])
+    a1, b1 = chart.groups[0].bars
+    a2 = chart.groups[1].bars[0]
+    assert a1.width == chart.plot_width and a2.width == pytest.approx(chart.plot_width / 2, abs=0.1)
+    assert b1.value is None and b1.width == 0
+
+
+def test_year_over_year_appears_with_several_cycles(scene, make_web):
+    last_year = factories.make_cycle([scene.unit_a, scene.unit_a2], fiscal_year=2025)
+    submit_answers(scene.agency, factories.submission_of(last_year, scene.unit_a), {"answer-1": "3"})
+    page = web_for(make_web, "ministry-a").get(f"/oversight/?cycle={scene.cycle.id}").get_data(as_text=True)
+    assert 'data-chart="trend-chart"' in page and "2025年度" in page and "2026年度" in page
+
+
+# --- exports ------------------------------------------------------------------------------------------
+
+
+def test_xlsx_export_has_four_sheets_scoped_and_without_secrets(scene, make_web):
+    response = web_for(make_web, "ministry-a").get("/oversight/export.xlsx")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(response.data))
+    assert book.sheetnames == ["概要", "回答", "改善点", "ヒアリング・訪問"]
+    text = "\n".join(str(c.value) for ws in book for row in ws.iter_rows() for c in row if c.value is not None)
+    assert "年金局" in text and "旅券" not in text and "訪問の議事録MINUTES" in text
+    for secret in SECRETS:
+        assert secret not in text
+    summary = book["概要"]
+    assert [c.value for c in summary[1]][:3] == ["府省", "機関", "状況"]
+    answers = book["回答"]
+    assert answers.max_row > 100  # every answer of the submitted unit
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")) == 1
+
+
+def test_csv_export_is_utf8_with_bom_and_scoped(scene, make_web):
+    web = web_for(make_web, "ministry-a")
+    for view in ("summary", "answers", "points", "hearings"):
+        response = web.get(f"/oversight/export.csv?view={view}")
+        assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+        rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+        assert rows[0][:2] == ["府省", "機関"]
+        assert all("旅券" not in cell for row in rows for cell in row)
+    assert web.get("/oversight/export.csv?view=secrets").status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")) == 4
+
+
+def test_formula_guard_in_both_formats():
+    rows = [["=HYPERLINK(\"http://x\",\"y\")", "+1", "-2", "@SUM(A1)", "普通の文", 3, -4.5]]
+    book = load_workbook(io.BytesIO(workbook_bytes([("s", ["a", "b", "c", "d", "e", "f", "g"], rows)])))
+    cells = list(book["s"].iter_rows(min_row=2, values_only=False))[0]
+    assert [c.value for c in cells[:5]] == rows[0][:5]
+    assert all(c.data_type == "s" for c in cells[:5])
+    assert cells[5].value == 3 and cells[6].value == -4.5
+    text = csv_bytes(["a", "b", "c", "d", "e", "f", "g"], rows).decode("utf-8-sig")
+    parsed = list(csv.reader(io.StringIO(text)))[1]
+    assert parsed[:5] == ["'=HYPERLINK(\"http://x\",\"y\")", "'+1", "'-2", "'@SUM(A1)", "普通の文"]
+    assert parsed[5:] == ["3", "-4.5"]
+
+
+def test_agency_cannot_export(scene, make_web):
+    web = web_for(make_web, "agency-a")
+    assert web.get("/oversight/export.xlsx").status_code == 403
+    assert web.get("/oversight/").status_code == 403
+
+
+# --- who has looked -------------------------------------------------------------------------------------
+
+
+def test_openings_from_outside_the_unit_are_recorded_and_shown_to_the_unit_and_the_center(scene, make_web):
+    agency = web_for(make_web, "agency-a")
+    agency.get(f"/submissions/{scene.submission_a.id}")  # its own: not recorded
+    web_for(make_web, "ministry-a").get(f"/submissions/{scene.submission_a.id}")
+    center = web_for(make_web, "center")
+    center.get(f"/review/submissions/{scene.submission_a.id}")
+    logs = db.session.scalars(select(ReadLog).order_by(ReadLog.id)).all()
+    assert [(log.user_id, log.page) for log in logs] == [(scene.ministry_user.id, "selfcheck"),
+                                                         (scene.center.id, "review")]
+    own_page = agency.get(f"/submissions/{scene.submission_a.id}").get_data(as_text=True)
+    assert "閲覧の記録" in own_page and "ministry-a" in own_page and "省統括課" in own_page
+    assert "閲覧の記録" in center.get(f"/review/submissions/{scene.submission_a.id}").get_data(as_text=True)
+    assert "閲覧の記録" not in web_for(make_web, "ministry-a").get(
+        f"/submissions/{scene.submission_a.id}").get_data(as_text=True)
+
+
+# --- bounded statements -------------------------------------------------------------------------------
+
+
+def test_ministry_home_statement_count_does_not_grow_with_units(scene, make_web, count_statements):
+    web = web_for(make_web, "ministry-a")
+    with count_statements() as small:
+        assert web.get("/").status_code == 200
+    from agencyapp.services.cycles import add_targets
+
+    units = [factories.make_unit(scene.ministry_a, f"o-{i}", f"監督対象{i:02d}", 400 + i) for i in range(40)]
+    db.session.commit()
+    add_targets(scene.cycle, units)
+    for unit in units[:5]:
+        user = factories.make_user(f"ou-{unit.code}", "agency", unit=unit)
+        db.session.commit()
+        sub = submit_answers(user, factories.submission_of(scene.cycle, unit))
+        points.suggest_points(scene.center, sub)
+    with count_statements() as large:
+        assert web.get("/").status_code == 200
+    assert large.count == small.count, (small, large)
