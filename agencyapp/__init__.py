@@ -68,6 +68,7 @@ def _init_templates(app):
 
 def _register_blueprints(app):
     from agencyapp.views import (
+        audit,
         auth,
         dashboard,
         health,
@@ -79,7 +80,8 @@ def _register_blueprints(app):
         selfcheck,
     )
 
-    for module in (auth, dashboard, health, selfcheck, review, improvements, hearings, oversight, notifications):
+    for module in (auth, dashboard, health, selfcheck, review, improvements, hearings, oversight, notifications,
+                   audit):
         app.register_blueprint(module.bp)
 
 

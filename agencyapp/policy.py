@@ -79,6 +79,7 @@ ENDPOINTS = {
     "oversight.unit": (CENTER, MINISTRY, ADMIN),
     "oversight.export_xlsx": (CENTER, MINISTRY, ADMIN),
     "oversight.export_csv": (CENTER, MINISTRY, ADMIN),
+    "audit.index": (CENTER, ADMIN),
     "notifications.index": SIGNED_IN,
     "notifications.mark_read": SIGNED_IN,
     "notifications.mark_all_read": SIGNED_IN,

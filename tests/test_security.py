@@ -696,3 +696,16 @@ def test_a_hostile_search_term_is_echoed_escaped(make_web, scene):
         response = web.client.get("/", query_string={"q": CANARY}, headers=headers)
         assert response.status_code == 200
         assert CANARY not in response.get_data(as_text=True)
+
+
+def test_the_operation_history_is_searchable_for_the_center_and_closed_to_others(make_web, world):
+    center = make_web()
+    center.login("center", factories.PASSWORD)
+    page = center.get("/audit/?area=login").get_data(as_text=True)
+    assert "login.success" in page and "center" in page
+    assert "該当 0件" in center.get("/audit/?actor=nobody-at-all").get_data(as_text=True)
+    assert center.get("/audit/?from=2000-01-01&to=2000-01-02").status_code == 200
+    for login_id in ("agency-a", "ministry-a"):
+        other = make_web()
+        other.login(login_id, factories.PASSWORD)
+        assert other.get("/audit/").status_code == 403

@@ -1,0 +1,53 @@
+"""操作履歴: the audit log, searchable and paginated, for the center and administrators."""
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, current_app, render_template, request
+from sqlalchemy import func, select
+
+from agencyapp.extensions import db
+from agencyapp.formatting import TOKYO
+from agencyapp.models import AuditEvent
+from agencyapp.services import contains
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+AREAS = {
+    "login": "ログイン", "logout": "ログアウト", "user": "利用者", "access": "拒否されたアクセス",
+    "answer": "回答", "answers": "回答（一括）", "submission": "自己点検", "assessment": "確認点",
+    "review_note": "内部メモ", "point": "改善点", "request": "改善依頼", "phrase": "定型文",
+    "hearing": "ヒアリング・訪問", "export": "出力", "checklist": "チェックリスト", "cycle": "年度点検",
+}
+
+
+def _day(value):
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+def index():
+    area = request.args.get("area") if request.args.get("area") in AREAS else ""
+    actor = (request.args.get("actor") or "").strip()[:64]
+    text = (request.args.get("q") or "").strip()[:100]
+    since, until = _day(request.args.get("from")), _day(request.args.get("to"))
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    stmt = select(AuditEvent)
+    if area:
+        stmt = stmt.where((AuditEvent.action == area) | AuditEvent.action.startswith(area + "."))
+    if actor:
+        stmt = stmt.where(contains(AuditEvent.actor_login, actor))
+    if text:
+        stmt = stmt.where(contains(AuditEvent.summary, text))
+    if since:
+        stmt = stmt.where(AuditEvent.at >= datetime.combine(since, time(), TOKYO))
+    if until:
+        stmt = stmt.where(AuditEvent.at < datetime.combine(until + timedelta(days=1), time(), TOKYO))
+    per_page = current_app.config["PAGE_SIZE"] * 2
+    total = db.session.scalar(stmt.with_only_columns(func.count(AuditEvent.id)))
+    rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+    return render_template(
+        "audit/index.html", rows=rows, total=total, page=page, pages=max(1, -(-total // per_page)), areas=AREAS,
+        area=area, actor=actor, text=text, since=since, until=until,
+    )
