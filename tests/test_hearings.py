@@ -402,3 +402,16 @@ def test_candidates_and_season_pages_use_a_fixed_number_of_statements(scene, mak
         with count_statements() as after:
             assert web.get(url).status_code == 200
         assert after.count == before.count, (url, before, after)
+
+
+def test_candidates_are_paginated(scene, make_web):
+    units = [factories.make_unit(scene.ministry_a, f"p-{i}", f"頁機関{i:02d}", 500 + i) for i in range(55)]
+    db.session.commit()
+    from agencyapp.services.cycles import add_targets
+
+    add_targets(scene.cycle, units)
+    web = factories_web(make_web, "center")
+    first = web.get("/hearings/candidates").get_data(as_text=True)
+    assert "1 / 2 ページ" in first and first.count('name="unit_ids"') == 50
+    second = web.get("/hearings/candidates?page=2").get_data(as_text=True)
+    assert "2 / 2 ページ" in second and second.count('name="unit_ids"') == 8

@@ -255,3 +255,15 @@ def test_ministry_home_statement_count_does_not_grow_with_units(scene, make_web,
     with count_statements() as large:
         assert web.get("/").status_code == 200
     assert large.count == small.count, (small, large)
+
+
+def test_center_oversight_list_is_paginated(scene, make_web):
+    from agencyapp.services.cycles import add_targets
+
+    units = [factories.make_unit(scene.ministry_b, f"pg-{i}", f"頁機関{i:02d}", 600 + i) for i in range(50)]
+    db.session.commit()
+    add_targets(scene.cycle, units)
+    web = web_for(make_web, "center")
+    first = web.get("/oversight/").get_data(as_text=True)
+    assert "1 / 2 ページ" in first and "合計" in first and "53機関" in first
+    assert "2 / 2 ページ" in web.get("/oversight/?page=2").get_data(as_text=True)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from agencyapp import policy, priority
 from agencyapp.extensions import db
 from agencyapp.formatting import TOKYO, today_tokyo
+from agencyapp.htmx import page_of
 from agencyapp.models import Cycle, HearingFinding
 from agencyapp.models.hearing import HEARING_STATUS_LABELS, KIND_LABELS
 from agencyapp.services import DomainError
@@ -65,8 +66,11 @@ def candidates():
     }
     if sort in keys:
         rows = sorted(rows, key=keys[sort])
+    total = len(rows)
+    rows, page, pages = page_of(rows, request.args.get("page", type=int), current_app.config["PAGE_SIZE"] * 2)
     return render_template(
         "hearings/candidates.html", cycles=cycles, cycle=cycle, rows=rows, weights=weights, labels=priority.LABELS,
+        total=total, page=page, pages=pages,
         ministries=service.ministries(), ministry_id=ministry_id, min_score=min_score, sort=sort, kinds=KIND_LABELS,
         custom_weights=weights != priority.WEIGHTS,
     )

@@ -1,12 +1,13 @@
 """Read-only oversight: ministries see their own units, the center all (with a ministry filter)."""
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
 from agencyapp import charts
 from agencyapp.extensions import db
+from agencyapp.htmx import page_of
 from agencyapp.models import Answer, ChecklistQuestion, Cycle, Ministry, Submission
 from agencyapp.models.user import MINISTRY
 from agencyapp.services import oversight as service
@@ -53,9 +54,11 @@ def home():
     trend = service.year_over_year(unit_ids, cycle.version.edition) if unit_ids else []
     trend_chart = charts.bar_chart(f"{scope_name}の平均点の推移", [(y, f"{y}年度") for y, _, _ in trend],
                                    [(scope_name, {y: m for y, m, _ in trend})]) if len(trend) > 1 else None
+    totals = service.totals(rows)
+    rows, page, pages = page_of(rows, request.args.get("page", type=int), current_app.config["PAGE_SIZE"] * 2)
     return render_template(
         "oversight/home.html", cycles=cycles, cycle=cycle, ministries=ministries, ministry=ministry, rows=rows,
-        totals=service.totals(rows), chart=chart, trend_chart=trend_chart, scope_name=scope_name,
+        totals=totals, chart=chart, trend_chart=trend_chart, scope_name=scope_name, page=page, pages=pages,
     )
 
 
