@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 DEV := AGENCYAPP_ENV=development
 
-.PHONY: install run test test-sqlite test-postgres migrate seed clean
+.PHONY: install run test test-sqlite test-postgres migrate seed clean bench
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -43,3 +43,7 @@ test-postgres: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Throughput and latency of the main pages under gunicorn, as ratios to a trivial route (needs wrk).
+bench: install
+	bash tests/bench/run.sh
