@@ -1,5 +1,5 @@
 """Hearings and visits: the priority score, every transition and refusal, time zones, calendars, scope."""
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 from icalendar import Calendar

@@ -28,7 +28,6 @@ from agencyapp.models.hearing import (
     CANCELLED,
     CANDIDATE,
     DEFAULT_DOCUMENTS,
-    HEARING,
     HELD,
     KIND_LABELS,
     PROPOSING,
@@ -216,7 +215,7 @@ def _validated_slots(inputs, now=None):
             raise DomainError(f"候補{index}：場所・会議情報は500文字以内で入力してください。")
         result.append((starts.astimezone(timezone.utc), ends.astimezone(timezone.utc), slot.place))
     ordered = sorted(result)
-    for (s1, e1, _), (s2, _e2, _) in zip(ordered, ordered[1:]):
+    for (_s1, e1, _), (s2, _e2, _) in zip(ordered, ordered[1:]):
         if s2 < e1:
             raise DomainError("候補日時が重なっています。重ならない時間帯を指定してください。")
     return result
