@@ -80,14 +80,16 @@ class Demo:
 @pytest.fixture(autouse=True)
 def demo_data(app):
     """The demo organisations, accounts and cycle, seeded afresh for each browser test."""
-    from agencyapp.demo import DEMO_PASSWORD, seed_demo
-    from agencyapp.models import Submission, Unit, User
+    from agencyapp.demo import DEMO_FISCAL_YEAR, DEMO_PASSWORD, seed_demo
+    from agencyapp.models import Cycle, Submission, User
 
     with app.app_context():
         seed_demo()
         user = db.session.scalar(select(User).where(User.login_id == "demo-agency"))
+        # This year's self-check (the demo also has last year's, already accepted).
         submission_id = db.session.scalar(
-            select(Submission.id).join(Unit, Unit.id == Submission.unit_id).where(Unit.id == user.unit_id)
+            select(Submission.id).join(Cycle, Cycle.id == Submission.cycle_id)
+            .where(Submission.unit_id == user.unit_id, Cycle.fiscal_year == DEMO_FISCAL_YEAR)
         )
         db.session.remove()
     return Demo(agency_login="demo-agency", password=DEMO_PASSWORD, submission_id=submission_id)
