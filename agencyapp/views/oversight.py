@@ -48,8 +48,9 @@ def home():
     rows = service.unit_rows(current_user, cycle, ministry.id if ministry else None)
     own, national = service.category_comparison(current_user, cycle, ministry.id if ministry else None)
     scope_name = ministry.name if ministry else "全府省"
-    chart = charts.bar_chart(f"大分類ごとの平均点（{scope_name}と全国、3点満点）", _category_labels(cycle),
-                             [(scope_name, own), ("全国", national)])
+    series = [(scope_name, own), ("全国", national)] if ministry else [("全国", national)]
+    chart = charts.bar_chart(f"大分類ごとの平均点（{scope_name + 'と' if ministry else ''}全国、3点満点）",
+                             _category_labels(cycle), series)
     unit_ids = [r.submission.unit_id for r in rows]
     trend = service.year_over_year(unit_ids, cycle.version.edition) if unit_ids else []
     trend_chart = charts.bar_chart(f"{scope_name}の平均点の推移", [(y, f"{y}年度") for y, _, _ in trend],
