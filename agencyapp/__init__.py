@@ -68,6 +68,7 @@ def _init_templates(app):
 
 def _register_blueprints(app):
     from agencyapp.views import (
+        admin,
         audit,
         auth,
         dashboard,
@@ -81,7 +82,7 @@ def _register_blueprints(app):
     )
 
     for module in (auth, dashboard, health, selfcheck, review, improvements, hearings, oversight, notifications,
-                   audit):
+                   audit, admin):
         app.register_blueprint(module.bp)
 
 

@@ -82,6 +82,10 @@ def today_tokyo():
     return datetime.now(TOKYO).date()
 
 
+def now_utc():
+    return datetime.now(timezone.utc)
+
+
 def tomorrow_tokyo():
     return today_tokyo() + timedelta(days=1)
 
@@ -97,4 +101,4 @@ def init_app(app):
         score=score,
         percent=percent,
     )
-    app.jinja_env.globals.update(today_tokyo=today_tokyo, tomorrow_tokyo=tomorrow_tokyo)
+    app.jinja_env.globals.update(today_tokyo=today_tokyo, tomorrow_tokyo=tomorrow_tokyo, now_utc=now_utc)

@@ -44,3 +44,39 @@ def create_user(*, login_id, display_name, role, password, unit=None, ministry=N
            summary=f"アカウント {login_id}（{user.role_label}）を作成しました", after={"role": role})
     db.session.commit()
     return user
+
+
+def set_active(actor, user, active):
+    """Deactivate (every session dies at once) or reactivate an account."""
+    if actor.id == user.id and not active:
+        raise DomainError("自分自身のアカウントは無効にできません。")
+    if user.active == active:
+        return user
+    user.active = active
+    user.rotate_session_token()
+    record("user.activated" if active else "user.deactivated", actor=actor, obj=user,
+           before={"active": not active}, after={"active": active},
+           summary=f"アカウント {user.login_id} を{'有効' if active else '無効'}にしました")
+    db.session.commit()
+    return user
+
+
+def search_users(text="", role="", page=1, per_page=25):
+    """A page of accounts (inactive demo contacts included), with the total; two statements."""
+    from sqlalchemy import func, or_
+    from sqlalchemy.orm import joinedload
+
+    from agencyapp.models import Unit
+    from agencyapp.services import contains
+
+    stmt = select(User)
+    if text:
+        stmt = stmt.where(or_(contains(User.login_id, text), contains(User.display_name, text)))
+    if role in ROLES:
+        stmt = stmt.where(User.role == role)
+    total = db.session.scalar(stmt.with_only_columns(func.count(User.id)))
+    rows = db.session.scalars(
+        stmt.options(joinedload(User.unit).joinedload(Unit.ministry), joinedload(User.ministry))
+        .order_by(User.active.desc(), User.role, User.login_id).offset((max(page, 1) - 1) * per_page).limit(per_page)
+    ).unique().all()
+    return rows, total

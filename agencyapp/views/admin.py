@@ -1,0 +1,95 @@
+"""System administration: accounts (create, deactivate, unlock, set a password)."""
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from agencyapp.extensions import db
+from agencyapp.models import Ministry, Unit, User
+from agencyapp.models.user import ROLE_LABELS
+from agencyapp.services import DomainError
+from agencyapp.services import auth as auth_service
+from agencyapp.services import users as service
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/users")
+def users():
+    text = (request.args.get("q") or "").strip()[:64]
+    role = request.args.get("role") if request.args.get("role") in ROLE_LABELS else ""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    per_page = current_app.config["PAGE_SIZE"]
+    rows, total = service.search_users(text, role, page, per_page)
+    return render_template("admin/users.html", rows=rows, total=total, text=text, role=role, page=page,
+                           pages=max(1, -(-total // per_page)), roles=ROLE_LABELS)
+
+
+def _choices():
+    units = db.session.scalars(select(Unit).where(Unit.active.is_(True)).options(joinedload(Unit.ministry))
+                               .order_by(Unit.ministry_id, Unit.position)).all()
+    ministries = db.session.scalars(select(Ministry).order_by(Ministry.position)).all()
+    return units, ministries
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    units, ministries = _choices()
+    error = None
+    form = request.form
+    if request.method == "POST":
+        unit = db.session.get(Unit, form.get("unit_id", type=int)) if form.get("unit_id") else None
+        ministry = db.session.get(Ministry, form.get("ministry_id", type=int)) if form.get("ministry_id") else None
+        try:
+            user = service.create_user(
+                login_id=(form.get("login_id") or "").strip(), display_name=form.get("display_name") or "",
+                role=form.get("role") or "", password=form.get("password") or "", unit=unit, ministry=ministry,
+                email=(form.get("email") or "").strip(), actor=current_user,
+            )
+        except DomainError as exc:
+            error = exc.message
+        else:
+            flash(f"アカウント {user.login_id} を作成しました。初期パスワードは本人に安全な方法で伝えてください。", "success")
+            return redirect(url_for("admin.user", user_id=user.id), code=303)
+    return render_template("admin/user_new.html", units=units, ministries=ministries, roles=ROLE_LABELS,
+                           error=error, form=form), (422 if error else 200)
+
+
+def _user(user_id):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.get("/users/<int:user_id>")
+def user(user_id):
+    return render_template("admin/user.html", user=_user(user_id), error=None)
+
+
+def _act(user_id, call, success):
+    user = _user(user_id)
+    try:
+        call(user)
+    except DomainError as exc:
+        return render_template("admin/user.html", user=user, error=exc.message), exc.status
+    flash(success, "success")
+    return redirect(url_for("admin.user", user_id=user.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/active")
+def set_active(user_id):
+    active = request.form.get("active") == "1"
+    return _act(user_id, lambda u: service.set_active(current_user, u, active),
+                "アカウントを有効にしました。" if active else "アカウントを無効にしました。ログイン中のセッションも無効になりました。")
+
+
+@bp.post("/users/<int:user_id>/unlock")
+def unlock(user_id):
+    return _act(user_id, lambda u: auth_service.unlock(u, actor=current_user), "ロックを解除しました。")
+
+
+@bp.post("/users/<int:user_id>/password")
+def set_password(user_id):
+    return _act(user_id, lambda u: auth_service.set_password(u, request.form.get("password") or "", actor=current_user),
+                "パスワードを設定しました。この利用者のログイン中のセッションは無効になりました。")

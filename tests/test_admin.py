@@ -1,0 +1,81 @@
+"""System administration of accounts: create, deactivate, unlock, set a password; admins only."""
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from agencyapp.extensions import db
+from agencyapp.models import AuditEvent, User
+from tests.factories import PASSWORD
+
+GOOD = "霞が関の朝は早いが珈琲は旨い"
+
+
+def admin_web(make_web):
+    web = make_web()
+    web.login("admin", PASSWORD)
+    return web
+
+
+def user(login_id):
+    db.session.expire_all()
+    return db.session.scalar(select(User).where(User.login_id == login_id))
+
+
+def test_admin_creates_an_agency_user_with_the_password_policy(ctx, world, make_web):
+    web = admin_web(make_web)
+    web.get("/admin/users/new")
+    data = {"login_id": "nenkin-02", "display_name": "年金 二郎", "role": "agency", "unit_id": world.unit_a.id,
+            "email": "nenkin-02@example.jp", "password": "password1234"}
+    response = web.post("/admin/users/new", data)
+    assert response.status_code == 422 and "推測されやすい" in response.get_data(as_text=True)
+    assert user("nenkin-02") is None
+    assert web.post("/admin/users/new", {**data, "unit_id": ""} | {"password": GOOD}).status_code == 422
+    response = web.post("/admin/users/new", {**data, "password": GOOD})
+    assert response.status_code == 303
+    created = user("nenkin-02")
+    assert created.unit_id == world.unit_a.id and created.password_hash.startswith("$argon2id$")
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.created")).actor_id == world.admin.id
+    fresh = make_web()
+    fresh.login("nenkin-02", GOOD)
+    assert "年金局" in fresh.get("/").get_data(as_text=True)
+
+
+def test_deactivation_ends_the_users_sessions_at_once(ctx, world, make_web):
+    agency = make_web()
+    agency.login("agency-a", PASSWORD)
+    assert agency.get("/").status_code == 200
+    web = admin_web(make_web)
+    web.get(f"/admin/users/{world.agency.id}")
+    assert web.post(f"/admin/users/{world.agency.id}/active", {"active": "0"}).status_code == 303
+    assert user("agency-a").active is False
+    assert agency.client.get("/").status_code == 302  # back to the login page
+    assert web.post(f"/admin/users/{world.admin.id}/active", {"active": "0"}).status_code == 422  # not oneself
+    assert web.post(f"/admin/users/{world.agency.id}/active", {"active": "1"}).status_code == 303
+    assert user("agency-a").active is True
+
+
+def test_admin_unlocks_and_sets_a_password(ctx, world, make_web):
+    locked = user("agency-b")
+    locked.locked_until = datetime.now(timezone.utc) + timedelta(minutes=10)
+    db.session.commit()
+    web = admin_web(make_web)
+    web.get(f"/admin/users/{locked.id}")
+    assert web.post(f"/admin/users/{locked.id}/unlock").status_code == 303
+    assert user("agency-b").locked_until is None
+    assert web.post(f"/admin/users/{locked.id}/password", {"password": "short"}).status_code == 422
+    assert web.post(f"/admin/users/{locked.id}/password", {"password": GOOD}).status_code == 303
+    fresh = make_web()
+    fresh.login("agency-b", GOOD)
+    assert fresh.get("/").status_code == 200
+
+
+def test_user_list_is_searchable_and_admin_only(ctx, world, make_web):
+    web = admin_web(make_web)
+    page = web.get("/admin/users?q=agency").get_data(as_text=True)
+    assert "agency-a" in page and "ministry-a" not in page
+    assert "ministry-a" in web.get("/admin/users?role=ministry").get_data(as_text=True)
+    for login_id in ("center", "agency-a", "ministry-a"):
+        other = make_web()
+        other.login(login_id, PASSWORD)
+        assert other.get("/admin/users").status_code == 403
+        assert other.post(f"/admin/users/{world.agency_b.id}/unlock").status_code == 403
