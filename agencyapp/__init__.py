@@ -71,6 +71,7 @@ def _register_blueprints(app):
         admin,
         audit,
         auth,
+        cycles,
         dashboard,
         health,
         hearings,
@@ -82,7 +83,7 @@ def _register_blueprints(app):
     )
 
     for module in (auth, dashboard, health, selfcheck, review, improvements, hearings, oversight, notifications,
-                   audit, admin):
+                   audit, admin, cycles):
         app.register_blueprint(module.bp)
 
 

@@ -80,6 +80,8 @@ ENDPOINTS = {
     "oversight.export_xlsx": (CENTER, MINISTRY, ADMIN),
     "oversight.export_csv": (CENTER, MINISTRY, ADMIN),
     "audit.index": (CENTER, ADMIN),
+    "cycles.index": (CENTER, ADMIN),
+    "cycles.new": (CENTER,),
     "admin.users": (ADMIN,),
     "admin.new_user": (ADMIN,),
     "admin.user": (ADMIN,),

@@ -37,7 +37,7 @@ def violations(page, url):
     ("demo-agency", ["/", "/submissions/{own}", "/submissions/{own}/submit", "/improvements/", "/hearings/",
                      "/notifications/", "/account/password"]),
     ("demo-center", ["/", "/review/submissions/{submitted}", "/hearings/candidates", "/hearings/", "/oversight/",
-                     "/audit/", "/review/phrases", "/improvements/"]),
+                     "/audit/", "/review/phrases", "/improvements/", "/cycles/", "/cycles/new"]),
     ("demo-ministry", ["/", "/oversight/units/{unit}", "/submissions/{submitted}"]),
     ("demo-admin", ["/", "/admin/users", "/admin/users/new", "/audit/"]),
 ])
