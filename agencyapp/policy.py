@@ -135,6 +135,8 @@ def can(user, action, obj=None):
     if action == "point.answer":
         return (user.role == AGENCY and obj is not None and obj.status != POINT_DRAFT
                 and obj.submission.unit_id == user.unit_id)
+    if action == "oversight.view":  # the read-only views across units
+        return user.role in (CENTER, MINISTRY, ADMIN)
     if action == "submission.views":  # who has opened it: the unit itself and the center
         return user.role == CENTER or (user.role == AGENCY and obj is not None and obj.unit_id == user.unit_id)
     if action == "hearing.respond":

@@ -1,4 +1,5 @@
-"""WTForms: input validation only."""
+"""Input validation: WTForms for the sign-in forms, and small parsers for plain form fields."""
+from datetime import date
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -17,3 +18,11 @@ class PasswordForm(FlaskForm):
         validators=[DataRequired("確認のため新しいパスワードをもう一度入力してください。"),
                     EqualTo("new_password", "確認用のパスワードが一致しません。")],
     )
+
+
+def iso_date(value):
+    """A date from an <input type="date"> value (YYYY-MM-DD), or None when empty or malformed."""
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        return None

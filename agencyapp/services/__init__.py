@@ -26,3 +26,13 @@ def contains(column, text):
     """A "contains" filter in which %, _ and \\ typed by the user are literal characters."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.like(f"%{escaped}%", escape="\\")
+
+
+def clean_text(value, label, required=True, limit=4000):
+    """Form text with Windows line ends unified and ends trimmed; refused when missing or too long."""
+    value = (value or "").replace("\r\n", "\n").strip()
+    if required and not value:
+        raise DomainError(f"{label}を入力してください。")
+    if len(value) > limit:
+        raise DomainError(f"{label}は{limit}文字以内で入力してください（現在{len(value)}文字）。")
+    return value

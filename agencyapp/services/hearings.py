@@ -36,7 +36,7 @@ from agencyapp.models.hearing import (
 )
 from agencyapp.models.review import POINT_ISSUED
 from agencyapp.models.submission import EDITABLE_STATUSES
-from agencyapp.services import DomainError, StaleError
+from agencyapp.services import DomainError, StaleError, clean_text
 from agencyapp.services.audit import record
 from agencyapp.services.improvements import add_point
 from agencyapp.services.notifications import ministry_users_of_unit, notify, unit_users
@@ -68,12 +68,7 @@ def _check_status(hearing, allowed, doing):
 
 
 def _text(value, label, required=True, limit=TEXT_MAX):
-    value = (value or "").replace("\r\n", "\n").strip()
-    if required and not value:
-        raise DomainError(f"{label}を入力してください。")
-    if len(value) > limit:
-        raise DomainError(f"{label}は{limit}文字以内で入力してください。")
-    return value
+    return clean_text(value, label, required, limit)
 
 
 def _touch(hearing):

@@ -21,7 +21,7 @@ from agencyapp.models import (
 )
 from agencyapp.models.review import POINT_ANSWERED, POINT_CLOSED, POINT_DRAFT, POINT_ISSUED
 from agencyapp.models.submission import ACCEPTED, SUBMITTED
-from agencyapp.services import DomainError, StaleError, contains
+from agencyapp.services import DomainError, StaleError, clean_text, contains
 from agencyapp.services.audit import record
 from agencyapp.services.notifications import center_users, ministry_users_of_unit, notify, unit_users
 from agencyapp.services.selfcheck import load_state
@@ -35,12 +35,7 @@ def _require(user, action, obj=None):
 
 
 def _text(value, label, required=True):
-    value = (value or "").replace("\r\n", "\n").strip()
-    if required and not value:
-        raise DomainError(f"{label}を入力してください。")
-    if len(value) > TEXT_MAX:
-        raise DomainError(f"{label}は{TEXT_MAX}文字以内で入力してください（現在{len(value)}文字）。")
-    return value
+    return clean_text(value, label, required, TEXT_MAX)
 
 
 def _check_lock(point, lock_version):

@@ -1,11 +1,12 @@
 """操作履歴: the audit log, searchable and paginated, for the center and administrators."""
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import func, select
 
 from agencyapp.extensions import db
 from agencyapp.formatting import TOKYO
+from agencyapp.forms import iso_date
 from agencyapp.models import AuditEvent
 from agencyapp.services import contains
 
@@ -19,19 +20,13 @@ AREAS = {
 }
 
 
-def _day(value):
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        return None
-
 
 @bp.get("/")
 def index():
     area = request.args.get("area") if request.args.get("area") in AREAS else ""
     actor = (request.args.get("actor") or "").strip()[:64]
     text = (request.args.get("q") or "").strip()[:100]
-    since, until = _day(request.args.get("from")), _day(request.args.get("to"))
+    since, until = iso_date(request.args.get("from")), iso_date(request.args.get("to"))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     stmt = select(AuditEvent)
     if area:

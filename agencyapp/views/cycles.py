@@ -1,5 +1,4 @@
 """年度点検の準備 (center): the cycles, and opening a new one for its target units."""
-from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -8,6 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from agencyapp.extensions import db
 from agencyapp.formatting import fiscal_year_of, today_tokyo
+from agencyapp.forms import iso_date
 from agencyapp.models import ChecklistVersion, Cycle, Submission, Unit
 from agencyapp.services import DomainError
 from agencyapp.services.checklists import load_structure
@@ -15,12 +15,6 @@ from agencyapp.services.cycles import open_cycle
 
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
-
-def _date(value):
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        return None
 
 
 @bp.get("/")
@@ -50,7 +44,7 @@ def new():
             year = request.form.get("fiscal_year", type=int)
             if not year or not 2000 <= year <= 2100:
                 raise DomainError("年度を西暦で入力してください（例：2027）。")
-            opens_on, due_on = _date(request.form.get("opens_on")), _date(request.form.get("due_on"))
+            opens_on, due_on = iso_date(request.form.get("opens_on")), iso_date(request.form.get("due_on"))
             if opens_on is None or due_on is None:
                 raise DomainError("開始日と提出期限を入力してください。")
             title = (request.form.get("title") or "").strip()

@@ -1,11 +1,21 @@
 """Improvement points as everyone in scope sees them; the agency's answers and the center's verdicts."""
 import os
-from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 
 from agencyapp import attachments, policy
+from agencyapp.forms import iso_date
 from agencyapp.htmx import is_htmx
 from agencyapp.models.review import POINT_STATUS_LABELS
 from agencyapp.services import DomainError
@@ -13,12 +23,6 @@ from agencyapp.services import improvements as service
 
 bp = Blueprint("improvements", __name__, url_prefix="/improvements")
 
-
-def _date(value):
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        return None
 
 
 @bp.get("/")
@@ -66,7 +70,7 @@ def _act(point_id, action, call, success):
 @bp.post("/points/<int:point_id>/answer")
 def answer(point_id):
     return _act(point_id, "point.answer", lambda point, lock: service.answer_point(
-        current_user, point, request.form.get("plan"), _date(request.form.get("plan_due_on")),
+        current_user, point, request.form.get("plan"), iso_date(request.form.get("plan_due_on")),
         request.form.get("report"), request.files.get("attachment"), lock),
         "回答を送信しました。センターの確認をお待ちください。")
 

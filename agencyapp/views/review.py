@@ -1,12 +1,21 @@
 """The center's review: queue, one submission's review page, points, requests and phrases."""
-from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
 from agencyapp import policy
 from agencyapp.extensions import db
+from agencyapp.forms import iso_date
 from agencyapp.htmx import is_htmx
 from agencyapp.models import Cycle, ImprovementPoint, Ministry
 from agencyapp.models.submission import STATUS_LABELS
@@ -17,12 +26,6 @@ from agencyapp.services.selfcheck import latest_snapshot, load_state
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-
-def _date(value):
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        return None
 
 
 def _cycles():
@@ -208,7 +211,7 @@ def issue_request(submission_id):
     submission = policy.get_submission_or_404(current_user, submission_id, "point.issue")
     try:
         request_row = points_service.issue_request(
-            current_user, submission, request.form.getlist("point_ids"), _date(request.form.get("due_on")),
+            current_user, submission, request.form.getlist("point_ids"), iso_date(request.form.get("due_on")),
             request.form.get("message"),
         )
     except DomainError as exc:
