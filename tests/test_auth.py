@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from agencyapp import passwords, security
-from agencyapp.extensions import db, limiter
+from agencyapp.extensions import db
 from agencyapp.models import AuditEvent, User
 from agencyapp.services import auth as auth_service
 from tests import factories
@@ -28,14 +28,6 @@ IDLE_MESSAGE = "一定時間操作がなかったため"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _rate_limit_as_the_session_app_says(app, monkeypatch):
-    """Flask-Limiter keeps `enabled` on the module-global extension, and the last create_app()
-    wins: an app made elsewhere in the session with the defaults (RATELIMIT_ENABLED True) would
-    put the session app's 30-per-minute login limit on these tests."""
-    monkeypatch.setattr(limiter, "enabled", app.config["RATELIMIT_ENABLED"])
 
 
 @pytest.fixture

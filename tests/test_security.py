@@ -37,14 +37,6 @@ TOKEN_RE = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+|("X-CSRFToken": ")[
 # --- fixtures and helpers -----------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _rate_limit_as_the_session_app_says(app, monkeypatch):
-    """Flask-Limiter keeps `enabled` on the module-global extension, and the last create_app()
-    wins: an app made elsewhere in the session with the defaults (RATELIMIT_ENABLED True) would
-    put the session app's 30-per-minute login limit on these tests."""
-    monkeypatch.setattr(limiter, "enabled", app.config["RATELIMIT_ENABLED"])
-
-
 @pytest.fixture
 def scene(world):
     """Ids and names from conftest's `world`, plus an unconditional question."""
