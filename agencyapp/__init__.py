@@ -77,13 +77,14 @@ def _register_blueprints(app):
         hearings,
         improvements,
         notifications,
+        organisations,
         oversight,
         review,
         selfcheck,
     )
 
     for module in (auth, dashboard, health, selfcheck, review, improvements, hearings, oversight, notifications,
-                   audit, admin, cycles):
+                   audit, admin, cycles, organisations):
         app.register_blueprint(module.bp)
 
 

@@ -88,6 +88,10 @@ ENDPOINTS = {
     "admin.set_active": (ADMIN,),
     "admin.unlock": (ADMIN,),
     "admin.set_password": (ADMIN,),
+    "organisations.index": (ADMIN,),
+    "organisations.add_ministry": (ADMIN,),
+    "organisations.add_unit": (ADMIN,),
+    "organisations.update_unit": (ADMIN,),
     "notifications.index": SIGNED_IN,
     "notifications.mark_read": SIGNED_IN,
     "notifications.mark_all_read": SIGNED_IN,
@@ -135,6 +139,8 @@ def can(user, action, obj=None):
     if action == "point.answer":
         return (user.role == AGENCY and obj is not None and obj.status != POINT_DRAFT
                 and obj.submission.unit_id == user.unit_id)
+    if action == "organisation.manage":
+        return user.role == ADMIN
     if action == "oversight.view":  # the read-only views across units
         return user.role in (CENTER, MINISTRY, ADMIN)
     if action == "submission.views":  # who has opened it: the unit itself and the center

@@ -17,6 +17,7 @@ AREAS = {
     "answer": "回答", "answers": "回答（一括）", "submission": "自己点検", "assessment": "確認点",
     "review_note": "内部メモ", "point": "改善点", "request": "改善依頼", "phrase": "定型文",
     "hearing": "ヒアリング・訪問", "export": "出力", "checklist": "チェックリスト", "cycle": "年度点検",
+    "organisation": "府省・機関",
 }
 
 

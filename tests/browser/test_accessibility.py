@@ -39,7 +39,7 @@ def violations(page, url):
     ("demo-center", ["/", "/review/submissions/{submitted}", "/hearings/candidates", "/hearings/", "/oversight/",
                      "/audit/", "/review/phrases", "/improvements/", "/cycles/", "/cycles/new"]),
     ("demo-ministry", ["/", "/oversight/units/{unit}", "/submissions/{submitted}"]),
-    ("demo-admin", ["/", "/admin/users", "/admin/users/new", "/audit/"]),
+    ("demo-admin", ["/", "/admin/users", "/admin/users/new", "/admin/organisations/", "/audit/"]),
 ])
 def test_pages_have_no_wcag_violations(app, new_context, console, demo_data, login_id, urls):
     own, submitted, unit = ids(app, demo_data)

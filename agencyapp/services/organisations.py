@@ -1,0 +1,70 @@
+"""Ministries and units, maintained by the system administrator."""
+import re
+
+from flask import abort
+from sqlalchemy import func, select
+
+from agencyapp import policy
+from agencyapp.extensions import db
+from agencyapp.models import Ministry, Unit
+from agencyapp.services import DomainError, clean_text
+from agencyapp.services.audit import record
+
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
+
+
+def _require(user):
+    if not policy.can(user, "organisation.manage"):
+        abort(403)
+
+
+def _code(value, model):
+    code = (value or "").strip()
+    if not CODE_RE.match(code):
+        raise DomainError("コードは半角英小文字・数字・ハイフンで2〜32文字にしてください。")
+    if db.session.scalar(select(model.id).where(model.code == code)):
+        raise DomainError(f"コード {code} は既に使われています。")
+    return code
+
+
+def add_ministry(user, code, name):
+    _require(user)
+    ministry = Ministry(code=_code(code, Ministry), name=clean_text(name, "府省名", limit=100),
+                       position=(db.session.scalar(select(func.max(Ministry.position))) or 0) + 1)
+    db.session.add(ministry)
+    db.session.flush()
+    record("organisation.ministry_added", actor=user, obj=ministry, after={"code": ministry.code, "name": ministry.name},
+           summary=f"府省 {ministry.name} を追加しました")
+    db.session.commit()
+    return ministry
+
+
+def add_unit(user, ministry_id, code, name, kind):
+    _require(user)
+    ministry = db.session.get(Ministry, ministry_id) if ministry_id else None
+    if ministry is None:
+        raise DomainError("府省を選んでください。")
+    unit = Unit(ministry_id=ministry.id, code=_code(code, Unit), name=clean_text(name, "機関名", limit=150),
+                kind=clean_text(kind, "種別", required=False, limit=50) or "原局",
+                position=(db.session.scalar(select(func.max(Unit.position)).where(Unit.ministry_id == ministry.id)) or 0) + 1)
+    db.session.add(unit)
+    db.session.flush()
+    record("organisation.unit_added", actor=user, obj=unit,
+           after={"code": unit.code, "name": unit.name, "ministry": ministry.code}, summary=f"機関 {unit.name} を追加しました")
+    db.session.commit()
+    return unit
+
+
+def update_unit(user, unit, name, kind, active):
+    """Rename, re-kind or (de)activate a unit; its history stays as it is."""
+    _require(user)
+    before = {"name": unit.name, "kind": unit.kind, "active": unit.active}
+    unit.name = clean_text(name, "機関名", limit=150)
+    unit.kind = clean_text(kind, "種別", required=False, limit=50) or unit.kind
+    unit.active = bool(active)
+    after = {"name": unit.name, "kind": unit.kind, "active": unit.active}
+    if before != after:
+        record("organisation.unit_updated", actor=user, obj=unit, before=before, after=after,
+               summary=f"機関 {unit.name} を更新しました")
+    db.session.commit()
+    return unit
