@@ -267,3 +267,22 @@ def test_center_oversight_list_is_paginated(scene, make_web):
     first = web.get("/oversight/").get_data(as_text=True)
     assert "1 / 2 ページ" in first and "合計" in first and "53機関" in first
     assert "2 / 2 ページ" in web.get("/oversight/?page=2").get_data(as_text=True)
+
+
+def test_open_points_of_earlier_years_are_carried(scene, make_web):
+    """A point issued last year and still open counts this year and is listed with its origin."""
+    last_year = factories.make_cycle([scene.unit_a2], fiscal_year=2025)
+    old = submit_answers(scene.agency_a2, factories.submission_of(last_year, scene.unit_a2))
+    due = today_tokyo() + timedelta(days=3)
+    carried = points.issue_request(scene.center, old, [points.add_point(scene.center, old, 2, "昨年度からの指摘CARRY", "").id],
+                                   due).points[0]
+    closed = points.issue_request(scene.center, old, [points.add_point(scene.center, old, 3, "完了済みの指摘DONE", "").id],
+                                  due).points[0]
+    points.answer_point(scene.agency_a2, closed, "計画", due, "完了しました", None, closed.lock_version)
+    db.session.refresh(closed)
+    points.close_point(scene.center, closed, "", closed.lock_version)
+    web = web_for(make_web, "ministry-a")
+    page = web.get(f"/oversight/units/{scene.unit_a2.id}?cycle={scene.cycle.id}").get_data(as_text=True)
+    assert "昨年度からの指摘CARRY" in page and "前年度以前から継続" in page and "完了済みの指摘DONE" not in page
+    row = next(r for r in oversight.unit_rows(scene.ministry_user, scene.cycle) if r.unit.id == scene.unit_a2.id)
+    assert row.open_points == 1 and carried.status == "issued"

@@ -65,23 +65,24 @@ def unit_rows(user, cycle, ministry_id=None):
         select(Submission).where(Submission.cycle_id == cycle.id, Submission.unit_id.in_(units))
         .options(joinedload(Submission.unit).joinedload(Unit.ministry))
     ).all()
-    ids = [s.id for s in submissions]
     today = today_tokyo()
     open_counts, overdue_counts = {}, {}
-    for submission_id, status, due_on, count in db.session.execute(
-        select(ImprovementPoint.submission_id, ImprovementPoint.status, ImprovementRequest.due_on, func.count())
+    # Open points count wherever they were issued: those of earlier years are carried until closed.
+    for unit_id, status, due_on, count in db.session.execute(
+        select(Submission.unit_id, ImprovementPoint.status, ImprovementRequest.due_on, func.count())
         .join(ImprovementRequest, ImprovementRequest.id == ImprovementPoint.request_id)
-        .where(ImprovementPoint.submission_id.in_(ids), ImprovementPoint.status.in_((POINT_ISSUED, POINT_ANSWERED)))
-        .group_by(ImprovementPoint.submission_id, ImprovementPoint.status, ImprovementRequest.due_on)
+        .join(Submission, Submission.id == ImprovementPoint.submission_id)
+        .where(Submission.unit_id.in_(units), ImprovementPoint.status.in_((POINT_ISSUED, POINT_ANSWERED)))
+        .group_by(Submission.unit_id, ImprovementPoint.status, ImprovementRequest.due_on)
     ):
-        open_counts[submission_id] = open_counts.get(submission_id, 0) + count
+        open_counts[unit_id] = open_counts.get(unit_id, 0) + count
         if status == POINT_ISSUED and due_on < today:
-            overdue_counts[submission_id] = overdue_counts.get(submission_id, 0) + count
+            overdue_counts[unit_id] = overdue_counts.get(unit_id, 0) + count
     hearing_stmt = select(Hearing).where(Hearing.cycle_id == cycle.id, Hearing.status != CANCELLED)
     hearings = {h.unit_id: h for h in db.session.scalars(policy.scope_hearings(user, hearing_stmt))}
     rows = []
     for submission in submissions:
-        row = UnitRow(submission, open_counts.get(submission.id, 0), overdue_counts.get(submission.id, 0),
+        row = UnitRow(submission, open_counts.get(submission.unit_id, 0), overdue_counts.get(submission.unit_id, 0),
                       hearings.get(submission.unit_id))
         if submission.status in EDITABLE_STATUSES and cycle.due_on < today:
             row.attention.append("提出期限超過")
@@ -166,12 +167,15 @@ def get_unit_or_404(user, unit_id):
 
 
 def issued_points(user, cycle_id, unit_ids):
-    """Issued points of the units in one cycle, by unit id (drafts never leave the center); one statement."""
+    """Issued points of the units in one cycle, plus those of earlier cycles still open (carried),
+    by unit id; drafts never leave the center. One statement."""
     stmt = (policy.scope_points(user, select(ImprovementPoint, Submission.unit_id))
             .join(Submission, Submission.id == ImprovementPoint.submission_id)
-            .where(Submission.unit_id.in_(unit_ids), Submission.cycle_id == cycle_id,
-                   ImprovementPoint.status != POINT_DRAFT)
-            .options(joinedload(ImprovementPoint.request), joinedload(ImprovementPoint.question))
+            .where(Submission.unit_id.in_(unit_ids), ImprovementPoint.status != POINT_DRAFT,
+                   (Submission.cycle_id == cycle_id)
+                   | ImprovementPoint.status.in_((POINT_ISSUED, POINT_ANSWERED)))
+            .options(joinedload(ImprovementPoint.request), joinedload(ImprovementPoint.question),
+                     joinedload(ImprovementPoint.submission))
             .order_by(ImprovementPoint.id))
     result = {unit_id: [] for unit_id in unit_ids}
     for point, unit_id in db.session.execute(stmt).unique():
