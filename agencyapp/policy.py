@@ -110,17 +110,6 @@ def role_may_reach(role, rule):
 # --- object rules: pure predicates -------------------------------------------------
 
 
-def in_unit_scope(user, unit_id, unit_ministry_id):
-    """True when ``user`` may see data of the unit."""
-    if user.role in (CENTER, ADMIN):
-        return True
-    if user.role == AGENCY:
-        return user.unit_id == unit_id
-    if user.role == MINISTRY:
-        return user.ministry_id == unit_ministry_id
-    return False
-
-
 CENTER_ACTIONS = {
     "hearing.manage",
     "submission.review", "submission.return", "submission.accept", "submission.assess", "submission.note",
@@ -152,11 +141,6 @@ def can(user, action, obj=None):
     if action in CENTER_ACTIONS:
         return user.role == CENTER
     return False
-
-
-def sees_drafts(user):
-    """Center drafts and internal notes: the center only."""
-    return user.role == CENTER
 
 
 # --- scoped queries and fetch-or-404 ------------------------------------------------

@@ -31,16 +31,23 @@ def test_an_endpoint_without_a_policy_is_refused(web, world, monkeypatch):
     assert web.get("/").status_code == 403
 
 
-@pytest.mark.parametrize("role, unit_id, ministry_id, sees", [
-    ("agency", 10, None, True),
-    ("agency", 11, None, False),
-    ("ministry", None, 1, True),
-    ("ministry", None, 2, False),
-    ("center", None, None, True),
-    ("admin", None, None, True),
+@pytest.mark.parametrize("login, sees", [
+    ("agency", {"a"}),
+    ("agency_b", {"b"}),
+    ("ministry_user", {"a", "a2"}),
+    ("center", {"a", "a2", "b"}),
+    ("admin", {"a", "a2", "b"}),
 ])
-def test_unit_scope(role, unit_id, ministry_id, sees):
-    assert policy.in_unit_scope(fake_user(role, unit_id, ministry_id), 10, 1) is sees
+def test_unit_scope(ctx, world, login, sees):
+    """The one scoping rule, applied in SQL: own unit, own ministry's units, or all."""
+    from sqlalchemy import select
+
+    from agencyapp.extensions import db
+    from agencyapp.models import Submission
+
+    names = {world.submission_a.id: "a", world.submission_a2.id: "a2", world.submission_b.id: "b"}
+    found = db.session.scalars(policy.scope_submissions(getattr(world, login), select(Submission.id))).all()
+    assert {names[i] for i in found} == sees
 
 
 @pytest.mark.parametrize("role, unit_id, ministry_id", [
