@@ -238,9 +238,14 @@ def propose_slots(user, hearing, inputs, lock_version):
     db.session.commit()
 
 
-def _open_slot(hearing, slot_id, offered_by=None):
-    slot = next((s for s in hearing.slots if s.id == slot_id and not s.withdrawn), None)
-    if slot is None or (offered_by and slot.proposed_by != offered_by):
+def choosable_slots(hearing, by_center):
+    """Slots the center may confirm (any open one) or the agency may pick (the center's open offers)."""
+    return [s for s in hearing.slots if not s.withdrawn and (by_center or s.proposed_by == "center")]
+
+
+def _open_slot(hearing, slot_id, by_center):
+    slot = next((s for s in choosable_slots(hearing, by_center) if s.id == slot_id), None)
+    if slot is None:
         raise DomainError("選ばれた日時は、このヒアリングで提示されている候補ではありません。")
     return slot
 
@@ -249,7 +254,7 @@ def pick_slot(user, hearing, slot_id, comment, lock_version):
     _require(user, "hearing.respond", hearing)
     _check_lock(hearing, lock_version)
     _check_status(hearing, (PROPOSING,), "日時を選択")
-    slot = _open_slot(hearing, slot_id, offered_by="center")
+    slot = _open_slot(hearing, slot_id, by_center=False)
     for other in hearing.slots:
         other.chosen = other.id == slot.id
     slot.comment = _text(comment, "コメント", required=False, limit=2000)
@@ -300,7 +305,7 @@ def confirm(user, hearing, slot_id, place, force, lock_version):
     _require(user, "hearing.manage", hearing)
     _check_lock(hearing, lock_version)
     _check_status(hearing, (PROPOSING,), "日時を確定")
-    slot = _open_slot(hearing, slot_id)
+    slot = _open_slot(hearing, slot_id, by_center=True)
     clash = conflicts(hearing, slot.starts_at, slot.ends_at)
     if clash and not force:
         names = "、".join(f"{h.unit.name}（{datetime_ja(h.starts_at)}）" for h in clash)

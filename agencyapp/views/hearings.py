@@ -136,6 +136,7 @@ def _page(hearing, error=None, status=200, conflict=None, form=None):
         respond=policy.can(current_user, "hearing.respond", hearing),
         see_record=policy.can(current_user, "hearing.see_record", hearing),
         open_slots=[s for s in hearing.slots if not s.withdrawn], slot_rows=range(1, service.MAX_SLOTS + 1),
+        choosable={s.id for s in service.choosable_slots(hearing, policy.can(current_user, "hearing.manage", hearing))},
     ), status
 
 
