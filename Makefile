@@ -1,5 +1,5 @@
-# `make run` sets up and serves the app; `make test` runs the whole suite
-# on SQLite and again on PostgreSQL.
+# `make run` sets up and serves the app; `make test` lints, then runs the whole
+# suite on SQLite and again on PostgreSQL.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 DEV := AGENCYAPP_ENV=development
 
-.PHONY: install run test test-sqlite test-postgres migrate seed clean bench
+.PHONY: install run lint format test test-sqlite test-postgres migrate seed clean bench
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,16 @@ seed: migrate
 run: seed
 	$(DEV) $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
-test: test-sqlite test-postgres
+# Lint and format check (ruff, configured in pyproject.toml); `make test` runs it first.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint test-sqlite test-postgres
 
 test-sqlite: install
 	$(BIN)/pytest

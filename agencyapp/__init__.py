@@ -1,4 +1,5 @@
 """住基ネット セキュリティ自己点検システム: the application factory."""
+
 import os
 import sqlite3
 
@@ -83,8 +84,21 @@ def _register_blueprints(app):
         selfcheck,
     )
 
-    for module in (auth, dashboard, health, selfcheck, review, improvements, hearings, oversight, notifications,
-                   audit, admin, cycles, organisations):
+    for module in (
+        auth,
+        dashboard,
+        health,
+        selfcheck,
+        review,
+        improvements,
+        hearings,
+        oversight,
+        notifications,
+        audit,
+        admin,
+        cycles,
+        organisations,
+    ):
         app.register_blueprint(module.bp)
 
 

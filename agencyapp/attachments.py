@@ -8,6 +8,8 @@ directory outside ``static/``: ``ATTACHMENT_DIR`` if configured, otherwise
 ``<instance>/attachments``.  The user's filename is only kept, cleaned, as a
 display name for downloads.
 """
+
+import contextlib
 import hashlib
 import io
 import os
@@ -56,7 +58,7 @@ KINDS = {
 }
 
 STORED_NAME_RE = re.compile(
-    r"[0-9a-f]{32}(?:%s)" % "|".join(re.escape(ext) for ext, _, _ in KINDS.values()),
+    r"[0-9a-f]{32}(?:" + "|".join(re.escape(ext) for ext, _, _ in KINDS.values()) + ")",
     re.ASCII,
 )
 
@@ -69,11 +71,10 @@ ZIP_MAGIC = b"PK\x03\x04"
 EXCEL_EXTENSIONS = (".xls", ".xlt", ".xla", ".xlsx", ".xlsm", ".xlsb")
 
 EMPTY_MESSAGE = "ファイルが空です。内容のあるファイルを選択してください。"
-TYPE_MESSAGE = (
-    "このファイルの種類は添付できません。"
-    "添付できるのは PDF、Word、Excel、画像（PNG・JPEG）のファイルです。"
+TYPE_MESSAGE = "このファイルの種類は添付できません。添付できるのは PDF、Word、Excel、画像（PNG・JPEG）のファイルです。"
+BROKEN_MESSAGE = (
+    "ファイルが壊れているため読み込めませんでした。ファイルを開けることを確認してから、もう一度添付してください。"
 )
-BROKEN_MESSAGE = "ファイルが壊れているため読み込めませんでした。ファイルを開けることを確認してから、もう一度添付してください。"
 BOMB_MESSAGE = "ファイルの展開後のサイズが大きすぎるか、構成が異常なため添付できません。"
 
 
@@ -241,8 +242,6 @@ def _write_atomically(stored_name, data):
             os.fsync(handle.fileno())
         os.replace(temp_path, final_path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.remove(temp_path)
-        except OSError:
-            pass
         raise

@@ -1,4 +1,5 @@
 """Chart geometry for server-rendered SVG (no script): the numbers drawn are the numbers given."""
+
 from dataclasses import dataclass, field
 
 PALETTE = ("#0017c1", "#259d63", "#b78f00", "#ce0000")  # DADS blue, green, yellow, red
@@ -50,9 +51,17 @@ def bar_chart(title, labels, series, max_value=3.0, width=720, bar_height=12, ga
         for position, (name, values) in enumerate(series):
             value = values.get(key)
             length = 0 if value is None else plot_width * max(0.0, min(value, max_value)) / max_value
-            group.bars.append(Bar(series=name, value=value, x=plot_left, y=top + position * bar_height,
-                                  width=round(length, 1), height=bar_height - 2,
-                                  colour=PALETTE[position % len(PALETTE)]))
+            group.bars.append(
+                Bar(
+                    series=name,
+                    value=value,
+                    x=plot_left,
+                    y=top + position * bar_height,
+                    width=round(length, 1),
+                    height=bar_height - 2,
+                    colour=PALETTE[position % len(PALETTE)],
+                )
+            )
         groups.append(group)
     height = int(legend_height + len(labels) * group_height + 24)
     ticks = [(t, round(plot_left + plot_width * t / max_value, 1)) for t in range(int(max_value) + 1)]

@@ -1,4 +1,5 @@
 """Operator commands: `flask --app wsgi <command> --help` explains each."""
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -9,15 +10,23 @@ from agencyapp.extensions import db
 
 
 def init_app(app):
-    for command in (import_checklist_command, seed_demo_command, create_user_command, unlock_user_command,
-                    check_checklist_command, send_reminders_command):
+    for command in (
+        import_checklist_command,
+        seed_demo_command,
+        create_user_command,
+        unlock_user_command,
+        check_checklist_command,
+        send_reminders_command,
+    ):
         app.cli.add_command(command)
 
 
 @click.command("import-checklist")
 @with_appcontext
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-@click.option("--shipped", is_flag=True, help="同梱のチェックリスト（agencyapp/checklists/data/*.yaml）をすべて登録する")
+@click.option(
+    "--shipped", is_flag=True, help="同梱のチェックリスト（agencyapp/checklists/data/*.yaml）をすべて登録する"
+)
 def import_checklist_command(paths, shipped):
     """チェックリストのYAMLファイルを検証して登録する（同じ内容なら何もしない）。"""
     from agencyapp.checklists.loader import ChecklistError, load_checklist
@@ -102,8 +111,15 @@ def create_user_command(login_id, display_name, role, unit_code, ministry_code, 
     if ministry_code and ministry is None:
         raise click.BadParameter(f"府省コード {ministry_code} はありません。", param_hint="--ministry")
     try:
-        user = create_user(login_id=login_id, display_name=display_name, role=role, unit=unit,
-                           ministry=ministry, email=email, password=password)
+        user = create_user(
+            login_id=login_id,
+            display_name=display_name,
+            role=role,
+            unit=unit,
+            ministry=ministry,
+            email=email,
+            password=password,
+        )
     except DomainError as exc:
         click.echo(exc.message, err=True)
         raise SystemExit(1) from exc

@@ -4,6 +4,7 @@ Environment variables are read with the prefix ``AGENCYAPP_`` (for example
 ``AGENCYAPP_SECRET_KEY``); ``DATABASE_URL`` and ``SECRET_KEY`` are accepted
 as well because hosting platforms set them.
 """
+
 import os
 from datetime import timedelta
 
@@ -66,8 +67,16 @@ def load_config(app, test_config=None):
         if url:
             app.config["SQLALCHEMY_DATABASE_URI"] = url
         for key in (
-            "BASE_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_STARTTLS", "SMTP_SSL",
-            "SMTP_TIMEOUT", "MAIL_FROM", "MAIL_SUBJECT_PREFIX",
+            "BASE_URL",
+            "SMTP_HOST",
+            "SMTP_PORT",
+            "SMTP_USERNAME",
+            "SMTP_PASSWORD",
+            "SMTP_STARTTLS",
+            "SMTP_SSL",
+            "SMTP_TIMEOUT",
+            "MAIL_FROM",
+            "MAIL_SUBJECT_PREFIX",
         ):
             if _env(key):
                 app.config[key] = _env(key)
@@ -83,7 +92,8 @@ def load_config(app, test_config=None):
             app.config["SESSION_COOKIE_SECURE"] = False
     elif not app.config.get("SECRET_KEY"):
         raise RuntimeError(
-            "SECRET_KEY が設定されていません。本番環境では AGENCYAPP_SECRET_KEY（または SECRET_KEY）を設定してください。"
+            "SECRET_KEY が設定されていません。"
+            "本番環境では AGENCYAPP_SECRET_KEY（または SECRET_KEY）を設定してください。"
         )
 
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
@@ -97,5 +107,5 @@ def normalise_database_url(url):
     """Use psycopg 3 for PostgreSQL URLs given in the short forms."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

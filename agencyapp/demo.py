@@ -1,4 +1,5 @@
 """Demo organisations, accounts and the current cycle (development only, idempotent)."""
+
 from datetime import date
 
 from sqlalchemy import select
@@ -16,44 +17,76 @@ DEMO_PASSWORD = "demo-pass-2026"
 
 # (ministry code, ministry name, [(unit code, unit name, kind)])
 ORGANISATIONS = [
-    ("mhlw", "厚生労働省", [
-        ("mhlw-nenkin", "厚生労働省 年金局", "原局"),
-        ("mhlw-engo", "厚生労働省 社会・援護局 援護・業務課", "原局"),
-        ("mhlw-koyo", "厚生労働省 職業安定局 雇用保険課", "原局"),
-        ("mhlw-rousai", "厚生労働省 労働基準局 労災管理課", "原局"),
-        ("mhlw-jpn", "日本年金機構", "法人"),
-    ]),
-    ("mofa", "外務省", [
-        ("mofa-ryoji", "外務省 領事局旅券課", "原局"),
-        ("mofa-ryoji-sv", "外務省 領事局 海外邦人安全課", "原局"),
-    ]),
-    ("soumu", "総務省", [
-        ("soumu-onkyu", "総務省 政策統括官（恩給担当）付 恩給業務課", "原局"),
-        ("soumu-chikyo", "地方公務員共済組合連合会", "共済組合"),
-        ("soumu-kokyo", "公立学校共済組合", "共済組合"),
-    ]),
-    ("mof", "財務省", [
-        ("mof-kkr", "国家公務員共済組合連合会", "共済組合"),
-        ("mof-kyusai", "財務省 主計局 給与共済課", "原局"),
-    ]),
-    ("mext", "文部科学省", [
-        ("mext-shigaku", "日本私立学校振興・共済事業団", "法人"),
-        ("mext-gakusei", "文部科学省 高等教育局 学生支援課", "原局"),
-        ("mext-kyoin", "文部科学省 総合教育政策局 教育人材政策課", "原局"),
-    ]),
-    ("mlit", "国土交通省", [
-        ("mlit-fudosan", "国土交通省 不動産・建設経済局 不動産業課", "原局"),
-        ("mlit-kenchiku", "国土交通省 住宅局 建築指導課", "原局"),
-        ("mlit-kaiji", "国土交通省 海事局 船員政策課", "原局"),
-    ]),
-    ("maff", "農林水産省", [
-        ("maff-nenkin", "独立行政法人農業者年金基金", "法人"),
-        ("maff-keiei", "農林水産省 経営局 就農・女性課", "原局"),
-    ]),
-    ("moj", "法務省", [
-        ("moj-koseki", "法務省 民事局 民事第一課", "原局"),
-        ("moj-kosei", "法務省 保護局 総務課", "原局"),
-    ]),
+    (
+        "mhlw",
+        "厚生労働省",
+        [
+            ("mhlw-nenkin", "厚生労働省 年金局", "原局"),
+            ("mhlw-engo", "厚生労働省 社会・援護局 援護・業務課", "原局"),
+            ("mhlw-koyo", "厚生労働省 職業安定局 雇用保険課", "原局"),
+            ("mhlw-rousai", "厚生労働省 労働基準局 労災管理課", "原局"),
+            ("mhlw-jpn", "日本年金機構", "法人"),
+        ],
+    ),
+    (
+        "mofa",
+        "外務省",
+        [
+            ("mofa-ryoji", "外務省 領事局旅券課", "原局"),
+            ("mofa-ryoji-sv", "外務省 領事局 海外邦人安全課", "原局"),
+        ],
+    ),
+    (
+        "soumu",
+        "総務省",
+        [
+            ("soumu-onkyu", "総務省 政策統括官（恩給担当）付 恩給業務課", "原局"),
+            ("soumu-chikyo", "地方公務員共済組合連合会", "共済組合"),
+            ("soumu-kokyo", "公立学校共済組合", "共済組合"),
+        ],
+    ),
+    (
+        "mof",
+        "財務省",
+        [
+            ("mof-kkr", "国家公務員共済組合連合会", "共済組合"),
+            ("mof-kyusai", "財務省 主計局 給与共済課", "原局"),
+        ],
+    ),
+    (
+        "mext",
+        "文部科学省",
+        [
+            ("mext-shigaku", "日本私立学校振興・共済事業団", "法人"),
+            ("mext-gakusei", "文部科学省 高等教育局 学生支援課", "原局"),
+            ("mext-kyoin", "文部科学省 総合教育政策局 教育人材政策課", "原局"),
+        ],
+    ),
+    (
+        "mlit",
+        "国土交通省",
+        [
+            ("mlit-fudosan", "国土交通省 不動産・建設経済局 不動産業課", "原局"),
+            ("mlit-kenchiku", "国土交通省 住宅局 建築指導課", "原局"),
+            ("mlit-kaiji", "国土交通省 海事局 船員政策課", "原局"),
+        ],
+    ),
+    (
+        "maff",
+        "農林水産省",
+        [
+            ("maff-nenkin", "独立行政法人農業者年金基金", "法人"),
+            ("maff-keiei", "農林水産省 経営局 就農・女性課", "原局"),
+        ],
+    ),
+    (
+        "moj",
+        "法務省",
+        [
+            ("moj-koseki", "法務省 民事局 民事第一課", "原局"),
+            ("moj-kosei", "法務省 保護局 総務課", "原局"),
+        ],
+    ),
 ]
 
 # login id, display name, role, unit code or ministry code
@@ -91,7 +124,10 @@ def _get_or_create(model, lookup, **values):
 PHRASES = [
     ("規程の整備", "関係規程を整備（又は改正）し、職員に周知したうえで、整備した規程の写しを提出してください。"),
     ("記録の保管", "記録を定められた期間保管する手順を定め、保管状況を確認した結果を報告してください。"),
-    ("委託契約の見直し", "委託契約書に再委託の制限、資料の返還・廃棄、目的外使用の禁止、秘密保持、事故報告の条項を設け、改定後の契約書の該当部分を提出してください。"),
+    (
+        "委託契約の見直し",
+        "委託契約書に再委託の制限、資料の返還・廃棄、目的外使用の禁止、秘密保持、事故報告の条項を設け、改定後の契約書の該当部分を提出してください。",
+    ),
     ("定期点検", "年1回以上、実施状況を点検し、その結果を統括課に報告する手順を定めてください。"),
 ]
 SUBMITTED_NOW = 8  # units (other than the demo accounts' own) that have already submitted this year
@@ -102,8 +138,15 @@ def _contact(unit, password_hash):
     login_id = f"contact-{unit.code}"
     user = db.session.scalar(select(User).where(User.login_id == login_id))
     if user is None:
-        user = User(login_id=login_id, display_name=f"{unit.name} 担当者", role="agency", unit_id=unit.id,
-                    email="", password_hash=password_hash, active=False)
+        user = User(
+            login_id=login_id,
+            display_name=f"{unit.name} 担当者",
+            role="agency",
+            unit_id=unit.id,
+            email="",
+            password_hash=password_hash,
+            active=False,
+        )
         db.session.add(user)
         db.session.flush()
     return user
@@ -126,8 +169,15 @@ def _answer_and_submit(submission, user, rng, good):
     applies = applicability(state.structure.questions, values)
     for question in state.structure.questions:
         if applies[question.number]:
-            db.session.add(Answer(submission_id=submission.id, question_id=question.id,
-                                  value=values[question.number], note="", updated_by_id=user.id))
+            db.session.add(
+                Answer(
+                    submission_id=submission.id,
+                    question_id=question.id,
+                    value=values[question.number],
+                    note="",
+                    updated_by_id=user.id,
+                )
+            )
     db.session.flush()
     freeze(submission, user, load_state(submission))
 
@@ -140,15 +190,21 @@ def _past_and_present(units, version, current):
     from agencyapp.models.submission import ACCEPTED
 
     previous = db.session.scalar(
-        select(Cycle).where(Cycle.fiscal_year == DEMO_FISCAL_YEAR - 1, Cycle.version_id == version.id))
+        select(Cycle).where(Cycle.fiscal_year == DEMO_FISCAL_YEAR - 1, Cycle.version_id == version.id)
+    )
     if previous is not None:
         return
     center = db.session.scalar(select(User).where(User.login_id == "demo-center"))
     goals = [g.number for g in current.important_goals]
     previous = open_cycle(
-        fiscal_year=DEMO_FISCAL_YEAR - 1, version=version, title="住基ネットセキュリティ対策自己点検（国の行政機関等）",
-        opens_on=date(2025, 10, 1), due_on=date(2026, 1, 30), important_goal_numbers=goals,
-        important_label=IMPORTANT_CATEGORY_TITLE, units=units,
+        fiscal_year=DEMO_FISCAL_YEAR - 1,
+        version=version,
+        title="住基ネットセキュリティ対策自己点検（国の行政機関等）",
+        opens_on=date(2025, 10, 1),
+        due_on=date(2026, 1, 30),
+        important_goal_numbers=goals,
+        important_label=IMPORTANT_CATEGORY_TITLE,
+        units=units,
     )
     password_hash = passwords.hash_password(DEMO_PASSWORD + "-contact")
     own_units = {"mhlw-nenkin", "mofa-ryoji"}
@@ -156,14 +212,16 @@ def _past_and_present(units, version, current):
     for unit in units:
         rng = random.Random(unit.code)
         contact = _contact(unit, password_hash)
-        past = db.session.scalar(select(Submission).where(Submission.cycle_id == previous.id,
-                                                          Submission.unit_id == unit.id))
+        past = db.session.scalar(
+            select(Submission).where(Submission.cycle_id == previous.id, Submission.unit_id == unit.id)
+        )
         _answer_and_submit(past, contact, rng, good=rng.uniform(0.7, 0.95))
         past.status, past.reviewed_by_id = ACCEPTED, center.id
         past.reviewed_at = past.submitted_at
         if unit.code not in own_units and submitted_now < SUBMITTED_NOW:
-            now = db.session.scalar(select(Submission).where(Submission.cycle_id == current.id,
-                                                             Submission.unit_id == unit.id))
+            now = db.session.scalar(
+                select(Submission).where(Submission.cycle_id == current.id, Submission.unit_id == unit.id)
+            )
             if now.status == "not_started":
                 _answer_and_submit(now, contact, rng, good=rng.uniform(0.6, 0.95))
                 submitted_now += 1
@@ -191,8 +249,11 @@ def seed_demo():
         ministry = _get_or_create(Ministry, {"code": m_code}, name=m_name, position=m_index)
         ministries[m_code] = ministry
         for u_index, (u_code, u_name, kind) in enumerate(unit_rows):
-            units.append(_get_or_create(Unit, {"code": u_code}, ministry_id=ministry.id, name=u_name,
-                                        kind=kind, position=u_index))
+            units.append(
+                _get_or_create(
+                    Unit, {"code": u_code}, ministry_id=ministry.id, name=u_name, kind=kind, position=u_index
+                )
+            )
     unit_by_code = {u.code: u for u in units}
     demo_hash = None
     for login_id, name, role, scope in ACCOUNTS:
@@ -200,7 +261,10 @@ def seed_demo():
             continue
         demo_hash = demo_hash or passwords.hash_password(DEMO_PASSWORD)
         user = User(
-            login_id=login_id, display_name=name, role=role, email=f"{login_id}@example.invalid",
+            login_id=login_id,
+            display_name=name,
+            role=role,
+            email=f"{login_id}@example.invalid",
             password_hash=demo_hash,
             unit_id=unit_by_code[scope].id if role == "agency" else None,
             ministry_id=ministries[scope].id if role == "ministry" else None,
@@ -215,20 +279,27 @@ def seed_demo():
         select(Cycle).where(Cycle.fiscal_year == DEMO_FISCAL_YEAR, Cycle.version_id == version.id)
     )
     if cycle is None:
-        category = db.session.scalar(select(ChecklistSection).where(
-            ChecklistSection.version_id == version.id, ChecklistSection.level == 1,
-            ChecklistSection.title.contains(IMPORTANT_CATEGORY_TITLE),
-        ))
+        category = db.session.scalar(
+            select(ChecklistSection).where(
+                ChecklistSection.version_id == version.id,
+                ChecklistSection.level == 1,
+                ChecklistSection.title.contains(IMPORTANT_CATEGORY_TITLE),
+            )
+        )
         from agencyapp.services.checklists import load_structure
 
         structure = load_structure(version)
         node = next(c for c in structure.categories if c.section.id == category.id)
         goals = sorted({q.goal_number for q in node.all_questions()})
         cycle = open_cycle(
-            fiscal_year=DEMO_FISCAL_YEAR, version=version,
+            fiscal_year=DEMO_FISCAL_YEAR,
+            version=version,
             title="住基ネットセキュリティ対策自己点検（国の行政機関等）",
-            opens_on=date(2026, 10, 1), due_on=date(2027, 1, 29),
-            important_goal_numbers=goals, important_label=IMPORTANT_CATEGORY_TITLE, units=units,
+            opens_on=date(2026, 10, 1),
+            due_on=date(2027, 1, 29),
+            important_goal_numbers=goals,
+            important_label=IMPORTANT_CATEGORY_TITLE,
+            units=units,
         )
     else:
         add_targets(cycle, units)

@@ -1,4 +1,5 @@
 """Spreadsheet exports (.xlsx and UTF-8 .csv with BOM) that never turn user text into formulas."""
+
 import csv
 import io
 from datetime import date, datetime

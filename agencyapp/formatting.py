@@ -1,5 +1,6 @@
 """Japanese display of dates, fiscal years (年度, 和暦) and scores; template filters."""
-from datetime import date, datetime, timedelta, timezone
+
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -37,7 +38,7 @@ def to_tokyo(moment):
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(TOKYO)
 
 
@@ -83,7 +84,7 @@ def today_tokyo():
 
 
 def now_utc():
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def tomorrow_tokyo():

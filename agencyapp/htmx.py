@@ -1,4 +1,5 @@
 """Tiny helpers for answering htmx requests."""
+
 from flask import make_response, request
 
 
@@ -16,7 +17,7 @@ def page_of(items, page, per_page):
     """One page of an already ordered list: (items on the page, page number, number of pages)."""
     pages = max(1, -(-len(items) // per_page))
     page = min(max(page or 1, 1), pages)
-    return items[(page - 1) * per_page: page * per_page], page, pages
+    return items[(page - 1) * per_page : page * per_page], page, pages
 
 
 def hx_redirect(url, status=200):

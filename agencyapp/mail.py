@@ -35,6 +35,7 @@ Settings (``app.config``; from the environment as ``AGENCYAPP_<KEY>``):
 Server certificates are verified with the system's trust store
 (``ssl.create_default_context``) for both STARTTLS and ``SMTP_SSL``.
 """
+
 import re
 import smtplib
 import ssl
@@ -215,7 +216,10 @@ def send_mail(recipients, subject, body):
         # ValueError a password that cannot be encoded.
         logger.warning(
             "メールを送信できませんでした（%s:%s、宛先 %d 件）: %s",
-            settings.host, settings.port, len(addresses), _describe(exc, settings),
+            settings.host,
+            settings.port,
+            len(addresses),
+            _describe(exc, settings),
         )
         return False
     if refused:

@@ -1,4 +1,5 @@
 """Password hashing (argon2id) and the password policy."""
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
@@ -45,5 +46,7 @@ def policy_problems(password, min_length=12, user_inputs=()):
     # zxcvbn knows the common-password lists; its cost grows with length, so
     # the first 100 characters decide (the whole password is still hashed).
     if zxcvbn(password[:100], user_inputs=[v for v in user_inputs if v], max_length=100)["score"] < 3:
-        problems.append("よく使われるパスワードや推測されやすいパスワードは使用できません。単語や数字の並びを避け、長くしてください。")
+        problems.append(
+            "よく使われるパスワードや推測されやすいパスワードは使用できません。単語や数字の並びを避け、長くしてください。"
+        )
     return problems

@@ -5,6 +5,7 @@ an endpoint missing from the table answers 403 and a test fails). Object
 rules are pure predicates over the user and the object, and the fetch helpers
 combine fetching with authorising so that an out-of-scope object is a 404.
 """
+
 from flask import abort
 from sqlalchemy import select
 
@@ -112,8 +113,16 @@ def role_may_reach(role, rule):
 
 CENTER_ACTIONS = {
     "hearing.manage",
-    "submission.review", "submission.return", "submission.accept", "submission.assess", "submission.note",
-    "point.draft", "point.issue", "point.return", "point.close", "phrase.manage",
+    "submission.review",
+    "submission.return",
+    "submission.accept",
+    "submission.assess",
+    "submission.note",
+    "point.draft",
+    "point.issue",
+    "point.return",
+    "point.close",
+    "phrase.manage",
 }
 
 
@@ -126,8 +135,12 @@ def can(user, action, obj=None):
     if action in ("submission.edit", "submission.submit"):
         return user.role == AGENCY and obj is not None and obj.unit_id == user.unit_id
     if action == "point.answer":
-        return (user.role == AGENCY and obj is not None and obj.status != POINT_DRAFT
-                and obj.submission.unit_id == user.unit_id)
+        return (
+            user.role == AGENCY
+            and obj is not None
+            and obj.status != POINT_DRAFT
+            and obj.submission.unit_id == user.unit_id
+        )
     if action == "organisation.manage":
         return user.role == ADMIN
     if action == "oversight.view":  # the read-only views across units
@@ -218,7 +231,8 @@ def get_request_or_404(user, request_id):
 def get_attachment_or_404(user, attachment_id):
     """An attachment is visible to whoever may see its point."""
     row = db.session.execute(
-        select(Attachment, PointEvent.point_id).join(PointEvent, PointEvent.id == Attachment.event_id)
+        select(Attachment, PointEvent.point_id)
+        .join(PointEvent, PointEvent.id == Attachment.event_id)
         .where(Attachment.id == attachment_id)
     ).first()
     if row is None:

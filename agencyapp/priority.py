@@ -13,6 +13,7 @@ their session):
 | 提出の遅れ・未提出 | 1 when not submitted by the due date or submitted late | 5 |
 | 前回のヒアリング・訪問からの年数 | years since the last one (5 when never), at most 5 | 1 |
 """
+
 from dataclasses import dataclass, field
 
 WEIGHTS = {
@@ -65,8 +66,10 @@ class Priority:
     reasons: list = field(default_factory=list)  # only those that contribute
 
     def as_list(self):
-        return [{"key": r.key, "label": r.label, "amount": r.amount, "weight": r.weight, "points": r.points}
-                for r in self.reasons]
+        return [
+            {"key": r.key, "label": r.label, "amount": r.amount, "weight": r.weight, "points": r.points}
+            for r in self.reasons
+        ]
 
 
 def amounts(facts):
@@ -88,8 +91,11 @@ def amounts(facts):
 def score(facts, weights=None):
     """The priority of one unit with the reasons that make it up."""
     weights = {**WEIGHTS, **(weights or {})}
-    reasons = [Reason(key, LABELS[key], amount, weights[key])
-               for key, amount in amounts(facts).items() if amount and weights[key]]
+    reasons = [
+        Reason(key, LABELS[key], amount, weights[key])
+        for key, amount in amounts(facts).items()
+        if amount and weights[key]
+    ]
     return Priority(round(sum(r.points for r in reasons), 2), reasons)
 
 

@@ -4,6 +4,7 @@ Each applicable question answered with a scored value (1–3) counts; 0 and
 questions switched off by a condition are 該当なし and leave the denominator.
 Means are out of the scale's top points; 満点率 is the share answered at the top.
 """
+
 from dataclasses import dataclass, field
 
 

@@ -1,5 +1,6 @@
 """Session handling, the endpoint policy gate and the security headers."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
@@ -79,7 +80,7 @@ EXPIRY_MESSAGES = {
 def _session_expired():
     """'idle' when the session saw no request for IDLE_TIMEOUT, 'absolute' when it is
     older than PERMANENT_SESSION_LIFETIME (the limit of one sign-in), else None."""
-    now = datetime.now(timezone.utc).timestamp()
+    now = datetime.now(UTC).timestamp()
     last = session.get("seen")
     started = session.setdefault("started", int(now))
     if now - started > current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds():

@@ -3,15 +3,16 @@
 The checklist editions are imported once per session; every other table is
 emptied after each test so that tests never see each other's rows.
 """
+
+import contextlib
 import contextvars
 import os
 import re
 import tempfile
 
 import pytest
-from sqlalchemy import delete, event, func, select
-
 from flask.testing import FlaskClient
+from sqlalchemy import delete, event, func, select
 
 from agencyapp import create_app
 from agencyapp.demo import import_shipped_checklists
@@ -50,15 +51,17 @@ class IsolatedClient(FlaskClient):
 @pytest.fixture(scope="session")
 def app():
     tmpdir = tempfile.mkdtemp(prefix="agencyapp-test-")
-    app = create_app({
-        "ENV_NAME": "test",
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key-not-for-production",
-        "SQLALCHEMY_DATABASE_URI": database_url(tmpdir),
-        "SESSION_COOKIE_SECURE": False,
-        "RATELIMIT_ENABLED": False,
-        "SERVER_NAME": None,
-    })
+    app = create_app(
+        {
+            "ENV_NAME": "test",
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "SQLALCHEMY_DATABASE_URI": database_url(tmpdir),
+            "SESSION_COOKIE_SECURE": False,
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": None,
+        }
+    )
     with app.app_context():
         Base.metadata.drop_all(db.engine)
         Base.metadata.create_all(db.engine)
@@ -131,10 +134,8 @@ class Browser:
     def get(self, url, **kwargs):
         response = self.client.get(url, **kwargs)
         if response.status_code == 200 and "text/html" in response.content_type:
-            try:
+            with contextlib.suppress(AssertionError):
                 self.token = csrf_from(response.get_data(as_text=True))
-            except AssertionError:
-                pass
         return response
 
     def post(self, url, data=None, htmx=False, csrf=True, **kwargs):

@@ -1,4 +1,5 @@
 """Plain factory functions for test data (run inside an app context)."""
+
 from dataclasses import dataclass
 from datetime import date
 
@@ -37,8 +38,12 @@ def make_unit(ministry, code, name, position=0):
 
 def make_user(login_id, role, unit=None, ministry=None, name=None):
     user = User(
-        login_id=login_id, display_name=name or login_id, role=role, email=f"{login_id}@example.invalid",
-        unit_id=unit.id if unit else None, ministry_id=ministry.id if ministry else None,
+        login_id=login_id,
+        display_name=name or login_id,
+        role=role,
+        email=f"{login_id}@example.invalid",
+        unit_id=unit.id if unit else None,
+        ministry_id=ministry.id if ministry else None,
         password_hash=password_hash(),
     )
     db.session.add(user)
@@ -60,8 +65,12 @@ def outsourcing_goals(version):
 def make_cycle(units, fiscal_year=2026, due_on=date(2027, 1, 29), version=None, important=None):
     version = version or national_version()
     return open_cycle(
-        fiscal_year=fiscal_year, version=version, title=f"{fiscal_year}年度 自己点検", opens_on=date(fiscal_year, 10, 1),
-        due_on=due_on, important_goal_numbers=outsourcing_goals(version) if important is None else important,
+        fiscal_year=fiscal_year,
+        version=version,
+        title=f"{fiscal_year}年度 自己点検",
+        opens_on=date(fiscal_year, 10, 1),
+        due_on=due_on,
+        important_goal_numbers=outsourcing_goals(version) if important is None else important,
         important_label="委託先の管理",
         units=units,
     )
@@ -107,7 +116,14 @@ def make_world():
     db.session.commit()
     cycle = make_cycle([unit_a, unit_a2, unit_b])
     return World(
-        ministry_a=ministry_a, ministry_b=ministry_b, unit_a=unit_a, unit_a2=unit_a2, unit_b=unit_b,
-        cycle=cycle, submission_a=submission_of(cycle, unit_a), submission_a2=submission_of(cycle, unit_a2),
-        submission_b=submission_of(cycle, unit_b), **users,
+        ministry_a=ministry_a,
+        ministry_b=ministry_b,
+        unit_a=unit_a,
+        unit_a2=unit_a2,
+        unit_b=unit_b,
+        cycle=cycle,
+        submission_a=submission_of(cycle, unit_a),
+        submission_a2=submission_of(cycle, unit_a2),
+        submission_b=submission_of(cycle, unit_b),
+        **users,
     )

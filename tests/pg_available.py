@@ -1,4 +1,5 @@
 """Exit 0 when the PostgreSQL URL given as the argument answers (used by the Makefile)."""
+
 import sys
 
 import psycopg

@@ -1,5 +1,6 @@
 """System administration of accounts: create, deactivate, unlock, set a password; admins only."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -24,8 +25,14 @@ def user(login_id):
 def test_admin_creates_an_agency_user_with_the_password_policy(ctx, world, make_web):
     web = admin_web(make_web)
     web.get("/admin/users/new")
-    data = {"login_id": "nenkin-02", "display_name": "年金 二郎", "role": "agency", "unit_id": world.unit_a.id,
-            "email": "nenkin-02@example.jp", "password": "password1234"}
+    data = {
+        "login_id": "nenkin-02",
+        "display_name": "年金 二郎",
+        "role": "agency",
+        "unit_id": world.unit_a.id,
+        "email": "nenkin-02@example.jp",
+        "password": "password1234",
+    }
     response = web.post("/admin/users/new", data)
     assert response.status_code == 422 and "推測されやすい" in response.get_data(as_text=True)
     assert user("nenkin-02") is None
@@ -56,7 +63,7 @@ def test_deactivation_ends_the_users_sessions_at_once(ctx, world, make_web):
 
 def test_admin_unlocks_and_sets_a_password(ctx, world, make_web):
     locked = user("agency-b")
-    locked.locked_until = datetime.now(timezone.utc) + timedelta(minutes=10)
+    locked.locked_until = datetime.now(UTC) + timedelta(minutes=10)
     db.session.commit()
     web = admin_web(make_web)
     web.get(f"/admin/users/{locked.id}")

@@ -1,4 +1,5 @@
 """Attachment storage: kinds decided by content, size and ZIP-bomb limits, safe names and paths."""
+
 import hashlib
 import io
 import os
@@ -40,20 +41,24 @@ def make_zip(entries):
 
 
 def make_docx(**extra):
-    return make_zip({
-        "[Content_Types].xml": CONTENT_TYPES_XML,
-        "word/document.xml": '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-                             "<w:body><w:p><w:r><w:t>改善計画</w:t></w:r></w:p></w:body></w:document>",
-        **extra,
-    })
+    return make_zip(
+        {
+            "[Content_Types].xml": CONTENT_TYPES_XML,
+            "word/document.xml": '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+            "<w:body><w:p><w:r><w:t>改善計画</w:t></w:r></w:p></w:body></w:document>",
+            **extra,
+        }
+    )
 
 
 def make_xlsx():
-    return make_zip({
-        "[Content_Types].xml": CONTENT_TYPES_XML,
-        "xl/workbook.xml": '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                           '<sheets><sheet name="Sheet1" sheetId="1"/></sheets></workbook>',
-    })
+    return make_zip(
+        {
+            "[Content_Types].xml": CONTENT_TYPES_XML,
+            "xl/workbook.xml": '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            '<sheets><sheet name="Sheet1" sheetId="1"/></sheets></workbook>',
+        }
+    )
 
 
 def upload(data, filename, content_type="application/octet-stream"):
@@ -83,17 +88,20 @@ def refused(upload_file):
     return caught.value.message
 
 
-@pytest.mark.parametrize("data, filename, content_type, extension", [
-    (PDF_BYTES, "改善計画書.pdf", "application/pdf", ".pdf"),
-    (make_docx(), "改善計画.docx", DOCX_TYPE, ".docx"),
-    (make_xlsx(), "完了報告.xlsx", XLSX_TYPE, ".xlsx"),
-    (OLE2_BYTES, "旧形式.doc", "application/msword", ".doc"),
-    (OLE2_BYTES, "旧形式.xls", "application/vnd.ms-excel", ".xls"),
-    (OLE2_BYTES, "旧形式.XLS", "application/vnd.ms-excel", ".xls"),
-    (OLE2_BYTES, "拡張子なし", "application/msword", ".doc"),
-    (PNG_BYTES, "写真.png", "image/png", ".png"),
-    (JPEG_BYTES, "写真.jpeg", "image/jpeg", ".jpg"),
-])
+@pytest.mark.parametrize(
+    "data, filename, content_type, extension",
+    [
+        (PDF_BYTES, "改善計画書.pdf", "application/pdf", ".pdf"),
+        (make_docx(), "改善計画.docx", DOCX_TYPE, ".docx"),
+        (make_xlsx(), "完了報告.xlsx", XLSX_TYPE, ".xlsx"),
+        (OLE2_BYTES, "旧形式.doc", "application/msword", ".doc"),
+        (OLE2_BYTES, "旧形式.xls", "application/vnd.ms-excel", ".xls"),
+        (OLE2_BYTES, "旧形式.XLS", "application/vnd.ms-excel", ".xls"),
+        (OLE2_BYTES, "拡張子なし", "application/msword", ".doc"),
+        (PNG_BYTES, "写真.png", "image/png", ".png"),
+        (JPEG_BYTES, "写真.jpeg", "image/jpeg", ".jpg"),
+    ],
+)
 def test_allowed_kinds_are_stored_under_server_made_names(store_dir, data, filename, content_type, extension):
     stored = attachments.store(upload(data, filename))
 
@@ -125,18 +133,21 @@ def test_kind_comes_from_content_not_from_client_name_or_type(store_dir):
     assert stored.original_name == "scan.png.pdf"
 
 
-@pytest.mark.parametrize("data, filename, content_type", [
-    (HTML_BYTES, "report.pdf", "application/pdf"),
-    (EXE_BYTES, "report.pdf", "application/pdf"),
-    (EXE_BYTES, "改善計画.docx", DOCX_TYPE),
-    (make_zip({"readme.txt": "hello"}), "改善計画.docx", DOCX_TYPE),
-    (make_zip({"word/document.xml": "<w:document/>"}), "改善計画.docx", DOCX_TYPE),
-    (make_zip({"[Content_Types].xml": CONTENT_TYPES_XML, "ppt/presentation.xml": "<p/>"}), "a.docx", DOCX_TYPE),
-    (b"GIF89a\x01\x00\x01\x00", "image.png", "image/png"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image.png", "image/png"),
-    (b"plain text", "memo.txt", "text/plain"),
-    (b" %PDF-1.4", "leading-space.pdf", "application/pdf"),
-])
+@pytest.mark.parametrize(
+    "data, filename, content_type",
+    [
+        (HTML_BYTES, "report.pdf", "application/pdf"),
+        (EXE_BYTES, "report.pdf", "application/pdf"),
+        (EXE_BYTES, "改善計画.docx", DOCX_TYPE),
+        (make_zip({"readme.txt": "hello"}), "改善計画.docx", DOCX_TYPE),
+        (make_zip({"word/document.xml": "<w:document/>"}), "改善計画.docx", DOCX_TYPE),
+        (make_zip({"[Content_Types].xml": CONTENT_TYPES_XML, "ppt/presentation.xml": "<p/>"}), "a.docx", DOCX_TYPE),
+        (b"GIF89a\x01\x00\x01\x00", "image.png", "image/png"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image.png", "image/png"),
+        (b"plain text", "memo.txt", "text/plain"),
+        (b" %PDF-1.4", "leading-space.pdf", "application/pdf"),
+    ],
+)
 def test_disguised_or_unknown_files_are_refused_and_nothing_is_written(store_dir, data, filename, content_type):
     message = refused(upload(data, filename, content_type))
     assert "このファイルの種類は添付できません" in message
@@ -229,21 +240,24 @@ def test_ordinary_compressible_docx_is_accepted(store_dir):
     assert attachments.store(upload(docx, "a.docx")).content_type == DOCX_TYPE
 
 
-@pytest.mark.parametrize("filename, display", [
-    ("../../etc/passwd.pdf", "passwd.pdf"),
-    ("C:\\x\\..\\evil.pdf", "evil.pdf"),
-    ("/abs/path/計画.pdf", "計画.pdf"),
-    ("dir\\sub/mixed.pdf", "mixed.pdf"),
-    ("bad\x00na\x1fme\r\n.pdf", "badname.pdf"),
-    ("right\u202efdp.exe", "rightfdp.exe.pdf"),
-    ("  spaced.pdf  ", "spaced.pdf"),
-    ("", "添付ファイル.pdf"),
-    (None, "添付ファイル.pdf"),
-    ("../", "添付ファイル.pdf"),
-    ("..", "添付ファイル.pdf"),
-    (".pdf", "添付ファイル.pdf"),
-    ("\x00\x01", "添付ファイル.pdf"),
-])
+@pytest.mark.parametrize(
+    "filename, display",
+    [
+        ("../../etc/passwd.pdf", "passwd.pdf"),
+        ("C:\\x\\..\\evil.pdf", "evil.pdf"),
+        ("/abs/path/計画.pdf", "計画.pdf"),
+        ("dir\\sub/mixed.pdf", "mixed.pdf"),
+        ("bad\x00na\x1fme\r\n.pdf", "badname.pdf"),
+        ("right\u202efdp.exe", "rightfdp.exe.pdf"),
+        ("  spaced.pdf  ", "spaced.pdf"),
+        ("", "添付ファイル.pdf"),
+        (None, "添付ファイル.pdf"),
+        ("../", "添付ファイル.pdf"),
+        ("..", "添付ファイル.pdf"),
+        (".pdf", "添付ファイル.pdf"),
+        ("\x00\x01", "添付ファイル.pdf"),
+    ],
+)
 def test_user_filenames_never_reach_the_disk_and_display_names_are_clean(store_dir, filename, display):
     stored = attachments.store(FileStorage(stream=io.BytesIO(PDF_BYTES), filename=filename))
 

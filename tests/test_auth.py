@@ -3,10 +3,11 @@
 Database checks open their own short application context, so they read what the
 requests committed and never share a session with them.
 """
+
 import random
 import re
 import string
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -45,7 +46,9 @@ def scene(world):
     """Ids from conftest's `world`: agency A's login id, submission and an unconditional question."""
     question = next(q for q in factories.load_structure(world.cycle.version).questions if not q.conditions)
     return SimpleNamespace(
-        agency=world.agency.login_id, center=world.center.login_id, submission_a=world.submission_a.id,
+        agency=world.agency.login_id,
+        center=world.center.login_id,
+        submission_a=world.submission_a.id,
         question=question.number,
     )
 
@@ -105,16 +108,21 @@ def audit_rows(app, action=None):
 
 def change_password(web, current, new, confirm=None):
     web.get("/account/password")
-    return web.post("/account/password", {
-        "current_password": current, "new_password": new, "confirm_password": new if confirm is None else confirm,
-    })
+    return web.post(
+        "/account/password",
+        {
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": new if confirm is None else confirm,
+        },
+    )
 
 
 class Clock:
     """A clock for the session code and the cookie signer; starts at the real time."""
 
     def __init__(self):
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     def advance(self, **delta):
         self.now += timedelta(**delta)
@@ -169,17 +177,20 @@ def test_next_is_followed_for_a_local_path(web, user):
     assert response.headers["Location"] == "/account/password"
 
 
-@pytest.mark.parametrize("target", [
-    "//evil.example",
-    "//evil.example/login",
-    "https://evil.example",
-    "http://evil.example/",
-    "/\\evil.example",
-    "\\\\evil.example",
-    "/\t/evil.example",
-    "javascript:alert(1)",
-    "evil.example",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "//evil.example/login",
+        "https://evil.example",
+        "http://evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+    ],
+)
 def test_next_pointing_off_site_is_refused_and_login_goes_home(web, user, target):
     response = post_login(web, user, PASSWORD, next_=target)
     assert response.status_code == 303
@@ -233,7 +244,7 @@ def test_five_wrong_passwords_lock_the_account_for_15_minutes_even_against_the_r
     assert locked_message != GENERIC_FAILURE
 
     stored = db_user(app, user)
-    remaining = stored.locked_until - datetime.now(timezone.utc)
+    remaining = stored.locked_until - datetime.now(UTC)
     assert timedelta(minutes=14) < remaining <= timedelta(minutes=15)
 
     right = post_login(web, user, PASSWORD)
@@ -272,7 +283,7 @@ def test_right_password_works_once_locked_until_is_in_the_past(app, web, user):
     _fail(web, user, 5)
     with app.app_context():
         stored = db.session.scalar(select(User).where(User.login_id == user))
-        stored.locked_until = datetime.now(timezone.utc) - timedelta(seconds=1)
+        stored.locked_until = datetime.now(UTC) - timedelta(seconds=1)
         db.session.commit()
         db.session.remove()
     assert post_login(web, user, PASSWORD).status_code == 303
@@ -396,25 +407,31 @@ def test_password_change_needs_the_current_password(app, web, user):
 # --- password policy ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("candidate", [
-    "short-1A!",  # 9 characters
-    "Abcdefgh12!",  # 11 characters
-    "password1234",
-    "123456789012",
-    "qwertyuiopasdf",
-    "x" * 257,  # above the maximum
-])
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        "short-1A!",  # 9 characters
+        "Abcdefgh12!",  # 11 characters
+        "password1234",
+        "123456789012",
+        "qwertyuiopasdf",
+        "x" * 257,  # above the maximum
+    ],
+)
 def test_policy_refuses_short_common_and_overlong_passwords(candidate):
     assert passwords.policy_problems(candidate, 12), candidate
 
 
-@pytest.mark.parametrize("candidate", [
-    "すみだ川の桜並木を毎朝ゆっくり歩く",
-    "correct horse battery staple mountain",
-    "Tr0ub4dor&3-wild-Ocelot-ferry",
-    "霧の朝に古い駅で熱い珈琲を二杯飲んだ",
-    "ein Löwe schläft unter der alten Brücke",
-])
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        "すみだ川の桜並木を毎朝ゆっくり歩く",
+        "correct horse battery staple mountain",
+        "Tr0ub4dor&3-wild-Ocelot-ferry",
+        "霧の朝に古い駅で熱い珈琲を二杯飲んだ",
+        "ein Löwe schläft unter der alten Brücke",
+    ],
+)
 def test_policy_accepts_long_and_unicode_passphrases(candidate):
     assert passwords.policy_problems(candidate, 12) == []
 
@@ -423,12 +440,15 @@ def test_policy_refuses_a_password_containing_the_login_id():
     assert passwords.policy_problems("center-user-Lighthouse-42", 12, user_inputs=("center-user",))
 
 
-@pytest.mark.parametrize("candidate,expected", [
-    ("Abcdefgh12!", "12文字以上"),
-    ("password1234", "よく使われるパスワード"),
-    ("123456789012", "よく使われるパスワード"),
-    ("qwertyuiopasdf", "よく使われるパスワード"),
-])
+@pytest.mark.parametrize(
+    "candidate,expected",
+    [
+        ("Abcdefgh12!", "12文字以上"),
+        ("password1234", "よく使われるパスワード"),
+        ("123456789012", "よく使われるパスワード"),
+        ("qwertyuiopasdf", "よく使われるパスワード"),
+    ],
+)
 def test_password_form_refuses_weak_passwords_with_a_japanese_message(app, web, user, candidate, expected):
     web.login(user, PASSWORD)
     before = db_user(app, user).password_hash
@@ -455,8 +475,9 @@ def _long_password(length):
 def test_a_100_character_password_is_not_truncated(app, make_web, user):
     long_password = _long_password(100)
     with app.app_context():
-        db.session.scalar(select(User).where(User.login_id == user)).password_hash = (
-            passwords.hash_password(long_password))
+        db.session.scalar(select(User).where(User.login_id == user)).password_hash = passwords.hash_password(
+            long_password
+        )
         db.session.commit()
         db.session.remove()
 
@@ -525,7 +546,8 @@ def test_idle_htmx_request_gets_hx_redirect_to_login(app, web, scene):
         session["seen"] = session["seen"] - idle - 60
     response = web.post(
         f"/submissions/{scene.submission_a}/answers/{scene.question}",
-        {f"answer-{scene.question}": "3", "lock_version": "1"}, htmx=True,
+        {f"answer-{scene.question}": "3", "lock_version": "1"},
+        htmx=True,
     )
     assert urlsplit(response.headers.get("HX-Redirect", "")).path == "/login"
     assert "<form" not in response.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """The checklist loader/validator and the two shipped editions."""
+
 import textwrap
 
 import pytest
@@ -60,7 +61,7 @@ def test_valid_file_loads_with_conditions_and_criteria():
 
 
 def test_duplicate_question_number_names_file_entry_and_problem():
-    text = doc(VALID).replace('text: 委託先を調査している, question: 2', 'text: 委託先を調査している, question: 1')
+    text = doc(VALID).replace("text: 委託先を調査している, question: 2", "text: 委託先を調査している, question: 1")
     problems = problems_of(text)
     assert any(p.startswith("bad.yaml: 小項目 1-1: ") and "設問番号 1 が重複" in p for p in problems)
 
@@ -117,11 +118,51 @@ def test_missing_file_is_a_checklist_error(tmp_path):
 # --- the shipped editions -------------------------------------------------------------
 
 MUNICIPAL_QUESTIONS = (
-    [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 32, 34, 39, 43,
-     45, 47, 50, 54, 57, 58, 59, 60]
-    + list(range(61, 110)) + [112, 113, 115, 116, 117, 124, 125, 126, 128, 129]
+    [
+        6,
+        7,
+        8,
+        9,
+        10,
+        11,
+        12,
+        13,
+        14,
+        15,
+        16,
+        17,
+        18,
+        19,
+        20,
+        21,
+        22,
+        23,
+        24,
+        25,
+        26,
+        27,
+        28,
+        29,
+        30,
+        32,
+        34,
+        39,
+        43,
+        45,
+        47,
+        50,
+        54,
+        57,
+        58,
+        59,
+        60,
+    ]
+    + list(range(61, 110))
+    + [112, 113, 115, 116, 117, 124, 125, 126, 128, 129]
 )
-MUNICIPAL_ZERO = [21, 22, 23, 24, 25, 26, 27, 28, 29] + list(range(98, 109)) + [112, 113, 115, 116, 117, 124, 125, 126, 128]
+MUNICIPAL_ZERO = (
+    [21, 22, 23, 24, 25, 26, 27, 28, 29] + list(range(98, 109)) + [112, 113, 115, 116, 117, 124, 125, 126, 128]
+)
 
 
 def test_municipal_edition_matches_the_seed():
@@ -164,8 +205,13 @@ def test_national_edition_is_written_for_receiving_agencies():
     for word in ("住基カード", "住民基本台帳カード", "個人番号"):
         assert word not in text
     outsourcing = next(c for c in spec.categories if c.title == "委託先の管理")
-    questions = [q for s in spec.sections() if s.code.split(".")[0] == outsourcing.code for g in s.goals
-                 for q in ([g.question] if g.question else []) + [i.question for i in g.items if i.question]]
+    questions = [
+        q
+        for s in spec.sections()
+        if s.code.split(".")[0] == outsourcing.code
+        for g in s.goals
+        for q in ([g.question] if g.question else []) + [i.question for i in g.items if i.question]
+    ]
     controller = questions[0]
     assert controller.allow_zero
     assert all({"question": controller.number, "not_in": [0]} in q.conditions for q in questions[1:])

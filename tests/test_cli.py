@@ -1,4 +1,5 @@
 """Operator commands: import and check checklists, demo data, users."""
+
 from sqlalchemy import func, select
 
 from agencyapp.checklists import DATA_DIR
@@ -59,8 +60,10 @@ def test_import_checklist_is_idempotent_and_refuses_changed_content(runner, ctx,
 def test_import_checklist_registers_a_new_version(runner, ctx, tmp_path):
     source = (DATA_DIR / "national_r8.yaml").read_text(encoding="utf-8")
     path = tmp_path / "next.yaml"
-    path.write_text(source.replace("code: national-r8", "code: national-r9").replace("fiscal_year: 2026", "fiscal_year: 2027"),
-                    encoding="utf-8")
+    path.write_text(
+        source.replace("code: national-r8", "code: national-r9").replace("fiscal_year: 2026", "fiscal_year: 2027"),
+        encoding="utf-8",
+    )
     result = runner.invoke(args=["import-checklist", str(path)])
     assert result.exit_code == 0 and "登録しました: national-r9" in result.output
     assert db.session.scalar(select(ChecklistVersion).where(ChecklistVersion.code == "national-r9")).fiscal_year == 2027
@@ -88,10 +91,18 @@ def test_seed_demo_creates_the_demo_world_once(ctx):
     assert count(Submission) == 2 * count(Unit)
     statuses = db.session.scalars(select(Submission.status).where(Submission.cycle_id == last_year.id)).all()
     assert set(statuses) == {"accepted"}
-    own = db.session.scalar(select(Submission).where(Submission.cycle_id == cycle.id, Submission.unit_id == agency.unit_id))
+    own = db.session.scalar(
+        select(Submission).where(Submission.cycle_id == cycle.id, Submission.unit_id == agency.unit_id)
+    )
     assert own.status == "not_started"  # demo-agency answers it in the browser
-    assert db.session.scalar(select(func.count()).select_from(Submission).where(
-        Submission.cycle_id == cycle.id, Submission.status == "submitted")) == 8
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .where(Submission.cycle_id == cycle.id, Submission.status == "submitted")
+        )
+        == 8
+    )
     contacts = db.session.scalars(select(User).where(User.login_id.like("contact-%"))).all()
     assert contacts and not any(u.active for u in contacts)  # they cannot sign in
 
@@ -104,21 +115,67 @@ def test_seed_demo_cli_works_in_development(runner, app, ctx, monkeypatch):
 
 
 def test_create_user_applies_the_password_policy(runner, ctx):
-    result = runner.invoke(args=["create-user", "--login-id", "admin01", "--name", "管理 太郎", "--role", "admin",
-                                 "--password", "password1234"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--login-id",
+            "admin01",
+            "--name",
+            "管理 太郎",
+            "--role",
+            "admin",
+            "--password",
+            "password1234",
+        ]
+    )
     assert result.exit_code == 1 and "推測されやすい" in result.output
     assert db.session.scalar(select(User).where(User.login_id == "admin01")) is None
-    result = runner.invoke(args=["create-user", "--login-id", "admin01", "--name", "管理 太郎", "--role", "admin",
-                                 "--password", "霞が関の朝は早いが珈琲は旨い"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--login-id",
+            "admin01",
+            "--name",
+            "管理 太郎",
+            "--role",
+            "admin",
+            "--password",
+            "霞が関の朝は早いが珈琲は旨い",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.login_id == "admin01"))
     assert user.role == ADMIN and user.password_hash.startswith("$argon2id$")
 
 
 def test_create_agency_user_needs_an_existing_unit(runner, ctx):
-    result = runner.invoke(args=["create-user", "--login-id", "someone", "--name", "誰か", "--role", "agency",
-                                 "--unit", "no-such-unit", "--password", "霞が関の朝は早いが珈琲は旨い"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--login-id",
+            "someone",
+            "--name",
+            "誰か",
+            "--role",
+            "agency",
+            "--unit",
+            "no-such-unit",
+            "--password",
+            "霞が関の朝は早いが珈琲は旨い",
+        ]
+    )
     assert result.exit_code != 0 and "no-such-unit" in result.output
-    result = runner.invoke(args=["create-user", "--login-id", "someone", "--name", "誰か", "--role", "agency",
-                                 "--password", "霞が関の朝は早いが珈琲は旨い"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--login-id",
+            "someone",
+            "--name",
+            "誰か",
+            "--role",
+            "agency",
+            "--password",
+            "霞が関の朝は早いが珈琲は旨い",
+        ]
+    )
     assert result.exit_code == 1 and "所属機関が必要" in result.output

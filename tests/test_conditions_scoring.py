@@ -1,4 +1,5 @@
 """Applicability rules and scoring: pure functions, no database."""
+
 from dataclasses import dataclass, field
 
 from agencyapp import scoring

@@ -1,4 +1,5 @@
 """Opening a fiscal year's cycle from the center's screen."""
+
 from sqlalchemy import func, select
 
 from agencyapp.extensions import db
@@ -13,10 +14,17 @@ def center(make_web):
 
 
 def form(world, **changes):
-    data = {"action": "open", "version_id": national_version().id, "fiscal_year": "2027", "title": "令和9年度 自己点検",
-            "opens_on": "2027-10-01", "due_on": "2028-01-31", "important_label": "委託先の管理",
-            "goals": [str(n) for n in outsourcing_goals(national_version())],
-            "unit_ids": [str(world.unit_a.id), str(world.unit_b.id)]}
+    data = {
+        "action": "open",
+        "version_id": national_version().id,
+        "fiscal_year": "2027",
+        "title": "令和9年度 自己点検",
+        "opens_on": "2027-10-01",
+        "due_on": "2028-01-31",
+        "important_label": "委託先の管理",
+        "goals": [str(n) for n in outsourcing_goals(national_version())],
+        "unit_ids": [str(world.unit_a.id), str(world.unit_b.id)],
+    }
     data.update(changes)
     return data
 
@@ -28,11 +36,17 @@ def test_center_opens_a_cycle_for_the_chosen_units(ctx, world, make_web):
     response = web.post("/cycles/new", form(world))
     assert response.status_code == 303
     cycle = db.session.scalar(select(Cycle).where(Cycle.fiscal_year == 2027))
-    assert cycle.important_label == "委託先の管理" and len(cycle.important_goals) == len(outsourcing_goals(cycle.version))
+    assert cycle.important_label == "委託先の管理" and len(cycle.important_goals) == len(
+        outsourcing_goals(cycle.version)
+    )
     units = set(db.session.scalars(select(Submission.unit_id).where(Submission.cycle_id == cycle.id)))
     assert units == {world.unit_a.id, world.unit_b.id}
-    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "cycle.opened")
-                             .order_by(AuditEvent.id.desc())).actor_id == world.center.id
+    assert (
+        db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "cycle.opened").order_by(AuditEvent.id.desc())
+        ).actor_id
+        == world.center.id
+    )
     assert "令和9年度 自己点検" in web.get("/cycles/").get_data(as_text=True)
 
 

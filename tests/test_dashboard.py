@@ -1,4 +1,5 @@
 """Home pages per role, and bounded SQL per page whatever the data size."""
+
 import pytest
 from sqlalchemy import select
 

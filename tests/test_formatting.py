@@ -1,26 +1,35 @@
 """年度, 和暦 and dates as the Japanese government writes them."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 
 import pytest
 
 from agencyapp.formatting import date_ja, date_wareki, datetime_ja, fiscal_year_label, fiscal_year_of
 
 
-@pytest.mark.parametrize("day, year", [
-    (date(2026, 3, 31), 2025), (date(2026, 4, 1), 2026), (date(2027, 1, 29), 2026),
-])
+@pytest.mark.parametrize(
+    "day, year",
+    [
+        (date(2026, 3, 31), 2025),
+        (date(2026, 4, 1), 2026),
+        (date(2027, 1, 29), 2026),
+    ],
+)
 def test_fiscal_year_runs_april_to_march(day, year):
     assert fiscal_year_of(day) == year
 
 
-@pytest.mark.parametrize("year, label", [
-    (2026, "令和8年度（2026年度）"),
-    (2019, "令和元年度（2019年度）"),
-    (2020, "令和2年度（2020年度）"),
-    (2018, "平成30年度（2018年度）"),
-    (2008, "平成20年度（2008年度）"),
-    (1989, "平成元年度（1989年度）"),
-])
+@pytest.mark.parametrize(
+    "year, label",
+    [
+        (2026, "令和8年度（2026年度）"),
+        (2019, "令和元年度（2019年度）"),
+        (2020, "令和2年度（2020年度）"),
+        (2018, "平成30年度（2018年度）"),
+        (2008, "平成20年度（2008年度）"),
+        (1989, "平成元年度（1989年度）"),
+    ],
+)
 def test_fiscal_year_label_in_wareki(year, label):
     assert fiscal_year_label(year) == label
 
@@ -33,5 +42,5 @@ def test_dates_in_japanese():
 
 
 def test_datetimes_are_shown_in_japan_time():
-    moment = datetime(2026, 11, 26, 15, 30, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 26, 15, 30, tzinfo=UTC)
     assert datetime_ja(moment) == "2026年11月27日 00:30"

@@ -1,4 +1,5 @@
 """The operators' health check."""
+
 from sqlalchemy.exc import OperationalError
 
 from agencyapp.extensions import db

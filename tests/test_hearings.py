@@ -1,5 +1,6 @@
 """Hearings and visits: the priority score, every transition and refusal, time zones, calendars, scope."""
-from datetime import datetime, time, timedelta, timezone
+
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from icalendar import Calendar
@@ -18,8 +19,9 @@ from tests.test_review import submit_answers
 # --- the priority score: each reason moves it as documented ---------------------------------------
 
 
-BASE = priority.UnitFacts(important_below=0, mean=3.0, last_year_mean=3.0, open_points=0, late=False,
-                          years_since_last=0)
+BASE = priority.UnitFacts(
+    important_below=0, mean=3.0, last_year_mean=3.0, open_points=0, late=False, years_since_last=0
+)
 
 
 def with_(**changes):
@@ -30,16 +32,19 @@ def test_a_perfect_recent_unit_scores_zero():
     assert priority.score(BASE).score == 0 and priority.score(BASE).reasons == []
 
 
-@pytest.mark.parametrize("changes, key, expected", [
-    ({"important_below": 2}, "important_below", 6.0),
-    ({"mean": 2.5, "last_year_mean": 2.5}, "low_mean", 5.0),
-    ({"mean": 2.8, "last_year_mean": 3.0}, "drop", 2.0),
-    ({"open_points": 3}, "open_points", 6.0),
-    ({"late": True}, "late", 5.0),
-    ({"years_since_last": 3}, "years_since", 3.0),
-    ({"years_since_last": None}, "years_since", 5.0),
-    ({"years_since_last": 9}, "years_since", 5.0),
-])
+@pytest.mark.parametrize(
+    "changes, key, expected",
+    [
+        ({"important_below": 2}, "important_below", 6.0),
+        ({"mean": 2.5, "last_year_mean": 2.5}, "low_mean", 5.0),
+        ({"mean": 2.8, "last_year_mean": 3.0}, "drop", 2.0),
+        ({"open_points": 3}, "open_points", 6.0),
+        ({"late": True}, "late", 5.0),
+        ({"years_since_last": 3}, "years_since", 3.0),
+        ({"years_since_last": None}, "years_since", 5.0),
+        ({"years_since_last": 9}, "years_since", 5.0),
+    ],
+)
 def test_each_reason_adds_amount_times_weight(changes, key, expected):
     result = priority.score(with_(**changes))
     reason = next(r for r in result.reasons if r.key == key)
@@ -63,7 +68,9 @@ def test_weights_change_the_score_and_bad_weights_keep_defaults():
     assert priority.score(facts, {"low_mean": 20}).score == 20
     assert priority.score(facts, {"low_mean": 0}).score == 0
     weights = priority.parse_weights({"w_low_mean": "abc", "w_drop": "-1", "w_late": "7.5", "w_open_points": "999"})
-    assert weights["low_mean"] == 10 and weights["drop"] == 10 and weights["late"] == 7.5 and weights["open_points"] == 2
+    assert (
+        weights["low_mean"] == 10 and weights["drop"] == 10 and weights["late"] == 7.5 and weights["open_points"] == 2
+    )
 
 
 # --- services ------------------------------------------------------------------------------------------
@@ -120,8 +127,11 @@ def test_candidate_facts_include_last_years_mean_and_open_points(scene):
     improvements.issue_request(scene.center, scene.submission_a, ids, today_tokyo() + timedelta(days=5))
     last_year = factories.make_cycle([scene.unit_a], fiscal_year=2025)
     submit_answers(scene.agency, factories.submission_of(last_year, scene.unit_a), {"answer-1": "3", "answer-87": "3"})
-    row = next(r for r in service.candidates(scene.center, scene.cycle, priority.WEIGHTS)
-               if r.submission.unit_id == scene.unit_a.id)
+    row = next(
+        r
+        for r in service.candidates(scene.center, scene.cycle, priority.WEIGHTS)
+        if r.submission.unit_id == scene.unit_a.id
+    )
     assert row.facts.open_points == 2
     assert row.facts.last_year_mean > row.facts.mean
     assert any(r.key == "drop" for r in row.priority.reasons)
@@ -143,13 +153,16 @@ def test_create_records_why_and_refuses_a_second_active_hearing(scene):
         service.create_hearings(scene.center, scene.cycle, [outsider.id], "visit", "", priority.WEIGHTS)
 
 
-@pytest.mark.parametrize("slots, message", [
-    ([], "1つ以上"),
-    ([slot(-1, 10, 11)], "過去"),
-    ([slot(3, 11, 10)], "終了時刻"),
-    ([slot(3, 10, 12), slot(3, 11, 13)], "重なって"),
-    ([slot(i + 1, 10, 11) for i in range(6)], "5つまで"),
-])
+@pytest.mark.parametrize(
+    "slots, message",
+    [
+        ([], "1つ以上"),
+        ([slot(-1, 10, 11)], "過去"),
+        ([slot(3, 11, 10)], "終了時刻"),
+        ([slot(3, 10, 12), slot(3, 11, 13)], "重なって"),
+        ([slot(i + 1, 10, 11) for i in range(6)], "5つまで"),
+    ],
+)
 def test_bad_slots_are_refused_and_nothing_changes(scene, slots, message):
     hearing = create(scene)
     with pytest.raises(DomainError, match=message):
@@ -169,7 +182,9 @@ def test_the_full_lifecycle_with_notifications_and_history(scene):
     service.confirm(scene.center, hearing, hearing.slots[1].id, "", False, hearing.lock_version)
     hearing = reload(hearing)
     assert hearing.status == "scheduled" and hearing.place == "会議室A"
-    service.save_record(scene.center, hearing, "情報 太郎", "年金 花子", "議事の要旨", "内部の所感", hearing.lock_version)
+    service.save_record(
+        scene.center, hearing, "情報 太郎", "年金 花子", "議事の要旨", "内部の所感", hearing.lock_version
+    )
     hearing = reload(hearing)
     assert hearing.status == "held"
     finding = service.add_finding(scene.center, hearing, 87, "委託先の調査記録がない")
@@ -179,19 +194,30 @@ def test_the_full_lifecycle_with_notifications_and_history(scene):
         service.finding_to_point(scene.center, hearing, finding)
     service.publish_report(scene.center, reload(hearing), reload(hearing).lock_version)
     assert reload(hearing).status == "reported"
-    kinds = db.session.scalars(select(Notification.kind).where(Notification.user_id == scene.agency.id)
-                               .order_by(Notification.id)).all()
+    kinds = db.session.scalars(
+        select(Notification.kind).where(Notification.user_id == scene.agency.id).order_by(Notification.id)
+    ).all()
     assert kinds == ["hearing_proposed", "hearing_scheduled", "hearing_reported"]
     actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "hearing")))
-    assert {"hearing.selected", "hearing.slots_proposed", "hearing.slot_picked", "hearing.confirmed",
-            "hearing.recorded", "hearing.finding_added", "hearing.finding_to_point", "hearing.reported"} <= actions
+    assert {
+        "hearing.selected",
+        "hearing.slots_proposed",
+        "hearing.slot_picked",
+        "hearing.confirmed",
+        "hearing.recorded",
+        "hearing.finding_added",
+        "hearing.finding_to_point",
+        "hearing.reported",
+    } <= actions
 
 
 def test_agency_counter_proposal_can_be_confirmed(scene):
     hearing = create(scene)
     service.propose_slots(scene.center, hearing, [slot(7, 10, 11)], hearing.lock_version)
     hearing = reload(hearing)
-    service.counter_propose(scene.agency, hearing, [slot(9, 15, 16, "オンライン")], "7日は不在です", hearing.lock_version)
+    service.counter_propose(
+        scene.agency, hearing, [slot(9, 15, 16, "オンライン")], "7日は不在です", hearing.lock_version
+    )
     hearing = reload(hearing)
     theirs = next(s for s in hearing.slots if s.proposed_by == "agency")
     with pytest.raises(DomainError, match="提示されている候補ではありません"):
@@ -264,7 +290,7 @@ def test_stale_and_out_of_order_actions_are_refused(scene):
 def test_a_10_00_jst_slot_is_10_00_on_the_page_in_the_ics_and_in_the_reminder(scene, make_web):
     hearing = scheduled(scene, days=2, start=10, end=11)
     day = today_tokyo() + timedelta(days=2)
-    assert hearing.starts_at == datetime.combine(day, time(10), TOKYO).astimezone(timezone.utc)
+    assert hearing.starts_at == datetime.combine(day, time(10), TOKYO).astimezone(UTC)
     assert hearing.starts_at.hour == 1  # stored in UTC
     web = factories_web(make_web, "agency-a")
     page = web.get(f"/hearings/{hearing.id}").get_data(as_text=True)
@@ -278,17 +304,20 @@ def test_a_10_00_jst_slot_is_10_00_on_the_page_in_the_ics_and_in_the_reminder(sc
     assert str(start.tzinfo) == "Asia/Tokyo"
     assert b"DTSTART;TZID=Asia/Tokyo:" + day.strftime("%Y%m%d").encode() + b"T100000" in response.data
     assert b"BEGIN:VTIMEZONE" in response.data
-    sent = service.send_reminders(now=datetime.now(timezone.utc), days=3)
+    sent = service.send_reminders(now=datetime.now(UTC), days=3)
     assert [h.id for h in sent] == [hearing.id]
-    message = db.session.scalar(select(Notification.message).where(Notification.kind == "hearing_reminder",
-                                                                    Notification.user_id == scene.agency.id))
+    message = db.session.scalar(
+        select(Notification.message).where(
+            Notification.kind == "hearing_reminder", Notification.user_id == scene.agency.id
+        )
+    )
     assert f"{day.month}月{day.day}日 10:00〜11:00" in message
-    assert service.send_reminders(now=datetime.now(timezone.utc), days=3) == []  # once only
+    assert service.send_reminders(now=datetime.now(UTC), days=3) == []  # once only
 
 
 def test_reminders_wait_until_the_configured_days(scene):
     scheduled(scene, days=10)
-    assert service.send_reminders(now=datetime.now(timezone.utc), days=3) == []
+    assert service.send_reminders(now=datetime.now(UTC), days=3) == []
 
 
 def factories_web(make_web, login_id):
@@ -372,8 +401,16 @@ def test_bad_slot_over_http_keeps_the_input_and_shows_the_message(scene, make_we
     web = factories_web(make_web, "center")
     web.get(f"/hearings/{hearing.id}")
     day = (today_tokyo() + timedelta(days=5)).isoformat()
-    response = web.post(f"/hearings/{hearing.id}/propose", {"lock_version": hearing.lock_version, "day-1": day,
-                                                           "start-1": "15:00", "end-1": "14:00", "place-1": "会議室B"})
+    response = web.post(
+        f"/hearings/{hearing.id}/propose",
+        {
+            "lock_version": hearing.lock_version,
+            "day-1": day,
+            "start-1": "15:00",
+            "end-1": "14:00",
+            "place-1": "会議室B",
+        },
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "終了時刻は開始時刻より後" in page and 'value="会議室B"' in page
     assert reload(hearing).status == "candidate"
@@ -398,7 +435,7 @@ def test_candidates_and_season_pages_use_a_fixed_number_of_statements(scene, mak
     add_targets(scene.cycle, units)
     for unit in units[:4]:
         scheduled(scene, unit=unit, days=20 + units.index(unit))
-    for url, before in zip(urls, small):
+    for url, before in zip(urls, small, strict=True):
         with count_statements() as after:
             assert web.get(url).status_code == 200
         assert after.count == before.count, (url, before, after)

@@ -1,4 +1,5 @@
 """Optional notification mail, against a real local SMTP server (aiosmtpd)."""
+
 import email
 import email.policy
 import logging
@@ -56,8 +57,11 @@ def smtp_server():
     port = free_port()
     # AUTH over plain text is fine on loopback in a test; the app never serves SMTP.
     controller = Controller(
-        handler, hostname="127.0.0.1", port=port,
-        authenticator=handler.authenticate, auth_require_tls=False,
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=handler.authenticate,
+        auth_require_tls=False,
     )
     controller.start()
     try:
@@ -205,11 +209,29 @@ def test_password_smtplib_cannot_encode_is_logged_not_raised(app, smtp_config, m
     assert smtp_config.handler.envelopes == []
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("1", True), ("true", True), ("TRUE", True), ("yes", True), (" Yes ", True), ("on", True), ("On", True),
-    ("0", False), ("false", False), ("no", False), ("off", False), ("", False), ("enabled", False),
-    (True, True), (False, False), (None, False), (1, True), (0, False),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("1", True),
+        ("true", True),
+        ("TRUE", True),
+        ("yes", True),
+        (" Yes ", True),
+        ("on", True),
+        ("On", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+        ("", False),
+        ("enabled", False),
+        (True, True),
+        (False, False),
+        (None, False),
+        (1, True),
+        (0, False),
+    ],
+)
 def test_starttls_flag_parsing(value, expected):
     assert parse_bool(value) is expected
     settings = mail.mail_settings({"SMTP_HOST": "mail.example.jp", "SMTP_STARTTLS": value})
@@ -278,10 +300,17 @@ def test_smtp_ssl_is_used_when_configured(app, monkeypatch):
 
 def test_settings_are_read_from_the_environment(tmp_path, monkeypatch):
     env = {
-        "SECRET_KEY": "env-secret", "DATABASE_URL": "sqlite:///" + str(tmp_path / "env.sqlite3"),
-        "SMTP_HOST": "mail.example.jp", "SMTP_PORT": "587", "SMTP_USERNAME": "mailer",
-        "SMTP_PASSWORD": PASSWORD, "SMTP_STARTTLS": "yes", "SMTP_SSL": "off", "SMTP_TIMEOUT": "5",
-        "MAIL_FROM": "jukinet-check@example.jp", "MAIL_SUBJECT_PREFIX": "[点検] ",
+        "SECRET_KEY": "env-secret",
+        "DATABASE_URL": "sqlite:///" + str(tmp_path / "env.sqlite3"),
+        "SMTP_HOST": "mail.example.jp",
+        "SMTP_PORT": "587",
+        "SMTP_USERNAME": "mailer",
+        "SMTP_PASSWORD": PASSWORD,
+        "SMTP_STARTTLS": "yes",
+        "SMTP_SSL": "off",
+        "SMTP_TIMEOUT": "5",
+        "MAIL_FROM": "jukinet-check@example.jp",
+        "MAIL_SUBJECT_PREFIX": "[点検] ",
     }
     monkeypatch.delenv("AGENCYAPP_ENV", raising=False)
     for key, value in env.items():

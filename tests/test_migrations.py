@@ -1,4 +1,5 @@
 """Migrations: one head; upgrade on empty SQLite and PostgreSQL; no drift from the models."""
+
 import os
 
 import psycopg
@@ -17,8 +18,15 @@ MIGRATION_DB = "agencyapp_migration_test"
 
 
 def make_app(url):
-    return create_app({"ENV_NAME": "test", "TESTING": True, "SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": url,
-                       "RATELIMIT_ENABLED": False})
+    return create_app(
+        {
+            "ENV_NAME": "test",
+            "TESTING": True,
+            "SECRET_KEY": "x" * 32,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
 
 
 def upgrade_and_check(url):
@@ -66,7 +74,8 @@ def test_upgrade_on_an_empty_postgres_database_matches_the_models():
         admin.execute(f"DROP DATABASE IF EXISTS {MIGRATION_DB} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {MIGRATION_DB}")
         try:
-            upgrade_and_check(PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-                              + "/" + MIGRATION_DB)
+            upgrade_and_check(
+                PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + MIGRATION_DB
+            )
         finally:
             admin.execute(f"DROP DATABASE IF EXISTS {MIGRATION_DB} WITH (FORCE)")

@@ -1,4 +1,5 @@
 """The administrator maintains ministries and units; nobody else can."""
+
 from sqlalchemy import select
 
 from agencyapp.extensions import db
@@ -17,20 +18,26 @@ def test_admin_adds_a_ministry_and_a_unit(ctx, world, make_web):
     web = admin(make_web)
     assert web.post("/admin/organisations/ministries", {"code": "mod", "name": "防衛省"}).status_code == 303
     ministry = db.session.scalar(select(Ministry).where(Ministry.code == "mod"))
-    response = web.post("/admin/organisations/units", {"ministry_id": ministry.id, "code": "mod-jinji",
-                                                        "name": "防衛省 人事教育局", "kind": "原局"})
+    response = web.post(
+        "/admin/organisations/units",
+        {"ministry_id": ministry.id, "code": "mod-jinji", "name": "防衛省 人事教育局", "kind": "原局"},
+    )
     assert response.status_code == 303
     unit = db.session.scalar(select(Unit).where(Unit.code == "mod-jinji"))
     assert unit.ministry_id == ministry.id
     assert "防衛省 人事教育局" in web.get("/admin/organisations/").get_data(as_text=True)
     assert {"organisation.ministry_added", "organisation.unit_added"} <= set(
-        db.session.scalars(select(AuditEvent.action)))
+        db.session.scalars(select(AuditEvent.action))
+    )
 
 
 def test_bad_codes_and_names_are_refused(ctx, world, make_web):
     web = admin(make_web)
-    for data, message in [({"code": "MHLW", "name": "x"}, "コードは"), ({"code": "mhlw", "name": "重複"}, "既に使われて"),
-                          ({"code": "new-one", "name": " "}, "府省名を入力")]:
+    for data, message in [
+        ({"code": "MHLW", "name": "x"}, "コードは"),
+        ({"code": "mhlw", "name": "重複"}, "既に使われて"),
+        ({"code": "new-one", "name": " "}, "府省名を入力"),
+    ]:
         response = web.post("/admin/organisations/ministries", data)
         assert response.status_code == 422 and message in response.get_data(as_text=True)
     response = web.post("/admin/organisations/units", {"ministry_id": "", "code": "u-1", "name": "機関"})
@@ -40,8 +47,10 @@ def test_bad_codes_and_names_are_refused(ctx, world, make_web):
 
 def test_units_can_be_renamed_and_deactivated(ctx, world, make_web):
     web = admin(make_web)
-    response = web.post(f"/admin/organisations/units/{world.unit_a2.id}", {"name": "厚生労働省 職業安定局 雇用保険課（旧）",
-                                                                            "kind": "原局"})
+    response = web.post(
+        f"/admin/organisations/units/{world.unit_a2.id}",
+        {"name": "厚生労働省 職業安定局 雇用保険課（旧）", "kind": "原局"},
+    )
     assert response.status_code == 303
     db.session.expire_all()
     unit = db.session.get(Unit, world.unit_a2.id)

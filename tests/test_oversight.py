@@ -1,4 +1,5 @@
 """Ministry oversight and the center's view of it: scope, never a write, charts, exports, read log."""
+
 import csv
 import io
 import re
@@ -38,15 +39,16 @@ def scene(ctx, world):
     ids = [p.id for p in db.session.scalars(select(ImprovementPoint))]
     world.request = points.issue_request(world.center, world.submission_a, ids, today_tokyo() + timedelta(days=20))
     points.add_point(world.center, world.submission_a, 4, "下書きの指摘DRAFT", "")
-    points.add_point(world.center, world.submission_a, 5, "=HYPERLINK(\"http://evil.example\",\"x\")", "")
+    points.add_point(world.center, world.submission_a, 5, '=HYPERLINK("http://evil.example","x")', "")
     review.add_note(world.center, world.submission_a, "内部メモNOTE")
     hearing = hearing_service.create_hearings(world.center, world.cycle, [world.unit_a.id], "visit", "", {})[0]
     hearing_service.propose_slots(world.center, hearing, [slot(5, 10, 11)], hearing.lock_version)
     db.session.refresh(hearing)
     hearing_service.confirm(world.center, hearing, hearing.slots[0].id, "", False, hearing.lock_version)
     db.session.refresh(hearing)
-    hearing_service.save_record(world.center, hearing, "", "", "訪問の議事録MINUTES", "訪問の内部メモSECRET",
-                                hearing.lock_version)
+    hearing_service.save_record(
+        world.center, hearing, "", "", "訪問の議事録MINUTES", "訪問の内部メモSECRET", hearing.lock_version
+    )
     db.session.refresh(hearing)
     hearing_service.publish_report(world.center, hearing, hearing.lock_version)
     world.hearing = hearing
@@ -86,8 +88,12 @@ def test_drill_down_shows_issued_points_and_the_published_report_read_only(scene
     assert f"/hearings/{scene.hearing.id}" in page and "報告あり" in page
     for secret in SECRETS:
         assert secret not in page
-    for url in (f"/oversight/units/{scene.unit_a.id}", f"/hearings/{scene.hearing.id}",
-                f"/improvements/points/{scene.request.points[0].id}", f"/submissions/{scene.submission_a.id}"):
+    for url in (
+        f"/oversight/units/{scene.unit_a.id}",
+        f"/hearings/{scene.hearing.id}",
+        f"/improvements/points/{scene.request.points[0].id}",
+        f"/submissions/{scene.submission_a.id}",
+    ):
         html = web.get(url).get_data(as_text=True)
         main = html.split('<main id="main"')[1].split("</main>")[0]
         assert 'method="post"' not in main, url
@@ -96,11 +102,19 @@ def test_drill_down_shows_issued_points_and_the_published_report_read_only(scene
 
 def test_another_ministrys_units_are_404_on_every_get_route(scene, make_web, app):
     web = web_for(make_web, "ministry-a")
-    other_point = points.issue_request(scene.center, scene.submission_b, [points.add_point(
-        scene.center, scene.submission_b, 3, "外務省への指摘", "").id], today_tokyo() + timedelta(days=9)).points[0]
-    urls = [f"/oversight/units/{scene.unit_b.id}", f"/submissions/{scene.submission_b.id}",
-            f"/submissions/{scene.submission_b.id}/submit", f"/improvements/points/{other_point.id}",
-            f"/improvements/requests/{other_point.request_id}"]
+    other_point = points.issue_request(
+        scene.center,
+        scene.submission_b,
+        [points.add_point(scene.center, scene.submission_b, 3, "外務省への指摘", "").id],
+        today_tokyo() + timedelta(days=9),
+    ).points[0]
+    urls = [
+        f"/oversight/units/{scene.unit_b.id}",
+        f"/submissions/{scene.submission_b.id}",
+        f"/submissions/{scene.submission_b.id}/submit",
+        f"/improvements/points/{other_point.id}",
+        f"/improvements/requests/{other_point.request_id}",
+    ]
     for url in urls:
         assert web.get(url).status_code in (403, 404), url
     assert web.get(f"/oversight/units/{scene.unit_b.id}").status_code == 404
@@ -111,9 +125,18 @@ def test_the_url_map_offers_the_ministry_no_write(scene, make_web, app):
     web = web_for(make_web, "ministry-a")
     web.get("/")
     allowed = {"auth.login", "auth.logout", "auth.password", "notifications.mark_read", "notifications.mark_all_read"}
-    values = {"submission_id": scene.submission_a.id, "number": 1, "point_id": scene.request.points[0].id,
-              "hearing_id": scene.hearing.id, "finding_id": 1, "phrase_id": 1, "request_id": scene.request.id,
-              "notification_id": 1, "attachment_id": 1, "unit_id": scene.unit_a.id}
+    values = {
+        "submission_id": scene.submission_a.id,
+        "number": 1,
+        "point_id": scene.request.points[0].id,
+        "hearing_id": scene.hearing.id,
+        "finding_id": 1,
+        "phrase_id": 1,
+        "request_id": scene.request.id,
+        "notification_id": 1,
+        "attachment_id": 1,
+        "unit_id": scene.unit_a.id,
+    }
     adapter = app.url_map.bind("localhost")
     checked = 0
     for rule in app.url_map.iter_rules():
@@ -132,9 +155,12 @@ def test_the_url_map_offers_the_ministry_no_write(scene, make_web, app):
 
 def test_unit_chart_draws_the_scoring_modules_numbers(scene, make_web):
     state = load_state(scene.submission_a)
-    expected = {code: s.mean for code, s in scoring.compute(
-        state.structure.questions, state.values, state.applies, state.structure.version.scale,
-        state.important_goals).by_category.items()}
+    expected = {
+        code: s.mean
+        for code, s in scoring.compute(
+            state.structure.questions, state.values, state.applies, state.structure.version.scale, state.important_goals
+        ).by_category.items()
+    }
     page = web_for(make_web, "ministry-a").get(f"/oversight/units/{scene.unit_a.id}").get_data(as_text=True)
     chart = page.split('data-chart="unit-chart"')[1].split("</svg>")[0]
     drawn = re.findall(r'data-series="厚生労働省 年金局" data-label="(\d+)\. [^"]*" data-value="([\d.]*)"', chart)
@@ -198,7 +224,7 @@ def test_csv_export_is_utf8_with_bom_and_scoped(scene, make_web):
 
 
 def test_formula_guard_in_both_formats():
-    rows = [["=HYPERLINK(\"http://x\",\"y\")", "+1", "-2", "@SUM(A1)", "普通の文", 3, -4.5]]
+    rows = [['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "普通の文", 3, -4.5]]
     book = load_workbook(io.BytesIO(workbook_bytes([("s", ["a", "b", "c", "d", "e", "f", "g"], rows)])))
     cells = list(book["s"].iter_rows(min_row=2, values_only=False))[0]
     assert [c.value for c in cells[:5]] == rows[0][:5]
@@ -206,7 +232,7 @@ def test_formula_guard_in_both_formats():
     assert cells[5].value == 3 and cells[6].value == -4.5
     text = csv_bytes(["a", "b", "c", "d", "e", "f", "g"], rows).decode("utf-8-sig")
     parsed = list(csv.reader(io.StringIO(text)))[1]
-    assert parsed[:5] == ["'=HYPERLINK(\"http://x\",\"y\")", "'+1", "'-2", "'@SUM(A1)", "普通の文"]
+    assert parsed[:5] == ['\'=HYPERLINK("http://x","y")', "'+1", "'-2", "'@SUM(A1)", "普通の文"]
     assert parsed[5:] == ["3", "-4.5"]
 
 
@@ -226,13 +252,16 @@ def test_openings_from_outside_the_unit_are_recorded_and_shown_to_the_unit_and_t
     center = web_for(make_web, "center")
     center.get(f"/review/submissions/{scene.submission_a.id}")
     logs = db.session.scalars(select(ReadLog).order_by(ReadLog.id)).all()
-    assert [(log.user_id, log.page) for log in logs] == [(scene.ministry_user.id, "selfcheck"),
-                                                         (scene.center.id, "review")]
+    assert [(log.user_id, log.page) for log in logs] == [
+        (scene.ministry_user.id, "selfcheck"),
+        (scene.center.id, "review"),
+    ]
     own_page = agency.get(f"/submissions/{scene.submission_a.id}").get_data(as_text=True)
     assert "閲覧の記録" in own_page and "ministry-a" in own_page and "省統括課" in own_page
     assert "閲覧の記録" in center.get(f"/review/submissions/{scene.submission_a.id}").get_data(as_text=True)
-    assert "閲覧の記録" not in web_for(make_web, "ministry-a").get(
-        f"/submissions/{scene.submission_a.id}").get_data(as_text=True)
+    assert "閲覧の記録" not in web_for(make_web, "ministry-a").get(f"/submissions/{scene.submission_a.id}").get_data(
+        as_text=True
+    )
 
 
 # --- bounded statements -------------------------------------------------------------------------------
@@ -274,10 +303,12 @@ def test_open_points_of_earlier_years_are_carried(scene, make_web):
     last_year = factories.make_cycle([scene.unit_a2], fiscal_year=2025)
     old = submit_answers(scene.agency_a2, factories.submission_of(last_year, scene.unit_a2))
     due = today_tokyo() + timedelta(days=3)
-    carried = points.issue_request(scene.center, old, [points.add_point(scene.center, old, 2, "昨年度からの指摘CARRY", "").id],
-                                   due).points[0]
-    closed = points.issue_request(scene.center, old, [points.add_point(scene.center, old, 3, "完了済みの指摘DONE", "").id],
-                                  due).points[0]
+    carried = points.issue_request(
+        scene.center, old, [points.add_point(scene.center, old, 2, "昨年度からの指摘CARRY", "").id], due
+    ).points[0]
+    closed = points.issue_request(
+        scene.center, old, [points.add_point(scene.center, old, 3, "完了済みの指摘DONE", "").id], due
+    ).points[0]
     points.answer_point(scene.agency_a2, closed, "計画", due, "完了しました", None, closed.lock_version)
     db.session.refresh(closed)
     points.close_point(scene.center, closed, "", closed.lock_version)

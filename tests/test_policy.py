@@ -1,4 +1,5 @@
 """The access policy as pure logic, and the route inventory that keeps it complete."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -31,13 +32,16 @@ def test_an_endpoint_without_a_policy_is_refused(web, world, monkeypatch):
     assert web.get("/").status_code == 403
 
 
-@pytest.mark.parametrize("login, sees", [
-    ("agency", {"a"}),
-    ("agency_b", {"b"}),
-    ("ministry_user", {"a", "a2"}),
-    ("center", {"a", "a2", "b"}),
-    ("admin", {"a", "a2", "b"}),
-])
+@pytest.mark.parametrize(
+    "login, sees",
+    [
+        ("agency", {"a"}),
+        ("agency_b", {"b"}),
+        ("ministry_user", {"a", "a2"}),
+        ("center", {"a", "a2", "b"}),
+        ("admin", {"a", "a2", "b"}),
+    ],
+)
 def test_unit_scope(ctx, world, login, sees):
     """The one scoping rule, applied in SQL: own unit, own ministry's units, or all."""
     from sqlalchemy import select
@@ -50,9 +54,15 @@ def test_unit_scope(ctx, world, login, sees):
     assert {names[i] for i in found} == sees
 
 
-@pytest.mark.parametrize("role, unit_id, ministry_id", [
-    ("ministry", None, 1), ("center", None, None), ("admin", None, None), ("agency", 11, None),
-])
+@pytest.mark.parametrize(
+    "role, unit_id, ministry_id",
+    [
+        ("ministry", None, 1),
+        ("center", None, None),
+        ("admin", None, None),
+        ("agency", 11, None),
+    ],
+)
 def test_only_the_units_own_agency_user_edits_or_submits(role, unit_id, ministry_id):
     user = fake_user(role, unit_id, ministry_id)
     assert not policy.can(user, "submission.edit", SUBMISSION)

@@ -1,4 +1,5 @@
 """Center review and the improvement loop: every transition and refusal, scope, statements, mail."""
+
 import io
 from datetime import date, timedelta
 
@@ -19,9 +20,8 @@ from agencyapp.models import (
     Submission,
     SubmissionSnapshot,
 )
-from agencyapp.services import DomainError, StaleError
+from agencyapp.services import DomainError, StaleError, review
 from agencyapp.services import improvements as points
-from agencyapp.services import review
 from agencyapp.services.selfcheck import save_all, submit
 from tests import factories
 from tests.factories import PASSWORD
@@ -55,8 +55,14 @@ def submitted(ctx, world):
 def issue(world, due=None, submission=None, user=None):
     submission = submission or world.submission_a
     points.suggest_points(world.center, submission)
-    ids = [p.id for p in db.session.scalars(select(ImprovementPoint).where(
-        ImprovementPoint.submission_id == submission.id, ImprovementPoint.status == "draft"))]
+    ids = [
+        p.id
+        for p in db.session.scalars(
+            select(ImprovementPoint).where(
+                ImprovementPoint.submission_id == submission.id, ImprovementPoint.status == "draft"
+            )
+        )
+    ]
     return points.issue_request(user or world.center, submission, ids, due or today_tokyo() + timedelta(days=30))
 
 
@@ -89,8 +95,12 @@ def test_return_needs_a_reason_and_lets_the_agency_edit_and_resubmit(submitted):
     snapshots, changes = review.snapshot_changes(sub)
     assert [s.sequence for s in snapshots] == [2, 1]
     assert changes == [{"question": 1, "old_value": 1, "new_value": 3, "old_note": "", "new_note": ""}]
-    assert db.session.scalar(select(func.count()).select_from(SubmissionSnapshot)
-                             .where(SubmissionSnapshot.submission_id == sub.id)) == 2
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(SubmissionSnapshot).where(SubmissionSnapshot.submission_id == sub.id)
+        )
+        == 2
+    )
 
 
 def test_accept_only_a_submitted_self_check(submitted, world):
@@ -130,8 +140,11 @@ def test_center_assessment_needs_a_reason_and_never_changes_the_answer(submitted
     with pytest.raises(DomainError, match="理由"):
         review.set_assessment(submitted.center, sub, 2, "1", "")
     review.set_assessment(submitted.center, sub, 2, "1", "操作履歴の点検記録がない")
-    answer = db.session.scalar(select(Answer.value).join(ChecklistQuestion).where(
-        Answer.submission_id == sub.id, ChecklistQuestion.number == 2))
+    answer = db.session.scalar(
+        select(Answer.value)
+        .join(ChecklistQuestion)
+        .where(Answer.submission_id == sub.id, ChecklistQuestion.number == 2)
+    )
     assert answer == 3
     from agencyapp.services.selfcheck import load_state
 
@@ -153,8 +166,9 @@ def test_assessment_value_outside_the_scale_is_refused(submitted):
 
 def test_suggestions_cover_ones_and_important_items_below_three_and_issue_nothing(submitted):
     created = points.suggest_points(submitted.center, submitted.submission_a)
-    rows = db.session.scalars(select(ImprovementPoint).where(
-        ImprovementPoint.submission_id == submitted.submission_a.id)).all()
+    rows = db.session.scalars(
+        select(ImprovementPoint).where(ImprovementPoint.submission_id == submitted.submission_a.id)
+    ).all()
     numbers = sorted(db.session.get(ChecklistQuestion, p.question_id).number for p in rows)
     assert created == 2 and numbers == [LOW, DEPENDENT]
     assert {p.status for p in rows} == {"draft"} and all(p.request_id is None for p in rows)
@@ -187,11 +201,14 @@ def test_drafts_can_be_added_edited_and_deleted_but_not_after_issue(submitted):
 # --- issue --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ids, due, message", [
-    ([], 30, "1つ以上"),
-    (None, 0, "明日以降"),
-    (None, -5, "明日以降"),
-])
+@pytest.mark.parametrize(
+    "ids, due, message",
+    [
+        ([], 30, "1つ以上"),
+        (None, 0, "明日以降"),
+        (None, -5, "明日以降"),
+    ],
+)
 def test_issue_refuses_no_points_and_past_due_dates(submitted, ids, due, message):
     sub = submitted.submission_a
     points.suggest_points(submitted.center, sub)
@@ -219,7 +236,10 @@ def test_issue_makes_points_visible_and_notifies_agency_and_its_ministry(submitt
     assert {p.status for p in request_row.points} == {"issued"}
     notified = set(db.session.scalars(select(Notification.user_id).where(Notification.kind == "request_issued")))
     assert notified == {submitted.agency.id, submitted.ministry_user.id}
-    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "request.issued")).actor_id == submitted.center.id
+    assert (
+        db.session.scalar(select(AuditEvent).where(AuditEvent.action == "request.issued")).actor_id
+        == submitted.center.id
+    )
     events = db.session.scalars(select(PointEvent.kind)).all()
     assert events == ["issued", "issued"]
 
@@ -252,18 +272,22 @@ def test_agency_plan_then_return_then_report_then_close(submitted, app, tmp_path
     points.return_point(submitted.center, point, "計画を確認しました。完了後に報告してください。", point.lock_version)
     point = reload(ImprovementPoint, point.id)
     assert point.status == "issued" and point.center_comment.startswith("計画を確認")
-    points.answer_point(submitted.agency, point, "規程を改正する", date(2027, 3, 31), "改正規程を施行した", None,
-                        point.lock_version)
+    points.answer_point(
+        submitted.agency, point, "規程を改正する", date(2027, 3, 31), "改正規程を施行した", None, point.lock_version
+    )
     point = reload(ImprovementPoint, point.id)
     points.close_point(submitted.center, point, "確認しました", point.lock_version)
     point = reload(ImprovementPoint, point.id)
     assert point.status == "closed"
     assert [e.kind for e in points.point_history(point)] == ["issued", "answered", "returned", "answered", "closed"]
-    kinds = db.session.scalars(select(Notification.kind).where(Notification.user_id == submitted.agency.id)
-                               .order_by(Notification.id)).all()
+    kinds = db.session.scalars(
+        select(Notification.kind).where(Notification.user_id == submitted.agency.id).order_by(Notification.id)
+    ).all()
     assert kinds == ["request_issued", "point_returned", "point_closed"]
     assert db.session.scalars(select(Notification.kind).where(Notification.user_id == submitted.center.id)).all() == [
-        "point_answered", "point_answered"]
+        "point_answered",
+        "point_answered",
+    ]
 
 
 def test_double_answer_and_answers_to_closed_points_are_refused(submitted, app, tmp_path, monkeypatch):
@@ -278,16 +302,20 @@ def test_double_answer_and_answers_to_closed_points_are_refused(submitted, app, 
         points.answer_point(submitted.agency, point, "計画", date(2027, 3, 31), "", None, point.lock_version)
 
 
-@pytest.mark.parametrize("data, name", [
-    (b"<html><script>alert(1)</script></html>", "report.pdf"),
-    (b"MZ\x90\x00" + b"\x00" * 100, "plan.docx"),
-])
+@pytest.mark.parametrize(
+    "data, name",
+    [
+        (b"<html><script>alert(1)</script></html>", "report.pdf"),
+        (b"MZ\x90\x00" + b"\x00" * 100, "plan.docx"),
+    ],
+)
 def test_disguised_attachment_is_refused_and_nothing_changes(submitted, app, tmp_path, monkeypatch, data, name):
     monkeypatch.setitem(app.config, "ATTACHMENT_DIR", str(tmp_path))
     point = issue(submitted).points[0]
     with pytest.raises(DomainError, match="添付できません|種類"):
-        points.answer_point(submitted.agency, point, "計画", date(2027, 3, 31), "", Upload(data, name).storage,
-                            point.lock_version)
+        points.answer_point(
+            submitted.agency, point, "計画", date(2027, 3, 31), "", Upload(data, name).storage, point.lock_version
+        )
     point = reload(ImprovementPoint, point.id)
     assert point.status == "issued" and point.plan == ""
     assert not tmp_path.exists() or list(tmp_path.iterdir()) == []
@@ -298,8 +326,15 @@ def test_oversized_attachment_is_refused(submitted, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "ATTACHMENT_MAX_BYTES", 1024)
     point = issue(submitted).points[0]
     with pytest.raises(DomainError, match="大きすぎ"):
-        points.answer_point(submitted.agency, point, "計画", date(2027, 3, 31), "",
-                            Upload(b"%PDF-1.4\n" + b"0" * 2048, "big.pdf").storage, point.lock_version)
+        points.answer_point(
+            submitted.agency,
+            point,
+            "計画",
+            date(2027, 3, 31),
+            "",
+            Upload(b"%PDF-1.4\n" + b"0" * 2048, "big.pdf").storage,
+            point.lock_version,
+        )
     assert reload(ImprovementPoint, point.id).status == "issued"
 
 
@@ -317,8 +352,10 @@ def test_agency_never_sees_drafts_or_another_units_points(submitted, make_web):
     assert web.get(f"/improvements/points/{draft.id}").status_code == 404
     assert web.get(f"/improvements/points/{other.id}").status_code == 404
     assert web.get(f"/improvements/requests/{other.request_id}").status_code == 404
-    response = web.post(f"/improvements/points/{other.id}/answer",
-                        {"plan": "x", "plan_due_on": "2027-03-31", "lock_version": other.lock_version})
+    response = web.post(
+        f"/improvements/points/{other.id}/answer",
+        {"plan": "x", "plan_due_on": "2027-03-31", "lock_version": other.lock_version},
+    )
     assert response.status_code == 404
     assert reload(ImprovementPoint, other.id).status == "issued"
     assert web.get(f"/review/submissions/{submitted.submission_a.id}").status_code == 403
@@ -353,15 +390,21 @@ def test_attachment_download_follows_the_points_scope(submitted, make_web, app, 
     point = issue(submitted).points[0]
     web = signed_in(make_web, "agency-a")
     web.get(f"/improvements/points/{point.id}")
-    response = web.post(f"/improvements/points/{point.id}/answer", {
-        "plan": "規程改正", "plan_due_on": "2027-03-31", "lock_version": point.lock_version,
-        "attachment": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "計画書.pdf"),
-    }, content_type="multipart/form-data")
+    response = web.post(
+        f"/improvements/points/{point.id}/answer",
+        {
+            "plan": "規程改正",
+            "plan_due_on": "2027-03-31",
+            "lock_version": point.lock_version,
+            "attachment": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "計画書.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303
     page = web.get(f"/improvements/points/{point.id}").get_data(as_text=True)
     import re
 
-    url = re.search(r'/improvements/attachments/\d+', page).group(0)
+    url = re.search(r"/improvements/attachments/\d+", page).group(0)
     download = web.get(url)
     assert download.status_code == 200 and download.data.startswith(b"%PDF")
     assert "attachment" in download.headers["Content-Disposition"]
@@ -374,8 +417,11 @@ def test_review_actions_are_for_the_center_only(submitted, make_web):
     for login_id in ("agency-a", "ministry-a", "admin"):
         web = signed_in(make_web, login_id)
         web.get("/improvements/")
-        for url in (f"/review/submissions/{sub.id}/accept", f"/review/submissions/{sub.id}/suggestions",
-                    f"/review/submissions/{sub.id}/notes"):
+        for url in (
+            f"/review/submissions/{sub.id}/accept",
+            f"/review/submissions/{sub.id}/suggestions",
+            f"/review/submissions/{sub.id}/notes",
+        ):
             assert web.post(url, {"lock_version": sub.lock_version, "body": "x"}).status_code == 403
     assert reload(Submission, sub.id).status == "submitted"
     assert db.session.scalar(select(func.count()).select_from(ImprovementPoint)) == 0
@@ -386,8 +432,9 @@ def test_issue_over_http_with_a_past_date_shows_a_message_and_changes_nothing(su
     ids = [str(p.id) for p in db.session.scalars(select(ImprovementPoint))]
     web = signed_in(make_web, "center")
     web.get(f"/review/submissions/{submitted.submission_a.id}")
-    response = web.post(f"/review/submissions/{submitted.submission_a.id}/requests",
-                        {"point_ids": ids, "due_on": "2020-01-01"})
+    response = web.post(
+        f"/review/submissions/{submitted.submission_a.id}/requests", {"point_ids": ids, "due_on": "2020-01-01"}
+    )
     assert response.status_code == 303
     assert "明日以降" in web.get(response.headers["Location"]).get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(ImprovementRequest)) == 0
@@ -437,8 +484,12 @@ def grow(world, count):
 def test_queue_and_review_pages_use_a_fixed_number_of_statements(submitted, make_web, count_statements):
     issue(submitted)
     web = signed_in(make_web, "center")
-    urls = ["/review/?sort=open_points", f"/review/submissions/{submitted.submission_a.id}",
-            "/improvements/", "/notifications/"]
+    urls = [
+        "/review/?sort=open_points",
+        f"/review/submissions/{submitted.submission_a.id}",
+        "/improvements/",
+        "/notifications/",
+    ]
     before = []
     for url in urls:
         with count_statements() as counter:
@@ -447,7 +498,7 @@ def test_queue_and_review_pages_use_a_fixed_number_of_statements(submitted, make
     grow(submitted, 40)
     for _ in range(3):
         points.add_point(submitted.center, submitted.submission_a, 3, "追加の指摘", "")
-    for url, small in zip(urls, before):
+    for url, small in zip(urls, before, strict=True):
         with count_statements() as large:
             assert web.get(url).status_code == 200
         assert large.count == small.count, (url, small, large)
@@ -478,8 +529,12 @@ def test_issuing_sends_mail_when_smtp_is_configured(submitted, make_web, smtp_co
     web = signed_in(make_web, "center")
     web.get(f"/review/submissions/{submitted.submission_a.id}")
     due = (today_tokyo() + timedelta(days=20)).isoformat()
-    assert web.post(f"/review/submissions/{submitted.submission_a.id}/requests",
-                    {"point_ids": ids, "due_on": due}).status_code == 303
+    assert (
+        web.post(
+            f"/review/submissions/{submitted.submission_a.id}/requests", {"point_ids": ids, "due_on": due}
+        ).status_code
+        == 303
+    )
     messages = smtp_config.handler.messages()
     assert sorted(m["To"] for m in messages) == ["agency-a@example.jp", "ministry-a@example.jp"]
     assert all("改善依頼" in m["Subject"] for m in messages)
@@ -500,10 +555,17 @@ def test_a_refused_answer_keeps_what_the_agency_typed(submitted, make_web, app, 
     point = issue(submitted).points[0]
     web = signed_in(make_web, "agency-a")
     web.get(f"/improvements/points/{point.id}")
-    response = web.post(f"/improvements/points/{point.id}/answer", {
-        "plan": "委託契約書を改定する", "plan_due_on": "2027-03-31", "report": "", "lock_version": point.lock_version,
-        "attachment": (io.BytesIO(b"<html>not a pdf</html>"), "plan.pdf"),
-    }, content_type="multipart/form-data")
+    response = web.post(
+        f"/improvements/points/{point.id}/answer",
+        {
+            "plan": "委託契約書を改定する",
+            "plan_due_on": "2027-03-31",
+            "report": "",
+            "lock_version": point.lock_version,
+            "attachment": (io.BytesIO(b"<html>not a pdf</html>"), "plan.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "添付できる" in page
     assert "委託契約書を改定する" in page and 'value="2027-03-31"' in page

@@ -8,6 +8,7 @@ back the shared Flask-Limiter object afterwards, because `Limiter.init_app` stor
 `enabled` and the storage on the module-global extension object (creating a second app
 would otherwise switch rate limiting on for the session app too).
 """
+
 import re
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
@@ -28,8 +29,13 @@ CANARY = "<script>alert(1)</script>"
 ESCAPED_CANARY = "&lt;script&gt;alert(1)&lt;/script&gt;"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Not data writes: signing in and out, one's own password, one's own notifications read.
-OWN_ACCOUNT_ENDPOINTS = {"auth.login", "auth.logout", "auth.password", "notifications.mark_read",
-                         "notifications.mark_all_read"}
+OWN_ACCOUNT_ENDPOINTS = {
+    "auth.login",
+    "auth.logout",
+    "auth.password",
+    "notifications.mark_read",
+    "notifications.mark_all_read",
+}
 CSRF_MESSAGE = "セキュリティ確認用のトークンが無効です"
 TOKEN_RE = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+|("X-CSRFToken": ")[^"]+')
 
@@ -43,13 +49,23 @@ def scene(world):
     structure = factories.load_structure(world.cycle.version)
     question = next(q for q in structure.questions if not q.conditions and 3 in q.allowed_values)
     return SimpleNamespace(
-        agency=world.agency.login_id, agency_a2=world.agency_a2.login_id, agency_b=world.agency_b.login_id,
-        center=world.center.login_id, ministry=world.ministry_user.login_id, admin=world.admin.login_id,
-        agency_id=world.agency.id, center_id=world.center.id,
-        unit_a=world.unit_a.id, unit_b=world.unit_b.id, unit_a2_name=world.unit_a2.name,
-        unit_b_name=world.unit_b.name, ministry_b_name=world.ministry_b.name,
-        submission_a=world.submission_a.id, submission_a2=world.submission_a2.id,
-        submission_b=world.submission_b.id, question=question.number,
+        agency=world.agency.login_id,
+        agency_a2=world.agency_a2.login_id,
+        agency_b=world.agency_b.login_id,
+        center=world.center.login_id,
+        ministry=world.ministry_user.login_id,
+        admin=world.admin.login_id,
+        agency_id=world.agency.id,
+        center_id=world.center.id,
+        unit_a=world.unit_a.id,
+        unit_b=world.unit_b.id,
+        unit_a2_name=world.unit_a2.name,
+        unit_b_name=world.unit_b.name,
+        ministry_b_name=world.ministry_b.name,
+        submission_a=world.submission_a.id,
+        submission_a2=world.submission_a2.id,
+        submission_b=world.submission_b.id,
+        question=question.number,
     )
 
 
@@ -231,10 +247,15 @@ def test_submit_without_csrf_token_is_refused_and_submits_nothing(app, make_web,
 def test_password_change_without_csrf_token_is_refused(app, make_web, scene):
     web = signed_in(make_web, scene.agency)
     before = user_row(app, scene.agency).password_hash
-    response = web.post("/account/password", {
-        "current_password": PASSWORD, "new_password": "すみだ川の桜並木を毎朝ゆっくり歩く",
-        "confirm_password": "すみだ川の桜並木を毎朝ゆっくり歩く",
-    }, csrf=False)
+    response = web.post(
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "すみだ川の桜並木を毎朝ゆっくり歩く",
+            "confirm_password": "すみだ川の桜並木を毎朝ゆっくり歩く",
+        },
+        csrf=False,
+    )
     assert response.status_code == 400
     assert user_row(app, scene.agency).password_hash == before
 
@@ -250,11 +271,14 @@ def test_every_write_route_in_the_url_map_refuses_post_without_csrf_token(app, m
     assert is_signed_in(web.client)
 
 
-@pytest.mark.parametrize("url", [
-    "/logout",
-    "/submissions/{a}/answers/{q}",
-    "/submissions/{a}/answers",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/logout",
+        "/submissions/{a}/answers/{q}",
+        "/submissions/{a}/answers",
+    ],
+)
 def test_state_changing_routes_refuse_get_with_405(make_web, scene, url):
     web = signed_in(make_web, scene.agency)
     response = web.client.get(url.format(a=scene.submission_a, q=scene.question))
@@ -266,7 +290,8 @@ def test_htmx_save_with_the_csrf_header_is_accepted(app, make_web, scene):
     web.get(page_url(scene.submission_a))
     response = web.post(
         answer_url(scene.submission_a, scene.question),
-        {f"answer-{scene.question}": "3", "lock_version": lock_version(app, scene.submission_a)}, htmx=True,
+        {f"answer-{scene.question}": "3", "lock_version": lock_version(app, scene.submission_a)},
+        htmx=True,
     )
     assert response.status_code == 200
     assert "保存しました" in response.get_data(as_text=True)
@@ -307,7 +332,8 @@ def test_unauthenticated_htmx_get_gets_hx_redirect_not_a_login_form(client, scen
 def test_unauthenticated_htmx_post_gets_hx_redirect_and_saves_nothing(app, web, scene):
     web.get("/login")  # a CSRF token, but no sign-in
     response = web.post(
-        answer_url(scene.submission_a, scene.question), {f"answer-{scene.question}": "3", "lock_version": "1"},
+        answer_url(scene.submission_a, scene.question),
+        {f"answer-{scene.question}": "3", "lock_version": "1"},
         htmx=True,
     )
     assert urlsplit(response.headers.get("HX-Redirect", "")).path == "/login"
@@ -340,8 +366,11 @@ def _not_found_fragment(web, scene):
 
 def _fragment(web, scene):
     web.get(page_url(scene.submission_a))
-    return web.post(answer_url(scene.submission_a, scene.question),
-                    {f"answer-{scene.question}": "2", "lock_version": "1"}, htmx=True)
+    return web.post(
+        answer_url(scene.submission_a, scene.question),
+        {f"answer-{scene.question}": "2", "lock_version": "1"},
+        htmx=True,
+    )
 
 
 def _list_fragment(web, scene):
@@ -420,10 +449,15 @@ def test_production_session_cookie_is_secure_httponly_and_samesite_lax(make_app,
     prod = make_app(production=True)
     assert prod.config["SESSION_COOKIE_SECURE"] is True
     web = Browser(prod.test_client())
-    for response in (web.get("/login", base_url="https://localhost"),
-                     web.post("/login", {"username": scene.center, "password": PASSWORD},
-                              base_url="https://localhost",
-                              headers={"Referer": "https://localhost/login"})):  # CSRF checks it on https
+    for response in (
+        web.get("/login", base_url="https://localhost"),
+        web.post(
+            "/login",
+            {"username": scene.center, "password": PASSWORD},
+            base_url="https://localhost",
+            headers={"Referer": "https://localhost/login"},
+        ),
+    ):  # CSRF checks it on https
         cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("agencyapp_session=")]
         assert cookies, response.status_code
         attributes = {part.strip().lower() for part in cookies[0].split(";")[1:]}
@@ -513,8 +547,7 @@ def test_login_rate_limit_per_ip_answers_429(make_app):
     web = Browser(limited.test_client())
     web.get("/login")
     statuses = [
-        web.post("/login", {"username": "nobody", "password": "Wrong-Password-123"}).status_code
-        for _ in range(4)
+        web.post("/login", {"username": "nobody", "password": "Wrong-Password-123"}).status_code for _ in range(4)
     ]
     assert statuses == [422, 422, 422, 429]
     response = web.post("/login", {"username": "nobody", "password": "Wrong-Password-123"})
@@ -525,8 +558,9 @@ def test_login_rate_limit_per_ip_answers_429(make_app):
 
     elsewhere = Browser(limited.test_client())
     elsewhere.get("/login", environ_base={"REMOTE_ADDR": "192.0.2.10"})
-    other_ip = elsewhere.post("/login", {"username": "nobody", "password": "Wrong-Password-123"},
-                              environ_base={"REMOTE_ADDR": "192.0.2.10"})
+    other_ip = elsewhere.post(
+        "/login", {"username": "nobody", "password": "Wrong-Password-123"}, environ_base={"REMOTE_ADDR": "192.0.2.10"}
+    )
     assert other_ip.status_code == 422
 
 
@@ -569,8 +603,7 @@ def test_roles_other_than_agency_cannot_answer_or_submit_an_in_scope_submission(
     answer = {f"answer-{scene.question}": "3", f"note-{scene.question}": "x", "lock_version": version}
     statuses = {
         "save answer": web.post(answer_url(scene.submission_a, scene.question), answer).status_code,
-        "save answer (htmx)": web.post(answer_url(scene.submission_a, scene.question), answer,
-                                       htmx=True).status_code,
+        "save answer (htmx)": web.post(answer_url(scene.submission_a, scene.question), answer, htmx=True).status_code,
         "save all": web.post(save_all_url(scene.submission_a), answer).status_code,
         "confirm submit": web.client.get(submit_url(scene.submission_a)).status_code,
         "submit": web.post(submit_url(scene.submission_a), {"lock_version": version}).status_code,
@@ -632,14 +665,20 @@ def test_extra_form_fields_unit_id_and_role_are_ignored(app, make_web, scene):
     web.post("/login", {"username": scene.agency, "password": PASSWORD, "role": "admin", "unit_id": scene.unit_b})
     web.get(page_url(scene.submission_a))
     extras = {
-        "unit_id": scene.unit_b, "role": "admin", "submission_id": scene.submission_b, "status": "accepted",
-        "updated_by_id": scene.center_id, "cycle_id": "999", "lock_version": lock_version(app, scene.submission_a),
+        "unit_id": scene.unit_b,
+        "role": "admin",
+        "submission_id": scene.submission_b,
+        "status": "accepted",
+        "updated_by_id": scene.center_id,
+        "cycle_id": "999",
+        "lock_version": lock_version(app, scene.submission_a),
     }
     saved_all = web.post(save_all_url(scene.submission_a), {**extras, f"answer-{scene.question}": "3"})
     assert saved_all.status_code == 303
     extras["lock_version"] = lock_version(app, scene.submission_a)
-    saved_one = web.post(answer_url(scene.submission_a, scene.question),
-                         {**extras, f"answer-{scene.question}": "2"}, htmx=True)
+    saved_one = web.post(
+        answer_url(scene.submission_a, scene.question), {**extras, f"answer-{scene.question}": "2"}, htmx=True
+    )
     assert saved_one.status_code == 200
 
     submission = submission_row(app, scene.submission_a)
@@ -658,10 +697,14 @@ def test_extra_form_fields_unit_id_and_role_are_ignored(app, make_web, scene):
 def test_a_script_in_a_note_saved_without_javascript_is_rendered_escaped(app, make_web, scene):
     web = signed_in(make_web, scene.agency)
     web.get(page_url(scene.submission_a))
-    response = web.post(save_all_url(scene.submission_a), {
-        f"answer-{scene.question}": "3", f"note-{scene.question}": CANARY,
-        "lock_version": lock_version(app, scene.submission_a),
-    })
+    response = web.post(
+        save_all_url(scene.submission_a),
+        {
+            f"answer-{scene.question}": "3",
+            f"note-{scene.question}": CANARY,
+            "lock_version": lock_version(app, scene.submission_a),
+        },
+    )
     assert response.status_code == 303
     assert answers_of(app, scene.submission_a)[scene.question][1] == CANARY
 

@@ -1,4 +1,5 @@
 """The self-check: autosave, optimistic locking, conditions, bad input, submit and freeze."""
+
 import hashlib
 import json
 
@@ -29,7 +30,8 @@ def version_of(submission):
 def value_of(submission, number):
     db.session.expire_all()
     return db.session.scalar(
-        select(Answer.value).join(ChecklistQuestion, ChecklistQuestion.id == Answer.question_id)
+        select(Answer.value)
+        .join(ChecklistQuestion, ChecklistQuestion.id == Answer.question_id)
         .where(Answer.submission_id == submission.id, ChecklistQuestion.number == number)
     )
 
@@ -116,7 +118,7 @@ def test_changing_the_controller_switches_dependents_on_the_page(agency, world):
     assert f'id="q-{DEPENDENT}"' in on and "hx-swap-oob" in on
     assert save(agency, sub, DEPENDENT, "2").status_code == 200
     off = save(agency, sub, CONTROLLER, "0").get_data(as_text=True)
-    fragment = off[off.index(f'id="q-{DEPENDENT}"'):]
+    fragment = off[off.index(f'id="q-{DEPENDENT}"') :]
     assert " disabled" in fragment.split(">")[0] and "該当なし" in fragment
     assert value_of(sub, DEPENDENT) == 2  # kept, not lost, for when it applies again
 
@@ -144,15 +146,21 @@ def test_another_units_submission_is_404_for_every_route(agency, world):
 
 def test_tampered_unit_id_in_the_form_is_ignored(agency, world):
     sub = world.submission_a
-    data = {"answer-1": "3", "lock_version": version_of(sub), "unit_id": world.unit_b.id, "submission_id": world.submission_b.id}
+    data = {
+        "answer-1": "3",
+        "lock_version": version_of(sub),
+        "unit_id": world.unit_b.id,
+        "submission_id": world.submission_b.id,
+    }
     assert agency.post(url(sub, 1), data, htmx=True).status_code == 200
     assert value_of(sub, 1) == 3 and value_of(world.submission_b, 1) is None
 
 
 def test_save_all_without_javascript(agency, world):
     sub = world.submission_a
-    response = agency.post(url(sub), {"answer-1": "3", "answer-2": "2", "note-2": "来年度に見直し",
-                                      "lock_version": version_of(sub)})
+    response = agency.post(
+        url(sub), {"answer-1": "3", "answer-2": "2", "note-2": "来年度に見直し", "lock_version": version_of(sub)}
+    )
     assert response.status_code == 303
     page = agency.get(f"/submissions/{sub.id}").get_data(as_text=True)
     assert "2件の変更を保存しました" in page and "来年度に見直し" in page
@@ -225,9 +233,12 @@ def test_double_submission_is_refused(agency, world):
     lock = version_of(sub)
     assert agency.post(f"/submissions/{sub.id}/submit", {"lock_version": lock}).status_code == 303
     assert agency.post(f"/submissions/{sub.id}/submit", {"lock_version": lock}).status_code == 422
-    assert db.session.scalar(
-        select(db.func.count()).select_from(SubmissionSnapshot).where(SubmissionSnapshot.submission_id == sub.id)
-    ) == 1
+    assert (
+        db.session.scalar(
+            select(db.func.count()).select_from(SubmissionSnapshot).where(SubmissionSnapshot.submission_id == sub.id)
+        )
+        == 1
+    )
 
 
 def test_important_items_not_met_are_listed(agency, world):

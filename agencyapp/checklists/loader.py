@@ -3,6 +3,7 @@
 Every problem is reported with the file, the entry and what is wrong; a file
 with any problem yields no checklist at all.
 """
+
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -73,10 +74,12 @@ class ChecklistSpec:
 
     def sections(self):
         """Every section, depth first, in document order."""
+
         def walk(nodes):
             for node in nodes:
                 yield node
                 yield from walk(node.children)
+
         return list(walk(self.categories))
 
     @property
@@ -95,9 +98,11 @@ class ChecklistSpec:
 
 LEVELS = {1: ("categories", "大分類"), 2: ("subcategories", "中分類"), 3: ("groups", "小分類")}
 TOP_KEYS = {"code", "edition", "fiscal_year", "title", "scale", "categories"}
-SECTION_KEYS = {1: {"code", "title", "subcategories", "applies_if"},
-                2: {"code", "title", "groups", "applies_if"},
-                3: {"code", "title", "goals", "applies_if"}}
+SECTION_KEYS = {
+    1: {"code", "title", "subcategories", "applies_if"},
+    2: {"code", "title", "groups", "applies_if"},
+    3: {"code", "title", "goals", "applies_if"},
+}
 GOAL_KEYS = {"number", "text", "question", "allow_zero", "applies_if", "items"}
 ITEM_KEYS = {"number", "text", "question", "allow_zero", "applies_if"}
 COND_KEYS = {"question", "in", "not_in"}
@@ -170,8 +175,14 @@ class _Validator:
         if self.problems:
             raise ChecklistError(self.problems)
         return ChecklistSpec(
-            code=code, edition=edition, fiscal_year=year, title=title.strip(), scale=scale,
-            categories=categories, source_sha256=self.digest, source_name=self.name,
+            code=code,
+            edition=edition,
+            fiscal_year=year,
+            title=title.strip(),
+            scale=scale,
+            categories=categories,
+            source_sha256=self.digest,
+            source_name=self.name,
         )
 
     def unknown_keys(self, node, allowed, where):
@@ -229,8 +240,10 @@ class _Validator:
             self.problem(where, "applies_if には in か not_in のどちらか1つを書きます")
             return []
         values = cond[ops[0]]
-        if not isinstance(values, list) or not values or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in values
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
         ):
             self.problem(where, f"applies_if の {ops[0]} は回答値の一覧（例: [0]）です")
             return []
@@ -251,7 +264,11 @@ class _Validator:
             return None
         expected_parts = level
         if len(code.split(".")) != expected_parts or (parent_code and not code.startswith(parent_code + ".")):
-            self.problem(where, f"コード {code} は{'上位 ' + parent_code + ' に続く' if parent_code else ''}{level}階層の番号ではありません")
+            self.problem(
+                where,
+                f"コード {code} は{'上位 ' + parent_code + ' に続く' if parent_code else ''}"
+                f"{level}階層の番号ではありません",
+            )
         if code in self.section_codes:
             self.problem(where, f"コード {code} が重複しています")
         self.section_codes[code] = where
@@ -315,7 +332,7 @@ class _Validator:
             return None
         number = node.get("number")
         if not isinstance(number, str) or not re.fullmatch(rf"{goal_number}-\d+", number):
-            self.problem(where, f"小項目番号は \"{goal_number}-1\" の形式の文字列です（{number!r}）")
+            self.problem(where, f'小項目番号は "{goal_number}-1" の形式の文字列です（{number!r}）')
             return None
         where = f"小項目 {number}"
         self.unknown_keys(node, ITEM_KEYS, where)
@@ -353,8 +370,13 @@ class _Validator:
         if allow_zero and 0 not in self.scale_values:
             self.problem(where, f"設問 {number}: 尺度に 0 がないため allow_zero は使えません")
         spec = QuestionSpec(
-            number=number, text=text, allow_zero=allow_zero, conditions=conditions,
-            goal_number=goal_number, item_number=item_number, group_code=group,
+            number=number,
+            text=text,
+            allow_zero=allow_zero,
+            conditions=conditions,
+            goal_number=goal_number,
+            item_number=item_number,
+            group_code=group,
         )
         self.questions[number] = (spec, where)
         self.pending_conditions.append((spec, where))

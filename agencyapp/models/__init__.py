@@ -1,4 +1,5 @@
 """All models, imported here so that Alembic and the app see one metadata."""
+
 from agencyapp.models.audit import AuditEvent, ReadLog
 from agencyapp.models.checklist import (
     ChecklistGoal,
@@ -24,9 +25,31 @@ from agencyapp.models.submission import Answer, Submission, SubmissionSnapshot
 from agencyapp.models.user import User
 
 __all__ = [
-    "Attachment", "CenterAssessment", "ImprovementPoint", "ImprovementRequest", "Notification", "Phrase",
-    "PointEvent", "ReviewNote", "ReadLog", "Hearing", "HearingDocument", "HearingFinding", "HearingSlot",
-    "Answer", "AuditEvent", "ChecklistGoal", "ChecklistItem", "ChecklistQuestion",
-    "ChecklistSection", "ChecklistVersion", "Cycle", "Ministry", "Submission",
-    "SubmissionSnapshot", "Unit", "User", "cycle_important_goal",
+    "Attachment",
+    "CenterAssessment",
+    "ImprovementPoint",
+    "ImprovementRequest",
+    "Notification",
+    "Phrase",
+    "PointEvent",
+    "ReviewNote",
+    "ReadLog",
+    "Hearing",
+    "HearingDocument",
+    "HearingFinding",
+    "HearingSlot",
+    "Answer",
+    "AuditEvent",
+    "ChecklistGoal",
+    "ChecklistItem",
+    "ChecklistQuestion",
+    "ChecklistSection",
+    "ChecklistVersion",
+    "Cycle",
+    "Ministry",
+    "Submission",
+    "SubmissionSnapshot",
+    "Unit",
+    "User",
+    "cycle_important_goal",
 ]

@@ -1,4 +1,5 @@
 """操作履歴: one row per action, written in the same transaction as the change."""
+
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String, Text

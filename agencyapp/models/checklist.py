@@ -1,4 +1,5 @@
 """A checklist version as loaded from its data file: sections, goals, items, questions."""
+
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint

@@ -1,4 +1,5 @@
 """年度点検: one fiscal year's self-check round."""
+
 from datetime import date, datetime
 
 from sqlalchemy import Column, Date, ForeignKey, String, Table, UniqueConstraint

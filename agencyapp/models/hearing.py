@@ -1,4 +1,5 @@
 """Individual hearings (個別ヒアリング) and visits (訪問): selection, slots, preparation, record."""
+
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String, Text
@@ -14,7 +15,13 @@ from agencyapp.models.user import User
 HEARING, VISIT = "hearing", "visit"
 KIND_LABELS = {HEARING: "個別ヒアリング", VISIT: "訪問"}
 CANDIDATE, PROPOSING, SCHEDULED, HELD, REPORTED, CANCELLED = (
-    "candidate", "proposing", "scheduled", "held", "reported", "cancelled")
+    "candidate",
+    "proposing",
+    "scheduled",
+    "held",
+    "reported",
+    "cancelled",
+)
 HEARING_STATUS_LABELS = {
     CANDIDATE: "候補",
     PROPOSING: "日程調整中",
@@ -68,11 +75,14 @@ class Hearing(Base):
     unit: Mapped[Unit] = relationship()
     staff: Mapped[User | None] = relationship(foreign_keys=[staff_id])
     slots: Mapped[list["HearingSlot"]] = relationship(
-        back_populates="hearing", order_by="HearingSlot.starts_at", cascade="all, delete-orphan")
+        back_populates="hearing", order_by="HearingSlot.starts_at", cascade="all, delete-orphan"
+    )
     documents: Mapped[list["HearingDocument"]] = relationship(
-        back_populates="hearing", order_by="HearingDocument.position", cascade="all, delete-orphan")
+        back_populates="hearing", order_by="HearingDocument.position", cascade="all, delete-orphan"
+    )
     findings: Mapped[list["HearingFinding"]] = relationship(
-        back_populates="hearing", order_by="HearingFinding.id", cascade="all, delete-orphan")
+        back_populates="hearing", order_by="HearingFinding.id", cascade="all, delete-orphan"
+    )
 
     __mapper_args__ = {"version_id_col": lock_version}
 

@@ -1,4 +1,5 @@
 """Ministries (府省) and their units (機関・原局)."""
+
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

@@ -1,4 +1,5 @@
 """The center's review: validated scores, internal notes, improvement requests and points."""
+
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, ForeignKey, SmallInteger, String, Text, UniqueConstraint

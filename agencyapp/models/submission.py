@@ -1,4 +1,5 @@
 """A unit's answers to a cycle, with the snapshots frozen at each submission."""
+
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, SmallInteger, String, Text, UniqueConstraint

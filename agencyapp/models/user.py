@@ -1,4 +1,5 @@
 """Login accounts with their role and scope."""
+
 import secrets
 from datetime import datetime
 

@@ -1,4 +1,5 @@
 """Writing the operation history (操作履歴). Rows join the caller's transaction."""
+
 from flask import has_request_context, request
 
 from agencyapp.extensions import db
@@ -36,5 +37,7 @@ def record(action, actor=None, obj=None, summary="", before=None, after=None, ac
 def record_denied(user, endpoint):
     """A refused request is history too; written at once in its own transaction."""
     db.session.rollback()
-    record("access.denied", actor=user, summary=f"権限のない操作を拒否しました: {endpoint} {request.method} {request.path}")
+    record(
+        "access.denied", actor=user, summary=f"権限のない操作を拒否しました: {endpoint} {request.method} {request.path}"
+    )
     db.session.commit()

@@ -1,5 +1,6 @@
 """Sign-in, lockout, sign-out and password changes."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -14,7 +15,7 @@ GENERIC_FAILURE = "ログインIDまたはパスワードが正しくありま�
 
 
 def _now():
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def locked_message(user):
@@ -47,7 +48,9 @@ def authenticate(login_id, password):
         if user.failed_login_count >= current_app.config["LOCKOUT_THRESHOLD"]:
             user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
             user.failed_login_count = 0
-            record("login.lockout", actor=user, obj=user, summary="連続したログイン失敗によりアカウントをロックしました")
+            record(
+                "login.lockout", actor=user, obj=user, summary="連続したログイン失敗によりアカウントをロックしました"
+            )
             db.session.commit()
             raise LoginError(locked_message(user))
         record("login.failure", actor=user, obj=user, summary="パスワード誤りまたは無効なアカウント")
@@ -66,8 +69,11 @@ def authenticate(login_id, password):
 def end_session(user, reason="logout"):
     """Sign out: rotate the session token so that every copy of the cookie dies."""
     user.rotate_session_token()
-    summary = {"logout": "ログアウト", "idle": "無操作時間の経過によるログアウト",
-               "absolute": "ログイン有効時間の経過によるログアウト"}.get(reason, reason)
+    summary = {
+        "logout": "ログアウト",
+        "idle": "無操作時間の経過によるログアウト",
+        "absolute": "ログイン有効時間の経過によるログアウト",
+    }.get(reason, reason)
     record("logout", actor=user, obj=user, summary=summary)
     db.session.commit()
 
@@ -96,7 +102,12 @@ def change_own_password(user, current_password, new_password):
             user.locked_until = _now() + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
             user.failed_login_count = 0
             user.rotate_session_token()
-            record("login.lockout", actor=user, obj=user, summary="パスワード変更画面での連続した誤入力によりアカウントをロックしました")
+            record(
+                "login.lockout",
+                actor=user,
+                obj=user,
+                summary="パスワード変更画面での連続した誤入力によりアカウントをロックしました",
+            )
             db.session.commit()
             raise DomainError(locked_message(user), locked=True)
         record("user.password_change_failed", actor=user, obj=user, summary="パスワード変更で現在のパスワードが誤り")
@@ -110,6 +121,11 @@ def change_own_password(user, current_password, new_password):
 def unlock(user, actor=None):
     user.locked_until = None
     user.failed_login_count = 0
-    record("user.unlocked", actor=actor, obj=user, summary="アカウントのロックを解除しました",
-           actor_login=None if actor else "cli")
+    record(
+        "user.unlocked",
+        actor=actor,
+        obj=user,
+        summary="アカウントのロックを解除しました",
+        actor_login=None if actor else "cli",
+    )
     db.session.commit()

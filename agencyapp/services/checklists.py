@@ -1,4 +1,5 @@
 """Importing a validated checklist file, and reading a version's structure back."""
+
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -30,8 +31,13 @@ def import_checklist(spec, actor=None):
             "改訂する場合は新しいコードで登録してください。"
         )
     version = ChecklistVersion(
-        code=spec.code, edition=spec.edition, fiscal_year=spec.fiscal_year, title=spec.title,
-        status="published", scale=spec.scale, source_sha256=spec.source_sha256,
+        code=spec.code,
+        edition=spec.edition,
+        fiscal_year=spec.fiscal_year,
+        title=spec.title,
+        status="published",
+        scale=spec.scale,
+        source_sha256=spec.source_sha256,
     )
     db.session.add(version)
     db.session.flush()
@@ -42,22 +48,36 @@ def import_checklist(spec, actor=None):
         return counters[kind]
 
     def add_question(qspec, goal_row, item_row):
-        db.session.add(ChecklistQuestion(
-            version_id=version.id, number=qspec.number, goal_id=goal_row.id,
-            item_id=item_row.id if item_row else None, text=qspec.text,
-            allow_zero=qspec.allow_zero, conditions=qspec.conditions, position=next_position("question"),
-        ))
+        db.session.add(
+            ChecklistQuestion(
+                version_id=version.id,
+                number=qspec.number,
+                goal_id=goal_row.id,
+                item_id=item_row.id if item_row else None,
+                text=qspec.text,
+                allow_zero=qspec.allow_zero,
+                conditions=qspec.conditions,
+                position=next_position("question"),
+            )
+        )
 
     def add_section(node, parent_id):
         row = ChecklistSection(
-            version_id=version.id, parent_id=parent_id, level=node.level, code=node.code,
-            title=node.title, position=next_position("section"),
+            version_id=version.id,
+            parent_id=parent_id,
+            level=node.level,
+            code=node.code,
+            title=node.title,
+            position=next_position("section"),
         )
         db.session.add(row)
         db.session.flush()
         for goal in node.goals:
             goal_row = ChecklistGoal(
-                version_id=version.id, section_id=row.id, number=goal.number, text=goal.text,
+                version_id=version.id,
+                section_id=row.id,
+                number=goal.number,
+                text=goal.text,
                 position=next_position("goal"),
             )
             db.session.add(goal_row)
@@ -66,7 +86,10 @@ def import_checklist(spec, actor=None):
                 add_question(goal.question, goal_row, None)
             for item in goal.items:
                 item_row = ChecklistItem(
-                    version_id=version.id, goal_id=goal_row.id, number=item.number, text=item.text,
+                    version_id=version.id,
+                    goal_id=goal_row.id,
+                    number=item.number,
+                    text=item.text,
                     position=next_position("item"),
                 )
                 db.session.add(item_row)
@@ -79,7 +102,9 @@ def import_checklist(spec, actor=None):
     for category in spec.categories:
         add_section(category, None)
     record(
-        "checklist.imported", actor=actor, obj=version,
+        "checklist.imported",
+        actor=actor,
+        obj=version,
         actor_login=None if actor else "cli",
         summary=f"チェックリスト {spec.title}（{spec.code}）を登録しました",
         after={"code": spec.code, "sha256": spec.source_sha256, "questions": counters["question"]},
@@ -171,9 +196,15 @@ def load_structure(version):
     for q in questions:
         goal_node = goal_by_id[q.goal_id]
         info = QuestionInfo(
-            id=q.id, number=q.number, text=q.text, allow_zero=q.allow_zero, conditions=q.conditions or [],
-            goal_number=goal_node.goal.number, group_code=nodes[goal_node.goal.section_id].section.code,
-            item_number=None, allowed_values=[v for v in scale_values if v != 0 or q.allow_zero],
+            id=q.id,
+            number=q.number,
+            text=q.text,
+            allow_zero=q.allow_zero,
+            conditions=q.conditions or [],
+            goal_number=goal_node.goal.number,
+            group_code=nodes[goal_node.goal.section_id].section.code,
+            item_number=None,
+            allowed_values=[v for v in scale_values if v != 0 or q.allow_zero],
         )
         infos[q.id] = info
         ordered.append(info)

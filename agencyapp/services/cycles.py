@@ -1,4 +1,5 @@
 """Opening a fiscal year's self-check cycle for its target units."""
+
 from sqlalchemy import select
 
 from agencyapp.extensions import db
@@ -7,8 +8,9 @@ from agencyapp.services import DomainError
 from agencyapp.services.audit import record
 
 
-def open_cycle(*, fiscal_year, version, title, opens_on, due_on, important_goal_numbers, important_label,
-               units, actor=None):
+def open_cycle(
+    *, fiscal_year, version, title, opens_on, due_on, important_goal_numbers, important_label, units, actor=None
+):
     """Create the cycle and an untouched submission for each target unit."""
     if due_on < opens_on:
         raise DomainError("提出期限は開始日より後の日付にしてください。")
@@ -23,18 +25,30 @@ def open_cycle(*, fiscal_year, version, title, opens_on, due_on, important_goal_
     if missing:
         raise DomainError(f"管理目標 {', '.join(map(str, sorted(missing)))} はこのチェックリストにありません。")
     cycle = Cycle(
-        fiscal_year=fiscal_year, version_id=version.id, title=title, opens_on=opens_on, due_on=due_on,
-        important_label=important_label, important_goals=list(goals),
+        fiscal_year=fiscal_year,
+        version_id=version.id,
+        title=title,
+        opens_on=opens_on,
+        due_on=due_on,
+        important_label=important_label,
+        important_goals=list(goals),
     )
     db.session.add(cycle)
     db.session.flush()
     for unit in units:
         db.session.add(Submission(cycle_id=cycle.id, unit_id=unit.id))
     record(
-        "cycle.opened", actor=actor, obj=cycle, actor_login=None if actor else "cli",
+        "cycle.opened",
+        actor=actor,
+        obj=cycle,
+        actor_login=None if actor else "cli",
         summary=f"{title} を開始しました（対象 {len(units)} 機関）",
-        after={"fiscal_year": fiscal_year, "version": version.code, "due_on": due_on.isoformat(),
-               "important_goals": sorted(important_goal_numbers)},
+        after={
+            "fiscal_year": fiscal_year,
+            "version": version.code,
+            "due_on": due_on.isoformat(),
+            "important_goals": sorted(important_goal_numbers),
+        },
     )
     db.session.commit()
     return cycle
@@ -47,7 +61,12 @@ def add_targets(cycle, units, actor=None):
     for unit in added:
         db.session.add(Submission(cycle_id=cycle.id, unit_id=unit.id))
     if added:
-        record("cycle.targets_added", actor=actor, obj=cycle, actor_login=None if actor else "cli",
-               summary=f"対象機関を {len(added)} 件追加しました")
+        record(
+            "cycle.targets_added",
+            actor=actor,
+            obj=cycle,
+            actor_login=None if actor else "cli",
+            summary=f"対象機関を {len(added)} 件追加しました",
+        )
     db.session.commit()
     return added

@@ -1,8 +1,9 @@
 """Hearings and visits: candidates, scheduling, preparation, the record and the report."""
+
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort, current_app
 from sqlalchemy import func, select
@@ -59,7 +60,9 @@ def _require(user, action, obj=None):
 
 def _check_lock(hearing, lock_version):
     if lock_version != hearing.lock_version:
-        raise StaleError("このヒアリングはほかの操作で更新されています（二重送信の可能性があります）。ページを再読み込みしてください。")
+        raise StaleError(
+            "このヒアリングはほかの操作で更新されています（二重送信の可能性があります）。ページを再読み込みしてください。"
+        )
 
 
 def _check_status(hearing, allowed, doing):
@@ -72,7 +75,7 @@ def _text(value, label, required=True, limit=TEXT_MAX):
 
 
 def _touch(hearing):
-    hearing.updated_at = datetime.now(timezone.utc)
+    hearing.updated_at = datetime.now(UTC)
 
 
 # --- candidates ------------------------------------------------------------------------------
@@ -89,32 +92,48 @@ class Candidate:
 def candidates(user, cycle, weights, ministry_id=None):
     """Every target unit of the cycle with its priority; six statements whatever the number of units."""
     _require(user, "hearing.manage")
-    stmt = (select(Submission).join(Unit, Unit.id == Submission.unit_id).where(Submission.cycle_id == cycle.id)
-            .options(joinedload(Submission.unit).joinedload(Unit.ministry)))
+    stmt = (
+        select(Submission)
+        .join(Unit, Unit.id == Submission.unit_id)
+        .where(Submission.cycle_id == cycle.id)
+        .options(joinedload(Submission.unit).joinedload(Unit.ministry))
+    )
     if ministry_id:
         stmt = stmt.where(Unit.ministry_id == ministry_id)
     submissions = db.session.scalars(stmt).all()
-    last_year = dict(db.session.execute(
-        select(Submission.unit_id, Submission.score_mean).join(Cycle, Cycle.id == Submission.cycle_id)
-        .where(Cycle.fiscal_year == cycle.fiscal_year - 1, Submission.score_mean.is_not(None))
-    ).all())
-    open_points = dict(db.session.execute(
-        select(Submission.unit_id, func.count(ImprovementPoint.id))
-        .join(Submission, Submission.id == ImprovementPoint.submission_id)
-        .where(ImprovementPoint.status == POINT_ISSUED).group_by(Submission.unit_id)
-    ).all())
-    last_held = dict(db.session.execute(
-        select(Hearing.unit_id, func.max(Hearing.starts_at))
-        .where(Hearing.status.in_((HELD, REPORTED))).group_by(Hearing.unit_id)
-    ).all())
-    active = {h.unit_id: h for h in db.session.scalars(
-        select(Hearing).where(Hearing.cycle_id == cycle.id, Hearing.status.in_(ACTIVE)))}
+    last_year = dict(
+        db.session.execute(
+            select(Submission.unit_id, Submission.score_mean)
+            .join(Cycle, Cycle.id == Submission.cycle_id)
+            .where(Cycle.fiscal_year == cycle.fiscal_year - 1, Submission.score_mean.is_not(None))
+        ).all()
+    )
+    open_points = dict(
+        db.session.execute(
+            select(Submission.unit_id, func.count(ImprovementPoint.id))
+            .join(Submission, Submission.id == ImprovementPoint.submission_id)
+            .where(ImprovementPoint.status == POINT_ISSUED)
+            .group_by(Submission.unit_id)
+        ).all()
+    )
+    last_held = dict(
+        db.session.execute(
+            select(Hearing.unit_id, func.max(Hearing.starts_at))
+            .where(Hearing.status.in_((HELD, REPORTED)))
+            .group_by(Hearing.unit_id)
+        ).all()
+    )
+    active = {
+        h.unit_id: h
+        for h in db.session.scalars(select(Hearing).where(Hearing.cycle_id == cycle.id, Hearing.status.in_(ACTIVE)))
+    }
     today = today_tokyo()
     rows = []
     for submission in submissions:
         held = last_held.get(submission.unit_id)
         late = (submission.status in EDITABLE_STATUSES and cycle.due_on < today) or (
-            submission.submitted_at is not None and submission.submitted_at.astimezone(TOKYO).date() > cycle.due_on)
+            submission.submitted_at is not None and submission.submitted_at.astimezone(TOKYO).date() > cycle.due_on
+        )
         facts = priority.UnitFacts(
             important_below=submission.important_below or 0,
             mean=submission.score_mean,
@@ -155,15 +174,26 @@ def create_hearings(user, cycle, unit_ids, kind, comment, weights):
         summary = "、".join(f"{r.label} {r.amount:g}" for r in row.priority.reasons) or "データ上の理由なし"
         reason = f"優先度 {row.priority.score:g}（{summary}）" + (f"\n{comment}" if comment else "")
         hearing = Hearing(
-            cycle_id=cycle.id, unit_id=unit_id, kind=kind, status=CANDIDATE, selection_reason=reason,
-            priority_score=row.priority.score, priority_reasons=row.priority.as_list(), staff_id=user.id,
+            cycle_id=cycle.id,
+            unit_id=unit_id,
+            kind=kind,
+            status=CANDIDATE,
+            selection_reason=reason,
+            priority_score=row.priority.score,
+            priority_reasons=row.priority.as_list(),
+            staff_id=user.id,
             created_by_id=user.id,
             documents=[HearingDocument(title=t, position=i) for i, t in enumerate(DEFAULT_DOCUMENTS)],
         )
         db.session.add(hearing)
         db.session.flush()
-        record("hearing.selected", actor=user, obj=hearing, after={"unit": unit_id, "kind": kind, "reason": reason},
-               summary=f"{row.submission.unit.name}を{KIND_LABELS[kind]}の候補に選びました")
+        record(
+            "hearing.selected",
+            actor=user,
+            obj=hearing,
+            after={"unit": unit_id, "kind": kind, "reason": reason},
+            summary=f"{row.submission.unit.name}を{KIND_LABELS[kind]}の候補に選びました",
+        )
         created.append(hearing)
     db.session.commit()
     return created
@@ -185,8 +215,12 @@ def parse_slot(day, start, end, place=""):
     if not (day or start or end):
         return None
     try:
-        return SlotInput(date.fromisoformat(day or ""), time.fromisoformat(start or ""), time.fromisoformat(end or ""),
-                         (place or "").strip())
+        return SlotInput(
+            date.fromisoformat(day or ""),
+            time.fromisoformat(start or ""),
+            time.fromisoformat(end or ""),
+            (place or "").strip(),
+        )
     except ValueError as exc:
         raise DomainError("日付は 2026-12-01、時刻は 10:00 の形式で入力してください。") from exc
 
@@ -197,7 +231,7 @@ def _validated_slots(inputs, now=None):
         raise DomainError("候補日時を1つ以上入力してください。")
     if len(inputs) > MAX_SLOTS:
         raise DomainError(f"候補日時は{MAX_SLOTS}つまでです。")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     result = []
     for index, slot in enumerate(inputs, start=1):
         starts = datetime.combine(slot.day, slot.start, TOKYO)
@@ -208,9 +242,9 @@ def _validated_slots(inputs, now=None):
             raise DomainError(f"候補{index}：過去の日時は指定できません。")
         if len(slot.place) > 500:
             raise DomainError(f"候補{index}：場所・会議情報は500文字以内で入力してください。")
-        result.append((starts.astimezone(timezone.utc), ends.astimezone(timezone.utc), slot.place))
+        result.append((starts.astimezone(UTC), ends.astimezone(UTC), slot.place))
     ordered = sorted(result)
-    for (_s1, e1, _), (s2, _e2, _) in zip(ordered, ordered[1:]):
+    for (_s1, e1, _), (s2, _e2, _) in zip(ordered, ordered[1:], strict=False):
         if s2 < e1:
             raise DomainError("候補日時が重なっています。重ならない時間帯を指定してください。")
     return result
@@ -225,16 +259,26 @@ def propose_slots(user, hearing, inputs, lock_version):
     for old in hearing.slots:
         old.withdrawn = True
     for starts, ends, place in slots:
-        hearing.slots.append(HearingSlot(starts_at=starts, ends_at=ends, place=place, proposed_by="center",
-                                         created_by_id=user.id))
+        hearing.slots.append(
+            HearingSlot(starts_at=starts, ends_at=ends, place=place, proposed_by="center", created_by_id=user.id)
+        )
     before = hearing.status
     hearing.status = PROPOSING
     _touch(hearing)
-    record("hearing.slots_proposed", actor=user, obj=hearing, before={"status": before},
-           after={"status": PROPOSING, "slots": [s[0].isoformat() for s in slots]},
-           summary=f"候補日時を{len(slots)}件提示しました")
-    notify(unit_users(hearing.unit_id), "hearing_proposed",
-           f"{hearing.kind_label}の候補日時が届きました。都合のよい日時を選んでください。", f"/hearings/{hearing.id}")
+    record(
+        "hearing.slots_proposed",
+        actor=user,
+        obj=hearing,
+        before={"status": before},
+        after={"status": PROPOSING, "slots": [s[0].isoformat() for s in slots]},
+        summary=f"候補日時を{len(slots)}件提示しました",
+    )
+    notify(
+        unit_users(hearing.unit_id),
+        "hearing_proposed",
+        f"{hearing.kind_label}の候補日時が届きました。都合のよい日時を選んでください。",
+        f"/hearings/{hearing.id}",
+    )
     db.session.commit()
 
 
@@ -259,9 +303,16 @@ def pick_slot(user, hearing, slot_id, comment, lock_version):
         other.chosen = other.id == slot.id
     slot.comment = _text(comment, "コメント", required=False, limit=2000)
     _touch(hearing)
-    record("hearing.slot_picked", actor=user, obj=hearing, after={"slot": slot.starts_at.isoformat()},
-           summary=f"候補日時 {datetime_ja(slot.starts_at)} を選びました")
-    _notify_staff(hearing, f"{hearing.unit.name}が{hearing.kind_label}の日時（{datetime_ja(slot.starts_at)}）を選びました。")
+    record(
+        "hearing.slot_picked",
+        actor=user,
+        obj=hearing,
+        after={"slot": slot.starts_at.isoformat()},
+        summary=f"候補日時 {datetime_ja(slot.starts_at)} を選びました",
+    )
+    _notify_staff(
+        hearing, f"{hearing.unit.name}が{hearing.kind_label}の日時（{datetime_ja(slot.starts_at)}）を選びました。"
+    )
     db.session.commit()
 
 
@@ -274,12 +325,24 @@ def counter_propose(user, hearing, inputs, comment, lock_version):
     for slot in hearing.slots:
         slot.chosen = False
     for starts, ends, place in slots:
-        hearing.slots.append(HearingSlot(starts_at=starts, ends_at=ends, place=place, proposed_by="agency",
-                                         comment=comment, created_by_id=user.id))
+        hearing.slots.append(
+            HearingSlot(
+                starts_at=starts,
+                ends_at=ends,
+                place=place,
+                proposed_by="agency",
+                comment=comment,
+                created_by_id=user.id,
+            )
+        )
     _touch(hearing)
-    record("hearing.counter_proposed", actor=user, obj=hearing,
-           after={"slots": [s[0].isoformat() for s in slots], "comment": comment},
-           summary=f"別の候補日時を{len(slots)}件提案しました")
+    record(
+        "hearing.counter_proposed",
+        actor=user,
+        obj=hearing,
+        after={"slots": [s[0].isoformat() for s in slots], "comment": comment},
+        summary=f"別の候補日時を{len(slots)}件提案しました",
+    )
     _notify_staff(hearing, f"{hearing.unit.name}から{hearing.kind_label}の別の候補日時が届きました。")
     db.session.commit()
 
@@ -294,8 +357,14 @@ def conflicts(hearing, starts, ends):
     if hearing.staff_id is None:
         return []
     return db.session.scalars(
-        select(Hearing).where(Hearing.staff_id == hearing.staff_id, Hearing.id != hearing.id,
-                              Hearing.status == SCHEDULED, Hearing.starts_at < ends, Hearing.ends_at > starts)
+        select(Hearing)
+        .where(
+            Hearing.staff_id == hearing.staff_id,
+            Hearing.id != hearing.id,
+            Hearing.status == SCHEDULED,
+            Hearing.starts_at < ends,
+            Hearing.ends_at > starts,
+        )
         .options(joinedload(Hearing.unit))
     ).all()
 
@@ -309,21 +378,39 @@ def confirm(user, hearing, slot_id, place, force, lock_version):
     clash = conflicts(hearing, slot.starts_at, slot.ends_at)
     if clash and not force:
         names = "、".join(f"{h.unit.name}（{datetime_ja(h.starts_at)}）" for h in clash)
-        raise DoubleBooking(f"担当者はこの時間帯に別のヒアリング・訪問が確定しています：{names}。"
-                            "それでも確定する場合は「重複を承知で確定する」を選んでください。", conflicts=clash)
+        raise DoubleBooking(
+            f"担当者はこの時間帯に別のヒアリング・訪問が確定しています：{names}。"
+            "それでも確定する場合は「重複を承知で確定する」を選んでください。",
+            conflicts=clash,
+        )
     hearing.starts_at, hearing.ends_at = slot.starts_at, slot.ends_at
     hearing.place = _text(place, "場所・会議情報", required=False, limit=500) or slot.place
     slot.chosen = True
     hearing.status = SCHEDULED
     _touch(hearing)
-    record("hearing.confirmed", actor=user, obj=hearing, before={"status": PROPOSING},
-           after={"status": SCHEDULED, "starts_at": slot.starts_at.isoformat(), "place": hearing.place,
-                  "double_booked": bool(clash)},
-           summary=f"日時を {datetime_ja(slot.starts_at)} に確定しました" + ("（担当者の予定と重複）" if clash else ""))
-    message = f"{hearing.kind_label}の日時が {datetime_ja(hearing.starts_at)} に確定しました。準備資料をご確認ください。"
+    record(
+        "hearing.confirmed",
+        actor=user,
+        obj=hearing,
+        before={"status": PROPOSING},
+        after={
+            "status": SCHEDULED,
+            "starts_at": slot.starts_at.isoformat(),
+            "place": hearing.place,
+            "double_booked": bool(clash),
+        },
+        summary=f"日時を {datetime_ja(slot.starts_at)} に確定しました" + ("（担当者の予定と重複）" if clash else ""),
+    )
+    message = (
+        f"{hearing.kind_label}の日時が {datetime_ja(hearing.starts_at)} に確定しました。準備資料をご確認ください。"
+    )
     notify(unit_users(hearing.unit_id), "hearing_scheduled", message, f"/hearings/{hearing.id}")
-    notify(ministry_users_of_unit(hearing.unit_id), "hearing_scheduled", f"{hearing.unit.name}：{message}",
-           f"/hearings/{hearing.id}")
+    notify(
+        ministry_users_of_unit(hearing.unit_id),
+        "hearing_scheduled",
+        f"{hearing.unit.name}：{message}",
+        f"/hearings/{hearing.id}",
+    )
     db.session.commit()
 
 
@@ -339,10 +426,20 @@ def reschedule(user, hearing, reason, lock_version):
     hearing.status = PROPOSING
     hearing.reminded_at = None
     _touch(hearing)
-    record("hearing.rescheduled", actor=user, obj=hearing, before={"status": SCHEDULED, "starts_at": before.isoformat()},
-           after={"status": PROPOSING, "reason": reason}, summary="日程を変更するため、確定を取り消しました")
-    notify(unit_users(hearing.unit_id), "hearing_rescheduled",
-           f"{hearing.kind_label}（{datetime_ja(before)}）の日程が変更になります。理由：{reason}", f"/hearings/{hearing.id}")
+    record(
+        "hearing.rescheduled",
+        actor=user,
+        obj=hearing,
+        before={"status": SCHEDULED, "starts_at": before.isoformat()},
+        after={"status": PROPOSING, "reason": reason},
+        summary="日程を変更するため、確定を取り消しました",
+    )
+    notify(
+        unit_users(hearing.unit_id),
+        "hearing_rescheduled",
+        f"{hearing.kind_label}（{datetime_ja(before)}）の日程が変更になります。理由：{reason}",
+        f"/hearings/{hearing.id}",
+    )
     db.session.commit()
 
 
@@ -354,11 +451,21 @@ def cancel(user, hearing, reason, lock_version):
     before = hearing.status
     hearing.status, hearing.cancel_reason = CANCELLED, reason
     _touch(hearing)
-    record("hearing.cancelled", actor=user, obj=hearing, before={"status": before},
-           after={"status": CANCELLED, "reason": reason}, summary=f"{hearing.kind_label}を中止しました")
+    record(
+        "hearing.cancelled",
+        actor=user,
+        obj=hearing,
+        before={"status": before},
+        after={"status": CANCELLED, "reason": reason},
+        summary=f"{hearing.kind_label}を中止しました",
+    )
     if before != CANDIDATE:
-        notify(unit_users(hearing.unit_id), "hearing_cancelled", f"{hearing.kind_label}は中止になりました。理由：{reason}",
-               f"/hearings/{hearing.id}")
+        notify(
+            unit_users(hearing.unit_id),
+            "hearing_cancelled",
+            f"{hearing.kind_label}は中止になりました。理由：{reason}",
+            f"/hearings/{hearing.id}",
+        )
     db.session.commit()
 
 
@@ -376,8 +483,14 @@ def update_documents(user, hearing, text, lock_version):
     before = [d.title for d in hearing.documents]
     hearing.documents = [HearingDocument(title=t, position=i) for i, t in enumerate(titles)]
     _touch(hearing)
-    record("hearing.documents", actor=user, obj=hearing, before={"documents": before}, after={"documents": titles},
-           summary="準備資料の一覧を更新しました")
+    record(
+        "hearing.documents",
+        actor=user,
+        obj=hearing,
+        before={"documents": before},
+        after={"documents": titles},
+        summary="準備資料の一覧を更新しました",
+    )
     db.session.commit()
 
 
@@ -393,8 +506,14 @@ def save_record(user, hearing, center_attendees, agency_attendees, minutes, inte
     hearing.internal_notes = _text(internal_notes, "内部メモ", required=False)
     hearing.status = HELD
     _touch(hearing)
-    record("hearing.recorded", actor=user, obj=hearing, before=before, after={"status": HELD, "minutes": hearing.minutes},
-           summary="出席者と議事録を記録しました")
+    record(
+        "hearing.recorded",
+        actor=user,
+        obj=hearing,
+        before=before,
+        after={"status": HELD, "minutes": hearing.minutes},
+        summary="出席者と議事録を記録しました",
+    )
     db.session.commit()
 
 
@@ -403,17 +522,26 @@ def add_finding(user, hearing, question_number, text):
     _check_status(hearing, (HELD,), "所見を追加")
     question_id = None
     if question_number:
-        question_id = db.session.scalar(select(ChecklistQuestion.id).where(
-            ChecklistQuestion.version_id == hearing.cycle.version_id, ChecklistQuestion.number == question_number))
+        question_id = db.session.scalar(
+            select(ChecklistQuestion.id).where(
+                ChecklistQuestion.version_id == hearing.cycle.version_id, ChecklistQuestion.number == question_number
+            )
+        )
         if question_id is None:
             raise DomainError(f"設問番号 {question_number} はこの年度のチェックリストにありません。")
-    finding = HearingFinding(hearing_id=hearing.id, question_id=question_id, text=_text(text, "所見", limit=4000),
-                             created_by_id=user.id)
+    finding = HearingFinding(
+        hearing_id=hearing.id, question_id=question_id, text=_text(text, "所見", limit=4000), created_by_id=user.id
+    )
     db.session.add(finding)
     _touch(hearing)
     db.session.flush()
-    record("hearing.finding_added", actor=user, obj=hearing, after={"question": question_number, "text": finding.text},
-           summary="所見を追加しました")
+    record(
+        "hearing.finding_added",
+        actor=user,
+        obj=hearing,
+        after={"question": question_number, "text": finding.text},
+        summary="所見を追加しました",
+    )
     db.session.commit()
     return finding
 
@@ -423,16 +551,21 @@ def finding_to_point(user, hearing, finding):
     _require(user, "hearing.manage", hearing)
     if finding.point_id is not None:
         raise DomainError("この所見は既に改善点になっています。")
-    submission = db.session.scalar(select(Submission).where(
-        Submission.cycle_id == hearing.cycle_id, Submission.unit_id == hearing.unit_id))
+    submission = db.session.scalar(
+        select(Submission).where(Submission.cycle_id == hearing.cycle_id, Submission.unit_id == hearing.unit_id)
+    )
     if submission is None:
         raise DomainError("この機関の自己点検が見つからないため、改善点にできません。")
     number = finding.question.number if finding.question else None
-    point = add_point(user, submission, number, f"【{hearing.kind_label}での所見】{finding.text}", "",
-                      source="hearing")
+    point = add_point(user, submission, number, f"【{hearing.kind_label}での所見】{finding.text}", "", source="hearing")
     finding.point_id = point.id
-    record("hearing.finding_to_point", actor=user, obj=hearing, after={"finding": finding.id, "point": point.id},
-           summary="所見を改善点（下書き）にしました")
+    record(
+        "hearing.finding_to_point",
+        actor=user,
+        obj=hearing,
+        after={"finding": finding.id, "point": point.id},
+        summary="所見を改善点（下書き）にしました",
+    )
     db.session.commit()
     return point
 
@@ -444,14 +577,24 @@ def publish_report(user, hearing, lock_version):
     if not hearing.minutes:
         raise DomainError("議事録がないため報告を公開できません。")
     hearing.status = REPORTED
-    hearing.reported_at = datetime.now(timezone.utc)
+    hearing.reported_at = datetime.now(UTC)
     _touch(hearing)
-    record("hearing.reported", actor=user, obj=hearing, before={"status": HELD}, after={"status": REPORTED},
-           summary="報告を公開しました")
+    record(
+        "hearing.reported",
+        actor=user,
+        obj=hearing,
+        before={"status": HELD},
+        after={"status": REPORTED},
+        summary="報告を公開しました",
+    )
     message = f"{hearing.kind_label}（{datetime_ja(hearing.starts_at)}）の報告が公開されました。"
     notify(unit_users(hearing.unit_id), "hearing_reported", message, f"/hearings/{hearing.id}")
-    notify(ministry_users_of_unit(hearing.unit_id), "hearing_reported", f"{hearing.unit.name}：{message}",
-           f"/hearings/{hearing.id}")
+    notify(
+        ministry_users_of_unit(hearing.unit_id),
+        "hearing_reported",
+        f"{hearing.unit.name}：{message}",
+        f"/hearings/{hearing.id}",
+    )
     db.session.commit()
 
 
@@ -460,18 +603,29 @@ def publish_report(user, hearing, lock_version):
 
 def send_reminders(now=None, days=None):
     """Remind the unit's contacts and the staff member of confirmed hearings starting within ``days`` days."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     days = current_app.config["HEARING_REMINDER_DAYS"] if days is None else days
     due = db.session.scalars(
-        select(Hearing).where(Hearing.status == SCHEDULED, Hearing.reminded_at.is_(None), Hearing.starts_at > now,
-                              Hearing.starts_at <= now + timedelta(days=days))
+        select(Hearing)
+        .where(
+            Hearing.status == SCHEDULED,
+            Hearing.reminded_at.is_(None),
+            Hearing.starts_at > now,
+            Hearing.starts_at <= now + timedelta(days=days),
+        )
         .options(joinedload(Hearing.unit), joinedload(Hearing.staff))
     ).all()
     for hearing in due:
-        message = (f"{hearing.kind_label}の予定：{datetime_ja(hearing.starts_at)}〜{hearing.ends_at.astimezone(TOKYO):%H:%M}"
-                   f"（{hearing.unit.name}）。場所：{hearing.place or '未定'}")
-        notify(unit_users(hearing.unit_id) + ([hearing.staff] if hearing.staff else []), "hearing_reminder", message,
-               f"/hearings/{hearing.id}")
+        message = (
+            f"{hearing.kind_label}の予定：{datetime_ja(hearing.starts_at)}〜{hearing.ends_at.astimezone(TOKYO):%H:%M}"
+            f"（{hearing.unit.name}）。場所：{hearing.place or '未定'}"
+        )
+        notify(
+            unit_users(hearing.unit_id) + ([hearing.staff] if hearing.staff else []),
+            "hearing_reminder",
+            message,
+            f"/hearings/{hearing.id}",
+        )
         hearing.reminded_at = now
         record("hearing.reminded", obj=hearing, actor_login="reminder", summary="日程の事前通知を送りました")
     db.session.commit()
@@ -491,8 +645,11 @@ class SeasonFilters:
 
 def _season_query(user, cycle, filters):
     """The cycle's hearings the user may see, with the season view's filters."""
-    stmt = (policy.scope_hearings(user, select(Hearing)).where(Hearing.cycle_id == cycle.id)
-            .join(Unit, Unit.id == Hearing.unit_id))
+    stmt = (
+        policy.scope_hearings(user, select(Hearing))
+        .where(Hearing.cycle_id == cycle.id)
+        .join(Unit, Unit.id == Hearing.unit_id)
+    )
     if filters.status:
         stmt = stmt.where(Hearing.status == filters.status)
     if filters.staff_id:
@@ -505,11 +662,16 @@ def _season_query(user, cycle, filters):
 def season(user, cycle, filters, per_page=25):
     stmt = _season_query(user, cycle, filters)
     total = db.session.scalar(stmt.with_only_columns(func.count(Hearing.id)))
-    rows = db.session.scalars(
-        stmt.options(joinedload(Hearing.unit).joinedload(Unit.ministry), joinedload(Hearing.staff))
-        .order_by(Hearing.starts_at.is_(None), Hearing.starts_at, Hearing.id)
-        .offset((max(filters.page, 1) - 1) * per_page).limit(per_page)
-    ).unique().all()
+    rows = (
+        db.session.scalars(
+            stmt.options(joinedload(Hearing.unit).joinedload(Unit.ministry), joinedload(Hearing.staff))
+            .order_by(Hearing.starts_at.is_(None), Hearing.starts_at, Hearing.id)
+            .offset((max(filters.page, 1) - 1) * per_page)
+            .limit(per_page)
+        )
+        .unique()
+        .all()
+    )
     return rows, total
 
 
@@ -517,16 +679,26 @@ def month_hearings(user, cycle, year, month, filters):
     """Dated hearings of one month for the calendar grid."""
     first = datetime(year, month, 1, tzinfo=TOKYO)
     last = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=TOKYO)
-    stmt = (_season_query(user, cycle, filters).where(Hearing.starts_at >= first, Hearing.starts_at < last)
-            .options(joinedload(Hearing.unit)))
+    stmt = (
+        _season_query(user, cycle, filters)
+        .where(Hearing.starts_at >= first, Hearing.starts_at < last)
+        .options(joinedload(Hearing.unit))
+    )
     return db.session.scalars(stmt.order_by(Hearing.starts_at)).unique().all()
 
 
 def load_hearing(hearing_id):
-    return db.session.scalar(select(Hearing).where(Hearing.id == hearing_id).options(
-        selectinload(Hearing.slots), selectinload(Hearing.documents),
-        selectinload(Hearing.findings).joinedload(HearingFinding.question), joinedload(Hearing.unit),
-        joinedload(Hearing.staff)))
+    return db.session.scalar(
+        select(Hearing)
+        .where(Hearing.id == hearing_id)
+        .options(
+            selectinload(Hearing.slots),
+            selectinload(Hearing.documents),
+            selectinload(Hearing.findings).joinedload(HearingFinding.question),
+            joinedload(Hearing.unit),
+            joinedload(Hearing.staff),
+        )
+    )
 
 
 def center_staff():
@@ -558,8 +730,9 @@ def feed_user(user_id, signature):
 
 def calendar_hearings(user):
     """Dated, not cancelled hearings the user may see (the staff member's own for the center)."""
-    stmt = policy.scope_hearings(user, select(Hearing)).where(Hearing.starts_at.is_not(None),
-                                                              Hearing.status.in_((SCHEDULED, HELD, REPORTED)))
+    stmt = policy.scope_hearings(user, select(Hearing)).where(
+        Hearing.starts_at.is_not(None), Hearing.status.in_((SCHEDULED, HELD, REPORTED))
+    )
     from agencyapp.models.user import CENTER
 
     if user.role == CENTER:

@@ -1,6 +1,7 @@
 """Improvement points and requests: draft, suggest, issue, answer, return and close."""
+
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from flask import abort
 from sqlalchemy import func, select
@@ -40,7 +41,9 @@ def _text(value, label, required=True):
 
 def _check_lock(point, lock_version):
     if lock_version != point.lock_version:
-        raise StaleError("この改善点はほかの操作で更新されています（二重送信の可能性があります）。ページを再読み込みしてください。")
+        raise StaleError(
+            "この改善点はほかの操作で更新されています（二重送信の可能性があります）。ページを再読み込みしてください。"
+        )
 
 
 def _snapshot(point):
@@ -53,8 +56,11 @@ def _snapshot(point):
 def _question_id(submission, number):
     if number in (None, ""):
         return None
-    question = db.session.scalar(select(ChecklistQuestion).where(
-        ChecklistQuestion.version_id == submission.cycle.version_id, ChecklistQuestion.number == number))
+    question = db.session.scalar(
+        select(ChecklistQuestion).where(
+            ChecklistQuestion.version_id == submission.cycle.version_id, ChecklistQuestion.number == number
+        )
+    )
     if question is None:
         raise DomainError(f"設問番号 {number} はこのチェックリストにありません。")
     return question.id
@@ -63,16 +69,30 @@ def _question_id(submission, number):
 def add_point(user, submission, question_number, finding, requested_action, source="review"):
     _require(user, "point.draft", submission)
     point = ImprovementPoint(
-        submission_id=submission.id, question_id=_question_id(submission, question_number),
-        finding=_text(finding, "指摘事項"), requested_action=_text(requested_action, "改善を求める事項", required=False),
-        status=POINT_DRAFT, source=source, created_by_id=user.id,
-        position=(db.session.scalar(select(func.max(ImprovementPoint.position))
-                                    .where(ImprovementPoint.submission_id == submission.id)) or 0) + 1,
+        submission_id=submission.id,
+        question_id=_question_id(submission, question_number),
+        finding=_text(finding, "指摘事項"),
+        requested_action=_text(requested_action, "改善を求める事項", required=False),
+        status=POINT_DRAFT,
+        source=source,
+        created_by_id=user.id,
+        position=(
+            db.session.scalar(
+                select(func.max(ImprovementPoint.position)).where(ImprovementPoint.submission_id == submission.id)
+            )
+            or 0
+        )
+        + 1,
     )
     db.session.add(point)
     db.session.flush()
-    record("point.drafted", actor=user, obj=point, after=_snapshot(point),
-           summary=f"改善点（下書き）を作成しました{f'（設問{question_number}）' if question_number else ''}")
+    record(
+        "point.drafted",
+        actor=user,
+        obj=point,
+        after=_snapshot(point),
+        summary=f"改善点（下書き）を作成しました{f'（設問{question_number}）' if question_number else ''}",
+    )
     db.session.commit()
     return point
 
@@ -89,8 +109,15 @@ def edit_point(user, point, finding, requested_action, lock_version):
     before = _snapshot(point)
     point.finding = _text(finding, "指摘事項")
     point.requested_action = _text(requested_action, "改善を求める事項", required=False)
-    point.updated_at = datetime.now(timezone.utc)
-    record("point.edited", actor=user, obj=point, before=before, after=_snapshot(point), summary="改善点（下書き）を編集しました")
+    point.updated_at = datetime.now(UTC)
+    record(
+        "point.edited",
+        actor=user,
+        obj=point,
+        before=before,
+        after=_snapshot(point),
+        summary="改善点（下書き）を編集しました",
+    )
     db.session.commit()
     return point
 
@@ -116,11 +143,21 @@ def suggest_points(user, submission):
     scale = state.structure.version.scale
     top = max(e["points"] for e in scale if e["points"] is not None)
     important = set(state.important_goals)
-    have = set(db.session.scalars(select(ImprovementPoint.question_id).where(
-        ImprovementPoint.submission_id == submission.id, ImprovementPoint.status != POINT_CLOSED,
-        ImprovementPoint.question_id.is_not(None))))
-    position = db.session.scalar(select(func.max(ImprovementPoint.position))
-                                 .where(ImprovementPoint.submission_id == submission.id)) or 0
+    have = set(
+        db.session.scalars(
+            select(ImprovementPoint.question_id).where(
+                ImprovementPoint.submission_id == submission.id,
+                ImprovementPoint.status != POINT_CLOSED,
+                ImprovementPoint.question_id.is_not(None),
+            )
+        )
+    )
+    position = (
+        db.session.scalar(
+            select(func.max(ImprovementPoint.position)).where(ImprovementPoint.submission_id == submission.id)
+        )
+        or 0
+    )
     created = 0
     for question in state.structure.questions:
         value = state.values.get(question.number)
@@ -131,16 +168,29 @@ def suggest_points(user, submission):
         label = state.structure.version.scale_label(value)
         important_note = "（今年度の重要点検項目）" if question.goal_number in important else ""
         position += 1
-        db.session.add(ImprovementPoint(
-            submission_id=submission.id, question_id=question.id, status=POINT_DRAFT, source="suggestion",
-            position=position, created_by_id=user.id,
-            finding=f"設問{question.number}「{question.text}」の自己点検結果が「{value} {label}」です{important_note}。",
-            requested_action=f"「{question.text}」の措置を講じ、実施状況（規程・記録等）を報告してください。",
-        ))
+        db.session.add(
+            ImprovementPoint(
+                submission_id=submission.id,
+                question_id=question.id,
+                status=POINT_DRAFT,
+                source="suggestion",
+                position=position,
+                created_by_id=user.id,
+                finding=(
+                    f"設問{question.number}「{question.text}」の自己点検結果が「{value} {label}」です{important_note}。"
+                ),
+                requested_action=f"「{question.text}」の措置を講じ、実施状況（規程・記録等）を報告してください。",
+            )
+        )
         created += 1
     if created:
-        record("point.suggested", actor=user, obj=submission, after={"created": created},
-               summary=f"改善点の案を{created}件作成しました（下書き）")
+        record(
+            "point.suggested",
+            actor=user,
+            obj=submission,
+            after={"created": created},
+            summary=f"改善点の案を{created}件作成しました（下書き）",
+        )
         db.session.commit()
     return created
 
@@ -160,25 +210,45 @@ def issue_request(user, submission, point_ids, due_on, message=""):
         raise DomainError("回答期限を正しい日付で入力してください。")
     if due_on <= today_tokyo():
         raise DomainError("回答期限は明日以降の日付にしてください。")
-    points = db.session.scalars(select(ImprovementPoint).where(
-        ImprovementPoint.id.in_(ids), ImprovementPoint.submission_id == submission.id,
-        ImprovementPoint.status == POINT_DRAFT).order_by(ImprovementPoint.position)).all()
+    points = db.session.scalars(
+        select(ImprovementPoint)
+        .where(
+            ImprovementPoint.id.in_(ids),
+            ImprovementPoint.submission_id == submission.id,
+            ImprovementPoint.status == POINT_DRAFT,
+        )
+        .order_by(ImprovementPoint.position)
+    ).all()
     if len(points) != len(ids):
-        raise DomainError("選ばれた改善点の一部が見つからないか、既に依頼済みです（二重送信の可能性があります）。ページを再読み込みしてください。")
-    now = datetime.now(timezone.utc)
-    request_row = ImprovementRequest(submission_id=submission.id, due_on=due_on, issued_at=now,
-                                     issued_by_id=user.id, message=_text(message, "依頼文", required=False))
+        raise DomainError(
+            "選ばれた改善点の一部が見つからないか、既に依頼済みです（二重送信の可能性があります）。ページを再読み込みしてください。"
+        )
+    now = datetime.now(UTC)
+    request_row = ImprovementRequest(
+        submission_id=submission.id,
+        due_on=due_on,
+        issued_at=now,
+        issued_by_id=user.id,
+        message=_text(message, "依頼文", required=False),
+    )
     db.session.add(request_row)
     db.session.flush()
     for point in points:
         point.status = POINT_ISSUED
         point.request_id = request_row.id
         point.updated_at = now
-        db.session.add(PointEvent(point_id=point.id, kind="issued", actor_id=user.id, at=now,
-                                  body=f"回答期限 {date_wareki(due_on)}"))
-    record("request.issued", actor=user, obj=request_row,
-           after={"points": [p.id for p in points], "due_on": due_on.isoformat()},
-           summary=f"改善依頼を発行しました（改善点{len(points)}件、回答期限 {due_on.isoformat()}）")
+        db.session.add(
+            PointEvent(
+                point_id=point.id, kind="issued", actor_id=user.id, at=now, body=f"回答期限 {date_wareki(due_on)}"
+            )
+        )
+    record(
+        "request.issued",
+        actor=user,
+        obj=request_row,
+        after={"points": [p.id for p in points], "due_on": due_on.isoformat()},
+        summary=f"改善依頼を発行しました（改善点{len(points)}件、回答期限 {due_on.isoformat()}）",
+    )
     text = f"{submission.cycle.title}について改善依頼（{len(points)}件、回答期限 {date_wareki(due_on)}）が届きました。"
     link = f"/improvements/requests/{request_row.id}"
     notify(unit_users(submission.unit_id), "request_issued", text, link)
@@ -202,27 +272,51 @@ def answer_point(user, point, plan, plan_due_on, report, upload, lock_version):
     report = _text(report, "完了報告", required=False)
     stored = attachments.store(upload) if upload is not None and upload.filename else None
     try:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         before = {"status": point.status, "plan": point.plan, "report": point.report}
         point.plan, point.plan_due_on, point.report = plan, plan_due_on, report
         point.status = POINT_ANSWERED
         point.answered_at = point.updated_at = now
         body = f"改善計画：{plan}" + (f"\n完了報告：{report}" if report else "")
-        event = PointEvent(point_id=point.id, kind="answered", body=body, plan_due_on=plan_due_on,
-                           actor_id=user.id, at=now)
+        event = PointEvent(
+            point_id=point.id, kind="answered", body=body, plan_due_on=plan_due_on, actor_id=user.id, at=now
+        )
         db.session.add(event)
         db.session.flush()
         if stored:
-            db.session.add(Attachment(event_id=event.id, original_name=stored.original_name,
-                                      stored_name=stored.stored_name, content_type=stored.content_type,
-                                      size=stored.size, sha256=stored.sha256, uploaded_by_id=user.id))
-        record("point.answered", actor=user, obj=point, before=before,
-               after={"status": POINT_ANSWERED, "plan": plan, "plan_due_on": plan_due_on.isoformat(),
-                      "report": report, "attachment": stored.sha256 if stored else None},
-               summary="改善点に回答しました" + ("（完了報告あり）" if report else "（改善計画）"))
-        notify(center_users(), "point_answered",
-               f"{point.submission.unit.name}から改善点への回答" + ("（完了報告）" if report else "（改善計画）") + "が届きました。",
-               f"/improvements/points/{point.id}")
+            db.session.add(
+                Attachment(
+                    event_id=event.id,
+                    original_name=stored.original_name,
+                    stored_name=stored.stored_name,
+                    content_type=stored.content_type,
+                    size=stored.size,
+                    sha256=stored.sha256,
+                    uploaded_by_id=user.id,
+                )
+            )
+        record(
+            "point.answered",
+            actor=user,
+            obj=point,
+            before=before,
+            after={
+                "status": POINT_ANSWERED,
+                "plan": plan,
+                "plan_due_on": plan_due_on.isoformat(),
+                "report": report,
+                "attachment": stored.sha256 if stored else None,
+            },
+            summary="改善点に回答しました" + ("（完了報告あり）" if report else "（改善計画）"),
+        )
+        notify(
+            center_users(),
+            "point_answered",
+            f"{point.submission.unit.name}から改善点への回答"
+            + ("（完了報告）" if report else "（改善計画）")
+            + "が届きました。",
+            f"/improvements/points/{point.id}",
+        )
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -238,13 +332,23 @@ def return_point(user, point, comment, lock_version):
     if point.status != POINT_ANSWERED:
         raise DomainError("回答済の改善点のみ差し戻せます。")
     comment = _text(comment, "差戻しのコメント")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     point.status, point.center_comment, point.updated_at = POINT_ISSUED, comment, now
     db.session.add(PointEvent(point_id=point.id, kind="returned", body=comment, actor_id=user.id, at=now))
-    record("point.returned", actor=user, obj=point, before={"status": POINT_ANSWERED},
-           after={"status": POINT_ISSUED, "comment": comment}, summary="改善点の回答を差し戻しました")
-    notify(unit_users(point.submission.unit_id), "point_returned",
-           f"改善点への回答が差し戻されました：{comment}", f"/improvements/points/{point.id}")
+    record(
+        "point.returned",
+        actor=user,
+        obj=point,
+        before={"status": POINT_ANSWERED},
+        after={"status": POINT_ISSUED, "comment": comment},
+        summary="改善点の回答を差し戻しました",
+    )
+    notify(
+        unit_users(point.submission.unit_id),
+        "point_returned",
+        f"改善点への回答が差し戻されました：{comment}",
+        f"/improvements/points/{point.id}",
+    )
     db.session.commit()
 
 
@@ -254,15 +358,27 @@ def close_point(user, point, comment, lock_version):
     if point.status != POINT_ANSWERED:
         raise DomainError("回答済の改善点のみ完了にできます。")
     if not point.report:
-        raise DomainError("完了報告がまだないため完了にできません。計画を確認した旨をコメントして差し戻し、完了報告を求めてください。")
+        raise DomainError(
+            "完了報告がまだないため完了にできません。計画を確認した旨をコメントして差し戻し、完了報告を求めてください。"
+        )
     comment = _text(comment, "コメント", required=False)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     point.status, point.center_comment, point.closed_at, point.updated_at = POINT_CLOSED, comment, now, now
     db.session.add(PointEvent(point_id=point.id, kind="closed", body=comment, actor_id=user.id, at=now))
-    record("point.closed", actor=user, obj=point, before={"status": POINT_ANSWERED},
-           after={"status": POINT_CLOSED, "comment": comment}, summary="改善点を完了にしました")
-    notify(unit_users(point.submission.unit_id), "point_closed", "改善点が完了となりました。",
-           f"/improvements/points/{point.id}")
+    record(
+        "point.closed",
+        actor=user,
+        obj=point,
+        before={"status": POINT_ANSWERED},
+        after={"status": POINT_CLOSED, "comment": comment},
+        summary="改善点を完了にしました",
+    )
+    notify(
+        unit_users(point.submission.unit_id),
+        "point_closed",
+        "改善点が完了となりました。",
+        f"/improvements/points/{point.id}",
+    )
     db.session.commit()
 
 
@@ -296,32 +412,46 @@ def visible_points(user, filters, per_page=25):
     if filters.search:
         stmt = stmt.where(contains(Unit.name, filters.search) | contains(ImprovementPoint.finding, filters.search))
     total = db.session.scalar(stmt.with_only_columns(func.count(ImprovementPoint.id)))
-    rows = db.session.scalars(
-        stmt.options(
-            joinedload(ImprovementPoint.request),
-            joinedload(ImprovementPoint.question),
-            joinedload(ImprovementPoint.submission).joinedload(Submission.unit).joinedload(Unit.ministry),
+    rows = (
+        db.session.scalars(
+            stmt.options(
+                joinedload(ImprovementPoint.request),
+                joinedload(ImprovementPoint.question),
+                joinedload(ImprovementPoint.submission).joinedload(Submission.unit).joinedload(Unit.ministry),
+            )
+            .order_by(ImprovementRequest.due_on, ImprovementPoint.id)
+            .offset((max(filters.page, 1) - 1) * per_page)
+            .limit(per_page)
         )
-        .order_by(ImprovementRequest.due_on, ImprovementPoint.id)
-        .offset((max(filters.page, 1) - 1) * per_page).limit(per_page)
-    ).unique().all()
+        .unique()
+        .all()
+    )
     return rows, total
 
 
 def points_of_submission(submission, include_drafts):
-    stmt = (select(ImprovementPoint).where(ImprovementPoint.submission_id == submission.id)
-            .options(joinedload(ImprovementPoint.question), joinedload(ImprovementPoint.request))
-            .order_by(ImprovementPoint.position, ImprovementPoint.id))
+    stmt = (
+        select(ImprovementPoint)
+        .where(ImprovementPoint.submission_id == submission.id)
+        .options(joinedload(ImprovementPoint.question), joinedload(ImprovementPoint.request))
+        .order_by(ImprovementPoint.position, ImprovementPoint.id)
+    )
     if not include_drafts:
         stmt = stmt.where(ImprovementPoint.status != POINT_DRAFT)
     return db.session.scalars(stmt).unique().all()
 
 
 def point_history(point):
-    return db.session.scalars(
-        select(PointEvent).where(PointEvent.point_id == point.id)
-        .options(joinedload(PointEvent.actor), selectinload(PointEvent.attachments)).order_by(PointEvent.id)
-    ).unique().all()
+    return (
+        db.session.scalars(
+            select(PointEvent)
+            .where(PointEvent.point_id == point.id)
+            .options(joinedload(PointEvent.actor), selectinload(PointEvent.attachments))
+            .order_by(PointEvent.id)
+        )
+        .unique()
+        .all()
+    )
 
 
 def is_overdue(point):
@@ -348,15 +478,26 @@ def save_phrase(user, phrase_id, title, body):
             abort(404)
         before = {"title": phrase.title, "body": phrase.body}
         phrase.title, phrase.body, phrase.updated_by_id = title, body, user.id
-        phrase.updated_at = datetime.now(timezone.utc)
-        record("phrase.edited", actor=user, obj=phrase, before=before, after={"title": title, "body": body},
-               summary=f"定型文「{title}」を更新しました")
+        phrase.updated_at = datetime.now(UTC)
+        record(
+            "phrase.edited",
+            actor=user,
+            obj=phrase,
+            before=before,
+            after={"title": title, "body": body},
+            summary=f"定型文「{title}」を更新しました",
+        )
     else:
         phrase = Phrase(title=title, body=body, updated_by_id=user.id)
         db.session.add(phrase)
         db.session.flush()
-        record("phrase.created", actor=user, obj=phrase, after={"title": title, "body": body},
-               summary=f"定型文「{title}」を登録しました")
+        record(
+            "phrase.created",
+            actor=user,
+            obj=phrase,
+            after={"title": title, "body": body},
+            summary=f"定型文「{title}」を登録しました",
+        )
     db.session.commit()
     return phrase
 
@@ -367,5 +508,11 @@ def delete_phrase(user, phrase_id):
     if phrase is None or not phrase.active:
         abort(404)
     phrase.active = False
-    record("phrase.deleted", actor=user, obj=phrase, before={"title": phrase.title}, summary=f"定型文「{phrase.title}」を削除しました")
+    record(
+        "phrase.deleted",
+        actor=user,
+        obj=phrase,
+        before={"title": phrase.title},
+        summary=f"定型文「{phrase.title}」を削除しました",
+    )
     db.session.commit()

@@ -4,7 +4,8 @@
 ``deliver`` sends the queued mails once the caller has committed, so a mail
 never announces something that was rolled back.
 """
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import func, select, update
@@ -108,8 +109,9 @@ def init_app(app):
 
 def unread_count(user):
     return db.session.scalar(
-        select(func.count()).select_from(Notification).where(Notification.user_id == user.id,
-                                                             Notification.read_at.is_(None))
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
     )
 
 
@@ -118,6 +120,6 @@ def mark_read(user, notification_id=None):
     stmt = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)
-    result = db.session.execute(stmt.values(read_at=datetime.now(timezone.utc)))
+    result = db.session.execute(stmt.values(read_at=datetime.now(UTC)))
     db.session.commit()
     return result.rowcount

@@ -1,4 +1,5 @@
 """Ministries and units, maintained by the system administrator."""
+
 import re
 
 from flask import abort
@@ -29,12 +30,20 @@ def _code(value, model):
 
 def add_ministry(user, code, name):
     _require(user)
-    ministry = Ministry(code=_code(code, Ministry), name=clean_text(name, "府省名", limit=100),
-                       position=(db.session.scalar(select(func.max(Ministry.position))) or 0) + 1)
+    ministry = Ministry(
+        code=_code(code, Ministry),
+        name=clean_text(name, "府省名", limit=100),
+        position=(db.session.scalar(select(func.max(Ministry.position))) or 0) + 1,
+    )
     db.session.add(ministry)
     db.session.flush()
-    record("organisation.ministry_added", actor=user, obj=ministry, after={"code": ministry.code, "name": ministry.name},
-           summary=f"府省 {ministry.name} を追加しました")
+    record(
+        "organisation.ministry_added",
+        actor=user,
+        obj=ministry,
+        after={"code": ministry.code, "name": ministry.name},
+        summary=f"府省 {ministry.name} を追加しました",
+    )
     db.session.commit()
     return ministry
 
@@ -44,13 +53,22 @@ def add_unit(user, ministry_id, code, name, kind):
     ministry = db.session.get(Ministry, ministry_id) if ministry_id else None
     if ministry is None:
         raise DomainError("府省を選んでください。")
-    unit = Unit(ministry_id=ministry.id, code=_code(code, Unit), name=clean_text(name, "機関名", limit=150),
-                kind=clean_text(kind, "種別", required=False, limit=50) or "原局",
-                position=(db.session.scalar(select(func.max(Unit.position)).where(Unit.ministry_id == ministry.id)) or 0) + 1)
+    unit = Unit(
+        ministry_id=ministry.id,
+        code=_code(code, Unit),
+        name=clean_text(name, "機関名", limit=150),
+        kind=clean_text(kind, "種別", required=False, limit=50) or "原局",
+        position=(db.session.scalar(select(func.max(Unit.position)).where(Unit.ministry_id == ministry.id)) or 0) + 1,
+    )
     db.session.add(unit)
     db.session.flush()
-    record("organisation.unit_added", actor=user, obj=unit,
-           after={"code": unit.code, "name": unit.name, "ministry": ministry.code}, summary=f"機関 {unit.name} を追加しました")
+    record(
+        "organisation.unit_added",
+        actor=user,
+        obj=unit,
+        after={"code": unit.code, "name": unit.name, "ministry": ministry.code},
+        summary=f"機関 {unit.name} を追加しました",
+    )
     db.session.commit()
     return unit
 
@@ -64,7 +82,13 @@ def update_unit(user, unit, name, kind, active):
     unit.active = bool(active)
     after = {"name": unit.name, "kind": unit.kind, "active": unit.active}
     if before != after:
-        record("organisation.unit_updated", actor=user, obj=unit, before=before, after=after,
-               summary=f"機関 {unit.name} を更新しました")
+        record(
+            "organisation.unit_updated",
+            actor=user,
+            obj=unit,
+            before=before,
+            after=after,
+            summary=f"機関 {unit.name} を更新しました",
+        )
     db.session.commit()
     return unit

@@ -1,6 +1,7 @@
 """Oversight for ministries (own units) and the center (all, with a ministry filter): read only."""
+
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import abort
 from sqlalchemy import func, select
@@ -62,7 +63,8 @@ def unit_rows(user, cycle, ministry_id=None):
     _require(user)
     units = scoped_units(user, ministry_id)
     submissions = db.session.scalars(
-        select(Submission).where(Submission.cycle_id == cycle.id, Submission.unit_id.in_(units))
+        select(Submission)
+        .where(Submission.cycle_id == cycle.id, Submission.unit_id.in_(units))
         .options(joinedload(Submission.unit).joinedload(Unit.ministry))
     ).all()
     today = today_tokyo()
@@ -82,8 +84,12 @@ def unit_rows(user, cycle, ministry_id=None):
     hearings = {h.unit_id: h for h in db.session.scalars(policy.scope_hearings(user, hearing_stmt))}
     rows = []
     for submission in submissions:
-        row = UnitRow(submission, open_counts.get(submission.unit_id, 0), overdue_counts.get(submission.unit_id, 0),
-                      hearings.get(submission.unit_id))
+        row = UnitRow(
+            submission,
+            open_counts.get(submission.unit_id, 0),
+            overdue_counts.get(submission.unit_id, 0),
+            hearings.get(submission.unit_id),
+        )
         if submission.status in EDITABLE_STATUSES and cycle.due_on < today:
             row.attention.append("提出期限超過")
         if submission.important_met is False:
@@ -93,8 +99,14 @@ def unit_rows(user, cycle, ministry_id=None):
         if row.open_points >= MANY_OPEN_POINTS:
             row.attention.append(f"未完了の改善点 {row.open_points}件")
         rows.append(row)
-    rows.sort(key=lambda r: (-len(r.attention), -(r.overdue_points + r.open_points),
-                             r.unit.ministry.position, r.unit.position))
+    rows.sort(
+        key=lambda r: (
+            -len(r.attention),
+            -(r.overdue_points + r.open_points),
+            r.unit.ministry.position,
+            r.unit.position,
+        )
+    )
     return rows
 
 
@@ -113,13 +125,21 @@ def totals(rows):
 
 def latest_scores(cycle_id, unit_ids=None):
     """{unit_id: scores dict of the latest snapshot} for submitted units of the cycle; one statement."""
-    latest = (select(SubmissionSnapshot.submission_id, func.max(SubmissionSnapshot.sequence).label("sequence"))
-              .group_by(SubmissionSnapshot.submission_id).subquery())
-    stmt = (select(Submission.unit_id, SubmissionSnapshot.scores)
-            .join(latest, latest.c.submission_id == Submission.id)
-            .join(SubmissionSnapshot, (SubmissionSnapshot.submission_id == latest.c.submission_id)
-                  & (SubmissionSnapshot.sequence == latest.c.sequence))
-            .where(Submission.cycle_id == cycle_id, Submission.score_mean.is_not(None)))
+    latest = (
+        select(SubmissionSnapshot.submission_id, func.max(SubmissionSnapshot.sequence).label("sequence"))
+        .group_by(SubmissionSnapshot.submission_id)
+        .subquery()
+    )
+    stmt = (
+        select(Submission.unit_id, SubmissionSnapshot.scores)
+        .join(latest, latest.c.submission_id == Submission.id)
+        .join(
+            SubmissionSnapshot,
+            (SubmissionSnapshot.submission_id == latest.c.submission_id)
+            & (SubmissionSnapshot.sequence == latest.c.sequence),
+        )
+        .where(Submission.cycle_id == cycle_id, Submission.score_mean.is_not(None))
+    )
     if unit_ids is not None:
         stmt = stmt.where(Submission.unit_id.in_(unit_ids))
     return dict(db.session.execute(stmt).all())
@@ -152,15 +172,19 @@ def year_over_year(unit_ids, edition):
         select(Cycle.fiscal_year, func.avg(Submission.score_mean), func.count(Submission.id))
         .join(Submission, Submission.cycle_id == Cycle.id)
         .join(ChecklistVersion, ChecklistVersion.id == Cycle.version_id)
-        .where(Submission.unit_id.in_(unit_ids), Submission.score_mean.is_not(None), ChecklistVersion.edition == edition)
-        .group_by(Cycle.fiscal_year).order_by(Cycle.fiscal_year)
+        .where(
+            Submission.unit_id.in_(unit_ids), Submission.score_mean.is_not(None), ChecklistVersion.edition == edition
+        )
+        .group_by(Cycle.fiscal_year)
+        .order_by(Cycle.fiscal_year)
     ).all()
     return [(year, round(float(mean), 2), count) for year, mean, count in rows]
 
 
 def get_unit_or_404(user, unit_id):
-    unit = db.session.scalar(select(Unit).where(Unit.id == unit_id, Unit.id.in_(scoped_units(user)))
-                             .options(joinedload(Unit.ministry)))
+    unit = db.session.scalar(
+        select(Unit).where(Unit.id == unit_id, Unit.id.in_(scoped_units(user))).options(joinedload(Unit.ministry))
+    )
     if unit is None:
         abort(404)
     return unit
@@ -169,14 +193,21 @@ def get_unit_or_404(user, unit_id):
 def issued_points(user, cycle_id, unit_ids):
     """Issued points of the units in one cycle, plus those of earlier cycles still open (carried),
     by unit id; drafts never leave the center. One statement."""
-    stmt = (policy.scope_points(user, select(ImprovementPoint, Submission.unit_id))
-            .join(Submission, Submission.id == ImprovementPoint.submission_id)
-            .where(Submission.unit_id.in_(unit_ids), ImprovementPoint.status != POINT_DRAFT,
-                   (Submission.cycle_id == cycle_id)
-                   | ImprovementPoint.status.in_((POINT_ISSUED, POINT_ANSWERED)))
-            .options(joinedload(ImprovementPoint.request), joinedload(ImprovementPoint.question),
-                     joinedload(ImprovementPoint.submission))
-            .order_by(ImprovementPoint.id))
+    stmt = (
+        policy.scope_points(user, select(ImprovementPoint, Submission.unit_id))
+        .join(Submission, Submission.id == ImprovementPoint.submission_id)
+        .where(
+            Submission.unit_id.in_(unit_ids),
+            ImprovementPoint.status != POINT_DRAFT,
+            (Submission.cycle_id == cycle_id) | ImprovementPoint.status.in_((POINT_ISSUED, POINT_ANSWERED)),
+        )
+        .options(
+            joinedload(ImprovementPoint.request),
+            joinedload(ImprovementPoint.question),
+            joinedload(ImprovementPoint.submission),
+        )
+        .order_by(ImprovementPoint.id)
+    )
     result = {unit_id: [] for unit_id in unit_ids}
     for point, unit_id in db.session.execute(stmt).unique():
         result[unit_id].append(point)
@@ -185,8 +216,10 @@ def issued_points(user, cycle_id, unit_ids):
 
 def unit_hearings(user, unit_id):
     return db.session.scalars(
-        policy.scope_hearings(user, select(Hearing)).where(Hearing.unit_id == unit_id)
-        .where(Hearing.status.in_(VISIBLE_OUTSIDE_CENTER)).order_by(Hearing.id.desc())
+        policy.scope_hearings(user, select(Hearing))
+        .where(Hearing.unit_id == unit_id)
+        .where(Hearing.status.in_(VISIBLE_OUTSIDE_CENTER))
+        .order_by(Hearing.id.desc())
     ).all()
 
 
@@ -197,8 +230,7 @@ def record_view(user, submission, page):
     """Log an opening of the submission by someone outside its unit (its own contacts are not logged)."""
     if user.role == AGENCY and user.unit_id == submission.unit_id:
         return
-    db.session.add(ReadLog(submission_id=submission.id, user_id=user.id, page=page,
-                           at=datetime.now(timezone.utc)))
+    db.session.add(ReadLog(submission_id=submission.id, user_id=user.id, page=page, at=datetime.now(UTC)))
     db.session.commit()
 
 
@@ -206,13 +238,20 @@ def views_of(submission, limit=20):
     """The latest openings with who, and the total count; two statements."""
     total = db.session.scalar(select(func.count()).select_from(ReadLog).where(ReadLog.submission_id == submission.id))
     rows = db.session.execute(
-        select(ReadLog, User).join(User, User.id == ReadLog.user_id)
-        .where(ReadLog.submission_id == submission.id).order_by(ReadLog.id.desc()).limit(limit)
+        select(ReadLog, User)
+        .join(User, User.id == ReadLog.user_id)
+        .where(ReadLog.submission_id == submission.id)
+        .order_by(ReadLog.id.desc())
+        .limit(limit)
     ).all()
     return rows, total
 
 
 def record_export(user, kind, scope_label, rows):
-    record("export", actor=user, summary=f"{scope_label}の{kind}を出力しました（{rows}行）",
-           after={"kind": kind, "scope": scope_label, "rows": rows})
+    record(
+        "export",
+        actor=user,
+        summary=f"{scope_label}の{kind}を出力しました（{rows}行）",
+        after={"kind": kind, "scope": scope_label, "rows": rows},
+    )
     db.session.commit()

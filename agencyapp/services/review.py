@@ -1,7 +1,8 @@
 """The center's review of submissions: queue, validated scores, notes, return and accept."""
+
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import abort
 from sqlalchemy import and_, asc, desc, func, or_, select
@@ -89,9 +90,9 @@ def review_queue(user, cycle, filters, per_page=25):
         base = base.where(Submission.important_met.is_(False))
     if filters.overdue:
         base = base.where(overdue_clause(cycle))
-    counts = dict(db.session.execute(
-        base.with_only_columns(Submission.status, func.count()).group_by(Submission.status)
-    ).all())
+    counts = dict(
+        db.session.execute(base.with_only_columns(Submission.status, func.count()).group_by(Submission.status)).all()
+    )
     if filters.status:
         base = base.where(Submission.status == filters.status)
     total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
@@ -100,7 +101,8 @@ def review_queue(user, cycle, filters, per_page=25):
     rows = db.session.execute(
         base.options(joinedload(Submission.unit).joinedload(Unit.ministry))
         .order_by(order.nulls_last(), Ministry.position, Unit.position, Submission.id)
-        .offset((max(filters.page, 1) - 1) * per_page).limit(per_page)
+        .offset((max(filters.page, 1) - 1) * per_page)
+        .limit(per_page)
     ).all()
     return rows, counts, total
 
@@ -121,17 +123,23 @@ def validated_scores(state, assessed):
     values = dict(state.values)
     for number, assessment in assessed.items():
         values[number] = assessment.value
-    return scoring.compute(state.structure.questions, values, state.applies, state.structure.version.scale,
-                           state.important_goals)
+    return scoring.compute(
+        state.structure.questions, values, state.applies, state.structure.version.scale, state.important_goals
+    )
 
 
 def previous_values(submission):
     """Last fiscal year's answers of the same unit (same edition), by question number."""
     previous = db.session.scalar(
-        select(Submission).join(Cycle, Cycle.id == Submission.cycle_id)
-        .where(Submission.unit_id == submission.unit_id, Cycle.fiscal_year == submission.cycle.fiscal_year - 1,
-               Submission.status.in_((SUBMITTED, ACCEPTED)))
-        .order_by(Cycle.id.desc()).limit(1)
+        select(Submission)
+        .join(Cycle, Cycle.id == Submission.cycle_id)
+        .where(
+            Submission.unit_id == submission.unit_id,
+            Cycle.fiscal_year == submission.cycle.fiscal_year - 1,
+            Submission.status.in_((SUBMITTED, ACCEPTED)),
+        )
+        .order_by(Cycle.id.desc())
+        .limit(1)
     )
     if previous is None:
         return None, {}
@@ -161,8 +169,13 @@ def set_assessment(user, submission, number, raw_value, reason):
     if value is None or value == state.values.get(number):
         if existing:
             db.session.delete(existing)
-            record("assessment.removed", actor=user, obj=submission, before=before,
-                   summary=f"設問{number}のセンター確認点を取り消しました")
+            record(
+                "assessment.removed",
+                actor=user,
+                obj=submission,
+                before=before,
+                summary=f"設問{number}のセンター確認点を取り消しました",
+            )
             db.session.commit()
         return None
     if not reason:
@@ -170,15 +183,21 @@ def set_assessment(user, submission, number, raw_value, reason):
     if len(reason) > REASON_MAX:
         raise DomainError(f"理由は{REASON_MAX}文字以内で入力してください。")
     if existing is None:
-        existing = CenterAssessment(submission_id=submission.id, question_id=question.id, value=value,
-                                    reason=reason, assessed_by_id=user.id)
+        existing = CenterAssessment(
+            submission_id=submission.id, question_id=question.id, value=value, reason=reason, assessed_by_id=user.id
+        )
         db.session.add(existing)
     else:
         existing.value, existing.reason, existing.assessed_by_id = value, reason, user.id
-        existing.assessed_at = datetime.now(timezone.utc)
-    record("assessment.saved", actor=user, obj=submission, before=before,
-           after={"question": number, "value": value, "reason": reason},
-           summary=f"設問{number}のセンター確認点を{value}としました")
+        existing.assessed_at = datetime.now(UTC)
+    record(
+        "assessment.saved",
+        actor=user,
+        obj=submission,
+        before=before,
+        after={"question": number, "value": value, "reason": reason},
+        summary=f"設問{number}のセンター確認点を{value}としました",
+    )
     db.session.commit()
     return existing
 
@@ -199,8 +218,10 @@ def add_note(user, submission, body):
 
 def notes(submission):
     return db.session.scalars(
-        select(ReviewNote).where(ReviewNote.submission_id == submission.id)
-        .options(joinedload(ReviewNote.author)).order_by(ReviewNote.id.desc())
+        select(ReviewNote)
+        .where(ReviewNote.submission_id == submission.id)
+        .options(joinedload(ReviewNote.author))
+        .order_by(ReviewNote.id.desc())
     ).all()
 
 
@@ -222,13 +243,22 @@ def return_submission(user, submission, reason, lock_version):
         raise DomainError(f"理由は{REASON_MAX}文字以内で入力してください。")
     submission.status = RETURNED
     submission.return_reason = reason
-    submission.reviewed_at = datetime.now(timezone.utc)
+    submission.reviewed_at = datetime.now(UTC)
     submission.reviewed_by_id = user.id
-    record("submission.returned", actor=user, obj=submission, before={"status": SUBMITTED},
-           after={"status": RETURNED, "reason": reason}, summary="自己点検を差し戻しました")
-    notify(unit_users(submission.unit_id), "submission_returned",
-           f"{submission.cycle.title}の自己点検が差し戻されました。理由：{reason}",
-           f"/submissions/{submission.id}")
+    record(
+        "submission.returned",
+        actor=user,
+        obj=submission,
+        before={"status": SUBMITTED},
+        after={"status": RETURNED, "reason": reason},
+        summary="自己点検を差し戻しました",
+    )
+    notify(
+        unit_users(submission.unit_id),
+        "submission_returned",
+        f"{submission.cycle.title}の自己点検が差し戻されました。理由：{reason}",
+        f"/submissions/{submission.id}",
+    )
     db.session.commit()
 
 
@@ -239,20 +269,32 @@ def accept_submission(user, submission, lock_version):
     if submission.status != SUBMITTED:
         raise DomainError(f"状況が「{submission.status_label}」の自己点検は確認済にできません（提出済のもののみ）。")
     submission.status = ACCEPTED
-    submission.reviewed_at = datetime.now(timezone.utc)
+    submission.reviewed_at = datetime.now(UTC)
     submission.reviewed_by_id = user.id
-    record("submission.accepted", actor=user, obj=submission, before={"status": SUBMITTED},
-           after={"status": ACCEPTED}, summary="自己点検を確認済にしました")
-    notify(unit_users(submission.unit_id), "submission_accepted",
-           f"{submission.cycle.title}の自己点検がセンターで確認済となりました。", f"/submissions/{submission.id}")
+    record(
+        "submission.accepted",
+        actor=user,
+        obj=submission,
+        before={"status": SUBMITTED},
+        after={"status": ACCEPTED},
+        summary="自己点検を確認済にしました",
+    )
+    notify(
+        unit_users(submission.unit_id),
+        "submission_accepted",
+        f"{submission.cycle.title}の自己点検がセンターで確認済となりました。",
+        f"/submissions/{submission.id}",
+    )
     db.session.commit()
 
 
 def snapshot_changes(submission):
     """What changed between the last two frozen snapshots: [(number, old, new)] with value and note."""
     snapshots = db.session.scalars(
-        select(SubmissionSnapshot).where(SubmissionSnapshot.submission_id == submission.id)
-        .order_by(SubmissionSnapshot.sequence.desc()).limit(2)
+        select(SubmissionSnapshot)
+        .where(SubmissionSnapshot.submission_id == submission.id)
+        .order_by(SubmissionSnapshot.sequence.desc())
+        .limit(2)
     ).all()
     if len(snapshots) < 2:
         return None, []
@@ -262,7 +304,13 @@ def snapshot_changes(submission):
     for answer in new["answers"]:
         before = old_answers.get(answer["question"], {})
         if (before.get("value"), before.get("note", "")) != (answer["value"], answer["note"]):
-            changes.append({"question": answer["question"], "old_value": before.get("value"),
-                            "new_value": answer["value"], "old_note": before.get("note", ""),
-                            "new_note": answer["note"]})
+            changes.append(
+                {
+                    "question": answer["question"],
+                    "old_value": before.get("value"),
+                    "new_value": answer["value"],
+                    "old_note": before.get("note", ""),
+                    "new_note": answer["note"],
+                }
+            )
     return snapshots, changes

@@ -1,8 +1,9 @@
 """The self-check: answer, save, submit and freeze."""
+
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import abort
 from sqlalchemy import func, select
@@ -31,15 +32,17 @@ class SelfCheckState:
     important_goals: list = field(default_factory=list)
 
     def progress(self, questions=None):
-        return scoring.progress(questions if questions is not None else self.structure.questions,
-                                self.values, self.applies)
+        return scoring.progress(
+            questions if questions is not None else self.structure.questions, self.values, self.applies
+        )
 
     def missing(self):
         return [q for q in self.structure.questions if self.applies[q.number] and self.values.get(q.number) is None]
 
     def scores(self):
-        return scoring.compute(self.structure.questions, self.values, self.applies,
-                               self.structure.version.scale, self.important_goals)
+        return scoring.compute(
+            self.structure.questions, self.values, self.applies, self.structure.version.scale, self.important_goals
+        )
 
     def off_reason(self, question):
         return describe(question.conditions)
@@ -76,7 +79,9 @@ def _require(user, action, submission):
 
 def _check_editable(submission, lock_version):
     if not submission.editable:
-        raise DomainError("この自己点検は提出済みのため変更できません。修正が必要な場合はセンターに差戻しを依頼してください。")
+        raise DomainError(
+            "この自己点検は提出済みのため変更できません。修正が必要な場合はセンターに差戻しを依頼してください。"
+        )
     if lock_version is None or lock_version != submission.lock_version:
         raise StaleError(
             "別の画面（または別の担当者）がこの自己点検を先に更新したため、保存できませんでした。"
@@ -107,10 +112,16 @@ def _clean_note(raw, number):
 
 def _touch(submission, user):
     if submission.status != DRAFT:
-        record("submission.status_changed", actor=user, obj=submission,
-               before={"status": submission.status}, after={"status": DRAFT}, summary="入力を開始しました")
+        record(
+            "submission.status_changed",
+            actor=user,
+            obj=submission,
+            before={"status": submission.status},
+            after={"status": DRAFT},
+            summary="入力を開始しました",
+        )
         submission.status = DRAFT
-    submission.updated_at = datetime.now(timezone.utc)
+    submission.updated_at = datetime.now(UTC)
 
 
 @dataclass
@@ -145,10 +156,16 @@ def save_answer(user, submission, number, raw_value, raw_note, lock_version):
         state.answers[number] = answer
     answer.value, answer.note = value, note
     answer.updated_by_id = user.id
-    answer.updated_at = datetime.now(timezone.utc)
+    answer.updated_at = datetime.now(UTC)
     _touch(submission, user)
-    record("answer.saved", actor=user, obj=submission, summary=f"設問{number}の回答を保存しました",
-           before=before, after={"question": number, "value": value, "note": note})
+    record(
+        "answer.saved",
+        actor=user,
+        obj=submission,
+        summary=f"設問{number}の回答を保存しました",
+        before=before,
+        after={"question": number, "value": value, "note": note},
+    )
     db.session.commit()
     old_applies = state.applies
     state.values[number] = value
@@ -211,13 +228,18 @@ def save_all(user, submission, form, lock_version):
             continue
         answer.value, answer.note = value, note
         answer.updated_by_id = user.id
-        answer.updated_at = datetime.now(timezone.utc)
+        answer.updated_at = datetime.now(UTC)
         state.values[number] = value
         changes += 1
     if changes:
         _touch(submission, user)
-        record("answers.saved_all", actor=user, obj=submission, summary=f"{changes}件の回答を一括保存しました",
-               after={"changed": changes})
+        record(
+            "answers.saved_all",
+            actor=user,
+            obj=submission,
+            summary=f"{changes}件の回答を一括保存しました",
+            after={"changed": changes},
+        )
         db.session.commit()
     state.applies = applicability(state.structure.questions, state.values)
     return changes, state
@@ -241,9 +263,14 @@ def submit(user, submission, lock_version):
             missing=numbers,
         )
     snapshot, previous_status = freeze(submission, user, state)
-    record("submission.submitted", actor=user, obj=submission,
-           summary=f"自己点検を提出しました（第{snapshot.sequence}版）", before={"status": previous_status},
-           after={"status": SUBMITTED, "sha256": snapshot.sha256, "sequence": snapshot.sequence})
+    record(
+        "submission.submitted",
+        actor=user,
+        obj=submission,
+        summary=f"自己点検を提出しました（第{snapshot.sequence}版）",
+        before={"status": previous_status},
+        after={"status": SUBMITTED, "sha256": snapshot.sha256, "sequence": snapshot.sequence},
+    )
     db.session.commit()
     return snapshot
 
@@ -253,7 +280,7 @@ def freeze(submission, user, state):
 
     The caller has checked the rules and commits. Returns (snapshot, the status before).
     """
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     scores = state.scores()
     cycle = submission.cycle
     content = {
@@ -274,13 +301,20 @@ def freeze(submission, user, state):
         ],
     }
     text = canonical_json(content)
-    sequence = (db.session.scalar(
-        select(func.max(SubmissionSnapshot.sequence)).where(SubmissionSnapshot.submission_id == submission.id)
-    ) or 0) + 1
+    sequence = (
+        db.session.scalar(
+            select(func.max(SubmissionSnapshot.sequence)).where(SubmissionSnapshot.submission_id == submission.id)
+        )
+        or 0
+    ) + 1
     snapshot = SubmissionSnapshot(
-        submission_id=submission.id, sequence=sequence, content=text,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), scores=scores.as_dict(),
-        created_by_id=user.id, created_at=now,
+        submission_id=submission.id,
+        sequence=sequence,
+        content=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        scores=scores.as_dict(),
+        created_by_id=user.id,
+        created_at=now,
     )
     db.session.add(snapshot)
     previous_status = submission.status
@@ -298,8 +332,10 @@ def freeze(submission, user, state):
 
 def latest_snapshot(submission):
     return db.session.scalar(
-        select(SubmissionSnapshot).where(SubmissionSnapshot.submission_id == submission.id)
-        .order_by(SubmissionSnapshot.sequence.desc()).limit(1)
+        select(SubmissionSnapshot)
+        .where(SubmissionSnapshot.submission_id == submission.id)
+        .order_by(SubmissionSnapshot.sequence.desc())
+        .limit(1)
     )
 
 
@@ -319,6 +355,8 @@ def cycle_submissions(user, cycle, *, search="", status="", page=1, per_page=25)
     page = max(1, page)
     rows = db.session.scalars(
         stmt.options(joinedload(Submission.unit).joinedload(Unit.ministry))
-        .order_by(Unit.ministry_id, Unit.position, Unit.id).offset((page - 1) * per_page).limit(per_page)
+        .order_by(Unit.ministry_id, Unit.position, Unit.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     ).all()
     return rows, counts, total

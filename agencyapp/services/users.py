@@ -1,4 +1,5 @@
 """Creating accounts with a role and the matching scope."""
+
 import re
 
 from flask import current_app
@@ -34,14 +35,24 @@ def create_user(*, login_id, display_name, role, password, unit=None, ministry=N
     if problems:
         raise DomainError(" ".join(problems), problems=problems)
     user = User(
-        login_id=login_id, display_name=display_name.strip(), role=role, email=email or "",
-        unit_id=unit.id if role == AGENCY else None, ministry_id=ministry.id if role == MINISTRY else None,
+        login_id=login_id,
+        display_name=display_name.strip(),
+        role=role,
+        email=email or "",
+        unit_id=unit.id if role == AGENCY else None,
+        ministry_id=ministry.id if role == MINISTRY else None,
         password_hash=passwords.hash_password(password),
     )
     db.session.add(user)
     db.session.flush()
-    record("user.created", actor=actor, obj=user, actor_login=None if actor else "cli",
-           summary=f"アカウント {login_id}（{user.role_label}）を作成しました", after={"role": role})
+    record(
+        "user.created",
+        actor=actor,
+        obj=user,
+        actor_login=None if actor else "cli",
+        summary=f"アカウント {login_id}（{user.role_label}）を作成しました",
+        after={"role": role},
+    )
     db.session.commit()
     return user
 
@@ -54,9 +65,14 @@ def set_active(actor, user, active):
         return user
     user.active = active
     user.rotate_session_token()
-    record("user.activated" if active else "user.deactivated", actor=actor, obj=user,
-           before={"active": not active}, after={"active": active},
-           summary=f"アカウント {user.login_id} を{'有効' if active else '無効'}にしました")
+    record(
+        "user.activated" if active else "user.deactivated",
+        actor=actor,
+        obj=user,
+        before={"active": not active},
+        after={"active": active},
+        summary=f"アカウント {user.login_id} を{'有効' if active else '無効'}にしました",
+    )
     db.session.commit()
     return user
 
@@ -75,8 +91,14 @@ def search_users(text="", role="", page=1, per_page=25):
     if role in ROLES:
         stmt = stmt.where(User.role == role)
     total = db.session.scalar(stmt.with_only_columns(func.count(User.id)))
-    rows = db.session.scalars(
-        stmt.options(joinedload(User.unit).joinedload(Unit.ministry), joinedload(User.ministry))
-        .order_by(User.active.desc(), User.role, User.login_id).offset((max(page, 1) - 1) * per_page).limit(per_page)
-    ).unique().all()
+    rows = (
+        db.session.scalars(
+            stmt.options(joinedload(User.unit).joinedload(Unit.ministry), joinedload(User.ministry))
+            .order_by(User.active.desc(), User.role, User.login_id)
+            .offset((max(page, 1) - 1) * per_page)
+            .limit(per_page)
+        )
+        .unique()
+        .all()
+    )
     return rows, total

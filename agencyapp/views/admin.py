@@ -1,4 +1,5 @@
 """System administration: accounts (create, deactivate, unlock, set a password)."""
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,13 +22,25 @@ def users():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     per_page = current_app.config["PAGE_SIZE"]
     rows, total = service.search_users(text, role, page, per_page)
-    return render_template("admin/users.html", rows=rows, total=total, text=text, role=role, page=page,
-                           pages=max(1, -(-total // per_page)), roles=ROLE_LABELS)
+    return render_template(
+        "admin/users.html",
+        rows=rows,
+        total=total,
+        text=text,
+        role=role,
+        page=page,
+        pages=max(1, -(-total // per_page)),
+        roles=ROLE_LABELS,
+    )
 
 
 def _choices():
-    units = db.session.scalars(select(Unit).where(Unit.active.is_(True)).options(joinedload(Unit.ministry))
-                               .order_by(Unit.ministry_id, Unit.position)).all()
+    units = db.session.scalars(
+        select(Unit)
+        .where(Unit.active.is_(True))
+        .options(joinedload(Unit.ministry))
+        .order_by(Unit.ministry_id, Unit.position)
+    ).all()
     ministries = db.session.scalars(select(Ministry).order_by(Ministry.position)).all()
     return units, ministries
 
@@ -42,17 +55,26 @@ def new_user():
         ministry = db.session.get(Ministry, form.get("ministry_id", type=int)) if form.get("ministry_id") else None
         try:
             user = service.create_user(
-                login_id=(form.get("login_id") or "").strip(), display_name=form.get("display_name") or "",
-                role=form.get("role") or "", password=form.get("password") or "", unit=unit, ministry=ministry,
-                email=(form.get("email") or "").strip(), actor=current_user,
+                login_id=(form.get("login_id") or "").strip(),
+                display_name=form.get("display_name") or "",
+                role=form.get("role") or "",
+                password=form.get("password") or "",
+                unit=unit,
+                ministry=ministry,
+                email=(form.get("email") or "").strip(),
+                actor=current_user,
             )
         except DomainError as exc:
             error = exc.message
         else:
-            flash(f"アカウント {user.login_id} を作成しました。初期パスワードは本人に安全な方法で伝えてください。", "success")
+            flash(
+                f"アカウント {user.login_id} を作成しました。初期パスワードは本人に安全な方法で伝えてください。",
+                "success",
+            )
             return redirect(url_for("admin.user", user_id=user.id), code=303)
-    return render_template("admin/user_new.html", units=units, ministries=ministries, roles=ROLE_LABELS,
-                           error=error, form=form), (422 if error else 200)
+    return render_template(
+        "admin/user_new.html", units=units, ministries=ministries, roles=ROLE_LABELS, error=error, form=form
+    ), (422 if error else 200)
 
 
 def _user(user_id):
@@ -80,8 +102,13 @@ def _act(user_id, call, success):
 @bp.post("/users/<int:user_id>/active")
 def set_active(user_id):
     active = request.form.get("active") == "1"
-    return _act(user_id, lambda u: service.set_active(current_user, u, active),
-                "アカウントを有効にしました。" if active else "アカウントを無効にしました。ログイン中のセッションも無効になりました。")
+    return _act(
+        user_id,
+        lambda u: service.set_active(current_user, u, active),
+        "アカウントを有効にしました。"
+        if active
+        else "アカウントを無効にしました。ログイン中のセッションも無効になりました。",
+    )
 
 
 @bp.post("/users/<int:user_id>/unlock")
@@ -91,5 +118,8 @@ def unlock(user_id):
 
 @bp.post("/users/<int:user_id>/password")
 def set_password(user_id):
-    return _act(user_id, lambda u: auth_service.set_password(u, request.form.get("password") or "", actor=current_user),
-                "パスワードを設定しました。この利用者のログイン中のセッションは無効になりました。")
+    return _act(
+        user_id,
+        lambda u: auth_service.set_password(u, request.form.get("password") or "", actor=current_user),
+        "パスワードを設定しました。この利用者のログイン中のセッションは無効になりました。",
+    )

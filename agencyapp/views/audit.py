@@ -1,4 +1,5 @@
 """操作履歴: the audit log, searchable and paginated, for the center and administrators."""
+
 from datetime import datetime, time, timedelta
 
 from flask import Blueprint, current_app, render_template, request
@@ -13,13 +14,24 @@ from agencyapp.services import contains
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 AREAS = {
-    "login": "ログイン", "logout": "ログアウト", "user": "利用者", "access": "拒否されたアクセス",
-    "answer": "回答", "answers": "回答（一括）", "submission": "自己点検", "assessment": "確認点",
-    "review_note": "内部メモ", "point": "改善点", "request": "改善依頼", "phrase": "定型文",
-    "hearing": "ヒアリング・訪問", "export": "出力", "checklist": "チェックリスト", "cycle": "年度点検",
+    "login": "ログイン",
+    "logout": "ログアウト",
+    "user": "利用者",
+    "access": "拒否されたアクセス",
+    "answer": "回答",
+    "answers": "回答（一括）",
+    "submission": "自己点検",
+    "assessment": "確認点",
+    "review_note": "内部メモ",
+    "point": "改善点",
+    "request": "改善依頼",
+    "phrase": "定型文",
+    "hearing": "ヒアリング・訪問",
+    "export": "出力",
+    "checklist": "チェックリスト",
+    "cycle": "年度点検",
     "organisation": "府省・機関",
 }
-
 
 
 @bp.get("/")
@@ -44,6 +56,15 @@ def index():
     total = db.session.scalar(stmt.with_only_columns(func.count(AuditEvent.id)))
     rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
     return render_template(
-        "audit/index.html", rows=rows, total=total, page=page, pages=max(1, -(-total // per_page)), areas=AREAS,
-        area=area, actor=actor, text=text, since=since, until=until,
+        "audit/index.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // per_page)),
+        areas=AREAS,
+        area=area,
+        actor=actor,
+        text=text,
+        since=since,
+        until=until,
     )

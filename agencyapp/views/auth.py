@@ -1,4 +1,5 @@
 """Sign in, sign out and change one's own password."""
+
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -32,7 +33,12 @@ def _limit_disabled():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], exempt_when=_limit_disabled, error_message="ログインの試行が多すぎます。しばらく待ってから再度お試しください。")
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    exempt_when=_limit_disabled,
+    error_message="ログインの試行が多すぎます。しばらく待ってから再度お試しください。",
+)
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("dashboard.home"))

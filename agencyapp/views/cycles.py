@@ -16,25 +16,38 @@ from agencyapp.services.cycles import open_cycle
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
 
-
 @bp.get("/")
 def index():
-    cycles = db.session.execute(
-        select(Cycle, func.count(Submission.id)).outerjoin(Submission, Submission.cycle_id == Cycle.id)
-        .options(joinedload(Cycle.version)).group_by(Cycle.id).order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())
-    ).unique().all()
+    cycles = (
+        db.session.execute(
+            select(Cycle, func.count(Submission.id))
+            .outerjoin(Submission, Submission.cycle_id == Cycle.id)
+            .options(joinedload(Cycle.version))
+            .group_by(Cycle.id)
+            .order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())
+        )
+        .unique()
+        .all()
+    )
     return render_template("cycles/index.html", cycles=cycles)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
-    versions = db.session.scalars(select(ChecklistVersion).where(ChecklistVersion.status == "published")
-                                  .order_by(ChecklistVersion.fiscal_year.desc(), ChecklistVersion.id)).all()
+    versions = db.session.scalars(
+        select(ChecklistVersion)
+        .where(ChecklistVersion.status == "published")
+        .order_by(ChecklistVersion.fiscal_year.desc(), ChecklistVersion.id)
+    ).all()
     form = request.form if request.method == "POST" else {}
     version_id = request.values.get("version_id", type=int) or (versions[0].id if versions else None)
     version = next((v for v in versions if v.id == version_id), None)
-    units = db.session.scalars(select(Unit).where(Unit.active.is_(True)).options(joinedload(Unit.ministry))
-                               .order_by(Unit.ministry_id, Unit.position)).all()
+    units = db.session.scalars(
+        select(Unit)
+        .where(Unit.active.is_(True))
+        .options(joinedload(Unit.ministry))
+        .order_by(Unit.ministry_id, Unit.position)
+    ).all()
     error = None
     if request.method == "POST" and request.form.get("action") == "open":
         chosen = {int(i) for i in request.form.getlist("unit_ids") if i.isdigit()}
@@ -50,14 +63,21 @@ def new():
             title = (request.form.get("title") or "").strip()
             if not title or len(title) > 200:
                 raise DomainError("名称を200文字以内で入力してください。")
-            exists = db.session.scalar(select(Cycle.id).where(Cycle.fiscal_year == year, Cycle.version_id == version.id))
+            exists = db.session.scalar(
+                select(Cycle.id).where(Cycle.fiscal_year == year, Cycle.version_id == version.id)
+            )
             if exists:
                 raise DomainError("この年度・チェックリストの点検は既にあります。")
             cycle = open_cycle(
-                fiscal_year=year, version=version, title=title, opens_on=opens_on, due_on=due_on,
+                fiscal_year=year,
+                version=version,
+                title=title,
+                opens_on=opens_on,
+                due_on=due_on,
                 important_goal_numbers=[int(n) for n in request.form.getlist("goals") if n.isdigit()],
                 important_label=(request.form.get("important_label") or "").strip()[:200],
-                units=[u for u in units if u.id in chosen], actor=current_user,
+                units=[u for u in units if u.id in chosen],
+                actor=current_user,
             )
         except DomainError as exc:
             error = exc.message
@@ -67,6 +87,12 @@ def new():
     structure = load_structure(version) if version else None
     today = today_tokyo()
     return render_template(
-        "cycles/new.html", versions=versions, version=version, structure=structure, units=units, form=form,
-        error=error, default_year=fiscal_year_of(today) + (1 if today.month >= 10 else 0),
+        "cycles/new.html",
+        versions=versions,
+        version=version,
+        structure=structure,
+        units=units,
+        form=form,
+        error=error,
+        default_year=fiscal_year_of(today) + (1 if today.month >= 10 else 0),
     ), (422 if error else 200)

@@ -1,4 +1,5 @@
 """Home page per role: the agency's own self-checks, or a scoped list of a cycle's submissions."""
+
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
@@ -46,12 +47,16 @@ def home():
 
 
 def _agency_home():
-    submissions = db.session.scalars(
-        policy.scope_submissions(current_user, select(Submission))
-        .options(joinedload(Submission.cycle).joinedload(Cycle.version), joinedload(Submission.unit))
-        .join(Cycle, Cycle.id == Submission.cycle_id)
-        .order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())
-    ).unique().all()
+    submissions = (
+        db.session.scalars(
+            policy.scope_submissions(current_user, select(Submission))
+            .options(joinedload(Submission.cycle).joinedload(Cycle.version), joinedload(Submission.unit))
+            .join(Cycle, Cycle.id == Submission.cycle_id)
+            .order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())
+        )
+        .unique()
+        .all()
+    )
     structures = {}
     for submission in submissions:
         if submission.cycle.version_id not in structures:
@@ -83,8 +88,17 @@ def _list_home():
             progress = _progress_by_submission(rows, {cycle.version_id: load_structure(cycle.version)})
     pages = max(1, -(-total // per_page))
     context = dict(
-        cycles=cycles, cycle=cycle, rows=rows, counts=counts, total=total, progress=progress,
-        search=search, status=status, page=page, pages=pages, statuses=STATUS_LABELS,
+        cycles=cycles,
+        cycle=cycle,
+        rows=rows,
+        counts=counts,
+        total=total,
+        progress=progress,
+        search=search,
+        status=status,
+        page=page,
+        pages=pages,
+        statuses=STATUS_LABELS,
     )
     if is_htmx() and request.headers.get("HX-Target") == "submission-list":
         return render_template("dashboard/_submission_list.html", **context)

@@ -1,4 +1,5 @@
 """Error pages (htmx-aware), rolling back whatever the failed request had begun."""
+
 from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 
@@ -11,7 +12,10 @@ MESSAGES = {
     405: ("この操作は受け付けられません", "画面から操作をやり直してください。"),
     413: ("ファイルが大きすぎます", "送信できる大きさの上限を超えています。"),
     429: ("アクセスが集中しています", "しばらく待ってから再度お試しください。"),
-    500: ("システムエラーが発生しました", "お手数ですが、時間をおいて再度お試しください。解決しない場合はシステム管理者に連絡してください。"),
+    500: (
+        "システムエラーが発生しました",
+        "お手数ですが、時間をおいて再度お試しください。解決しない場合はシステム管理者に連絡してください。",
+    ),
 }
 
 
@@ -25,7 +29,9 @@ def _render(status, detail=None):
 def init_app(app):
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
-        return _render(400, "セキュリティ確認用のトークンが無効です。ページを再読み込みしてから、もう一度操作してください。")
+        return _render(
+            400, "セキュリティ確認用のトークンが無効です。ページを再読み込みしてから、もう一度操作してください。"
+        )
 
     for status in (400, 403, 404, 405, 413, 429):
         app.register_error_handler(status, lambda error, status=status: _render(status))

@@ -1,4 +1,5 @@
 """Liveness and database check for the operators."""
+
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError

@@ -1,4 +1,5 @@
 """Hearings and visits: candidates, the season view, one hearing's page and its actions, calendars."""
+
 import calendar as calendar_module
 from datetime import date
 
@@ -69,9 +70,20 @@ def candidates():
     total = len(rows)
     rows, page, pages = page_of(rows, request.args.get("page", type=int), current_app.config["PAGE_SIZE"] * 2)
     return render_template(
-        "hearings/candidates.html", cycles=cycles, cycle=cycle, rows=rows, weights=weights, labels=priority.LABELS,
-        total=total, page=page, pages=pages,
-        ministries=service.ministries(), ministry_id=ministry_id, min_score=min_score, sort=sort, kinds=KIND_LABELS,
+        "hearings/candidates.html",
+        cycles=cycles,
+        cycle=cycle,
+        rows=rows,
+        weights=weights,
+        labels=priority.LABELS,
+        total=total,
+        page=page,
+        pages=pages,
+        ministries=service.ministries(),
+        ministry_id=ministry_id,
+        min_score=min_score,
+        sort=sort,
+        kinds=KIND_LABELS,
         custom_weights=weights != priority.WEIGHTS,
     )
 
@@ -82,8 +94,14 @@ def create():
     if cycle is None:
         abort(404)
     try:
-        created = service.create_hearings(current_user, cycle, request.form.getlist("unit_ids"),
-                                          request.form.get("kind"), request.form.get("comment"), _weights())
+        created = service.create_hearings(
+            current_user,
+            cycle,
+            request.form.getlist("unit_ids"),
+            request.form.get("kind"),
+            request.form.get("comment"),
+            _weights(),
+        )
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("hearings.candidates", cycle=cycle.id), code=303)
@@ -98,7 +116,8 @@ def index():
         return render_template("hearings/index.html", cycle=None, cycles=[])
     filters = service.SeasonFilters(
         status=request.args.get("status") if request.args.get("status") in HEARING_STATUS_LABELS else "",
-        staff_id=request.args.get("staff", type=int), ministry_id=request.args.get("ministry", type=int),
+        staff_id=request.args.get("staff", type=int),
+        ministry_id=request.args.get("ministry", type=int),
         page=request.args.get("page", 1, type=int) or 1,
     )
     per_page = current_app.config["PAGE_SIZE"]
@@ -116,26 +135,45 @@ def index():
     previous = date(year - (month == 1), (month - 2) % 12 + 1, 1)
     following = date(year + (month == 12), month % 12 + 1, 1)
     return render_template(
-        "hearings/index.html", cycles=cycles, cycle=cycle, rows=rows, total=total, filters=filters,
-        pages=max(1, -(-total // per_page)), statuses=HEARING_STATUS_LABELS, staff=service.center_staff(),
-        ministries=service.ministries(), weeks=weeks, by_day=by_day, year=year, month=month,
-        previous=previous, following=following, feed_url=_feed_url(),
+        "hearings/index.html",
+        cycles=cycles,
+        cycle=cycle,
+        rows=rows,
+        total=total,
+        filters=filters,
+        pages=max(1, -(-total // per_page)),
+        statuses=HEARING_STATUS_LABELS,
+        staff=service.center_staff(),
+        ministries=service.ministries(),
+        weeks=weeks,
+        by_day=by_day,
+        year=year,
+        month=month,
+        previous=previous,
+        following=following,
+        feed_url=_feed_url(),
     )
 
 
 def _feed_url():
-    return url_for("hearings.feed", user_id=current_user.id, signature=service.feed_signature(current_user),
-                   _external=True)
+    return url_for(
+        "hearings.feed", user_id=current_user.id, signature=service.feed_signature(current_user), _external=True
+    )
 
 
 def _page(hearing, error=None, status=200, conflict=None, form=None):
     hearing = service.load_hearing(hearing.id)
     return render_template(
-        "hearings/show.html", hearing=hearing, error=error, conflict=conflict, form=form or {},
+        "hearings/show.html",
+        hearing=hearing,
+        error=error,
+        conflict=conflict,
+        form=form or {},
         manage=policy.can(current_user, "hearing.manage", hearing),
         respond=policy.can(current_user, "hearing.respond", hearing),
         see_record=policy.can(current_user, "hearing.see_record", hearing),
-        open_slots=[s for s in hearing.slots if not s.withdrawn], slot_rows=range(1, service.MAX_SLOTS + 1),
+        open_slots=[s for s in hearing.slots if not s.withdrawn],
+        slot_rows=range(1, service.MAX_SLOTS + 1),
         choosable={s.id for s in service.choosable_slots(hearing, policy.can(current_user, "hearing.manage", hearing))},
     ), status
 
@@ -160,77 +198,125 @@ def _act(hearing_id, action, call, success):
 
 
 def _slot_inputs():
-    return [service.parse_slot(request.form.get(f"day-{i}"), request.form.get(f"start-{i}"),
-                               request.form.get(f"end-{i}"), request.form.get(f"place-{i}"))
-            for i in range(1, service.MAX_SLOTS + 1)]
+    return [
+        service.parse_slot(
+            request.form.get(f"day-{i}"),
+            request.form.get(f"start-{i}"),
+            request.form.get(f"end-{i}"),
+            request.form.get(f"place-{i}"),
+        )
+        for i in range(1, service.MAX_SLOTS + 1)
+    ]
 
 
 @bp.post("/<int:hearing_id>/propose")
 def propose(hearing_id):
-    return _act(hearing_id, "hearing.manage",
-                lambda h, lock: service.propose_slots(current_user, h, _slot_inputs(), lock),
-                "候補日時を提示しました。機関に通知しました。")
+    return _act(
+        hearing_id,
+        "hearing.manage",
+        lambda h, lock: service.propose_slots(current_user, h, _slot_inputs(), lock),
+        "候補日時を提示しました。機関に通知しました。",
+    )
 
 
 @bp.post("/<int:hearing_id>/pick")
 def pick(hearing_id):
-    return _act(hearing_id, "hearing.respond",
-                lambda h, lock: service.pick_slot(current_user, h, request.form.get("slot_id", type=int),
-                                                  request.form.get("comment"), lock),
-                "日時を選びました。センターの確定をお待ちください。")
+    return _act(
+        hearing_id,
+        "hearing.respond",
+        lambda h, lock: service.pick_slot(
+            current_user, h, request.form.get("slot_id", type=int), request.form.get("comment"), lock
+        ),
+        "日時を選びました。センターの確定をお待ちください。",
+    )
 
 
 @bp.post("/<int:hearing_id>/counter")
 def counter(hearing_id):
-    return _act(hearing_id, "hearing.respond",
-                lambda h, lock: service.counter_propose(current_user, h, _slot_inputs(), request.form.get("comment"), lock),
-                "別の候補日時を提案しました。")
+    return _act(
+        hearing_id,
+        "hearing.respond",
+        lambda h, lock: service.counter_propose(current_user, h, _slot_inputs(), request.form.get("comment"), lock),
+        "別の候補日時を提案しました。",
+    )
 
 
 @bp.post("/<int:hearing_id>/confirm")
 def confirm(hearing_id):
-    return _act(hearing_id, "hearing.manage",
-                lambda h, lock: service.confirm(current_user, h, request.form.get("slot_id", type=int),
-                                                request.form.get("place"), request.form.get("force") == "1", lock),
-                "日時を確定しました。機関と省統括課に通知しました。")
+    return _act(
+        hearing_id,
+        "hearing.manage",
+        lambda h, lock: service.confirm(
+            current_user,
+            h,
+            request.form.get("slot_id", type=int),
+            request.form.get("place"),
+            request.form.get("force") == "1",
+            lock,
+        ),
+        "日時を確定しました。機関と省統括課に通知しました。",
+    )
 
 
 @bp.post("/<int:hearing_id>/reschedule")
 def reschedule(hearing_id):
-    return _act(hearing_id, "hearing.manage",
-                lambda h, lock: service.reschedule(current_user, h, request.form.get("reason"), lock),
-                "確定を取り消しました。新しい候補日時を提示してください。")
+    return _act(
+        hearing_id,
+        "hearing.manage",
+        lambda h, lock: service.reschedule(current_user, h, request.form.get("reason"), lock),
+        "確定を取り消しました。新しい候補日時を提示してください。",
+    )
 
 
 @bp.post("/<int:hearing_id>/cancel")
 def cancel(hearing_id):
-    return _act(hearing_id, "hearing.manage",
-                lambda h, lock: service.cancel(current_user, h, request.form.get("reason"), lock), "中止しました。")
+    return _act(
+        hearing_id,
+        "hearing.manage",
+        lambda h, lock: service.cancel(current_user, h, request.form.get("reason"), lock),
+        "中止しました。",
+    )
 
 
 @bp.post("/<int:hearing_id>/documents")
 def documents(hearing_id):
-    return _act(hearing_id, "hearing.manage",
-                lambda h, lock: service.update_documents(current_user, h, request.form.get("documents"), lock),
-                "準備資料を更新しました。")
+    return _act(
+        hearing_id,
+        "hearing.manage",
+        lambda h, lock: service.update_documents(current_user, h, request.form.get("documents"), lock),
+        "準備資料を更新しました。",
+    )
 
 
 @bp.post("/<int:hearing_id>/record")
 def record(hearing_id):
     form = request.form
-    return _act(hearing_id, "hearing.manage",
-                lambda h, lock: service.save_record(current_user, h, form.get("center_attendees"),
-                                                    form.get("agency_attendees"), form.get("minutes"),
-                                                    form.get("internal_notes"), lock),
-                "記録を保存しました。")
+    return _act(
+        hearing_id,
+        "hearing.manage",
+        lambda h, lock: service.save_record(
+            current_user,
+            h,
+            form.get("center_attendees"),
+            form.get("agency_attendees"),
+            form.get("minutes"),
+            form.get("internal_notes"),
+            lock,
+        ),
+        "記録を保存しました。",
+    )
 
 
 @bp.post("/<int:hearing_id>/findings")
 def add_finding(hearing_id):
-    return _act(hearing_id, "hearing.manage",
-                lambda h, lock: service.add_finding(current_user, h, request.form.get("question", type=int),
-                                                    request.form.get("text")),
-                "所見を追加しました。")
+    return _act(
+        hearing_id,
+        "hearing.manage",
+        lambda h, lock: service.add_finding(
+            current_user, h, request.form.get("question", type=int), request.form.get("text")
+        ),
+        "所見を追加しました。",
+    )
 
 
 @bp.post("/<int:hearing_id>/findings/<int:finding_id>/point")
@@ -241,15 +327,19 @@ def finding_to_point(hearing_id, finding_id):
             abort(404)
         service.finding_to_point(current_user, hearing, finding)
 
-    return _act(hearing_id, "hearing.manage", call,
-                "所見を改善点（下書き）にしました。審査画面から改善依頼として発行できます。")
+    return _act(
+        hearing_id, "hearing.manage", call, "所見を改善点（下書き）にしました。審査画面から改善依頼として発行できます。"
+    )
 
 
 @bp.post("/<int:hearing_id>/publish")
 def publish(hearing_id):
-    return _act(hearing_id, "hearing.manage",
-                lambda h, lock: service.publish_report(current_user, h, lock),
-                "報告を公開しました。機関と省統括課に通知しました。")
+    return _act(
+        hearing_id,
+        "hearing.manage",
+        lambda h, lock: service.publish_report(current_user, h, lock),
+        "報告を公開しました。機関と省統括課に通知しました。",
+    )
 
 
 def _ics_response(body, filename):
@@ -273,5 +363,4 @@ def feed(user_id, signature):
     user = service.feed_user(user_id, signature)
     if user is None:
         abort(404)
-    return _ics_response(service.to_ics(service.calendar_hearings(user), "住基ネット ヒアリング・訪問"),
-                         "hearings.ics")
+    return _ics_response(service.to_ics(service.calendar_hearings(user), "住基ネット ヒアリング・訪問"), "hearings.ics")

@@ -1,4 +1,5 @@
 """Improvement points as everyone in scope sees them; the agency's answers and the center's verdicts."""
+
 import os
 
 from flask import (
@@ -24,7 +25,6 @@ from agencyapp.services import improvements as service
 bp = Blueprint("improvements", __name__, url_prefix="/improvements")
 
 
-
 @bp.get("/")
 def index():
     filters = service.PointFilters(
@@ -35,8 +35,14 @@ def index():
     )
     per_page = current_app.config["PAGE_SIZE"]
     rows, total = service.visible_points(current_user, filters, per_page)
-    context = dict(rows=rows, total=total, filters=filters, statuses=POINT_STATUS_LABELS,
-                   pages=max(1, -(-total // per_page)), is_overdue=service.is_overdue)
+    context = dict(
+        rows=rows,
+        total=total,
+        filters=filters,
+        statuses=POINT_STATUS_LABELS,
+        pages=max(1, -(-total // per_page)),
+        is_overdue=service.is_overdue,
+    )
     if is_htmx() and request.headers.get("HX-Target") == "point-list":
         return render_template("improvements/_list_table.html", **context)
     return render_template("improvements/index.html", **context)
@@ -45,8 +51,13 @@ def index():
 def _point_page(point, error=None, status=200, form=None):
     """The point page; after a refused answer ``form`` keeps what the agency typed."""
     return render_template(
-        "improvements/point.html", point=point, history=service.point_history(point), error=error, form=form or {},
-        overdue=service.is_overdue(point), can_answer=policy.can(current_user, "point.answer", point),
+        "improvements/point.html",
+        point=point,
+        history=service.point_history(point),
+        error=error,
+        form=form or {},
+        overdue=service.is_overdue(point),
+        can_answer=policy.can(current_user, "point.answer", point),
         can_decide=policy.can(current_user, "point.close", point),
     ), status
 
@@ -69,22 +80,40 @@ def _act(point_id, action, call, success):
 
 @bp.post("/points/<int:point_id>/answer")
 def answer(point_id):
-    return _act(point_id, "point.answer", lambda point, lock: service.answer_point(
-        current_user, point, request.form.get("plan"), iso_date(request.form.get("plan_due_on")),
-        request.form.get("report"), request.files.get("attachment"), lock),
-        "回答を送信しました。センターの確認をお待ちください。")
+    return _act(
+        point_id,
+        "point.answer",
+        lambda point, lock: service.answer_point(
+            current_user,
+            point,
+            request.form.get("plan"),
+            iso_date(request.form.get("plan_due_on")),
+            request.form.get("report"),
+            request.files.get("attachment"),
+            lock,
+        ),
+        "回答を送信しました。センターの確認をお待ちください。",
+    )
 
 
 @bp.post("/points/<int:point_id>/return")
 def return_point(point_id):
-    return _act(point_id, "point.return", lambda point, lock: service.return_point(
-        current_user, point, request.form.get("comment"), lock), "回答を差し戻しました。機関に通知しました。")
+    return _act(
+        point_id,
+        "point.return",
+        lambda point, lock: service.return_point(current_user, point, request.form.get("comment"), lock),
+        "回答を差し戻しました。機関に通知しました。",
+    )
 
 
 @bp.post("/points/<int:point_id>/close")
 def close_point(point_id):
-    return _act(point_id, "point.close", lambda point, lock: service.close_point(
-        current_user, point, request.form.get("comment"), lock), "改善点を完了にしました。機関に通知しました。")
+    return _act(
+        point_id,
+        "point.close",
+        lambda point, lock: service.close_point(current_user, point, request.form.get("comment"), lock),
+        "改善点を完了にしました。機関に通知しました。",
+    )
 
 
 @bp.get("/attachments/<int:attachment_id>")
@@ -101,5 +130,6 @@ def attachment(attachment_id):
 def show_request(request_id):
     """The 改善依頼書, printable on A4."""
     row = policy.get_request_or_404(current_user, request_id)
-    return render_template("improvements/request.html", request_row=row, points=row.points,
-                           is_overdue=service.is_overdue)
+    return render_template(
+        "improvements/request.html", request_row=row, points=row.points, is_overdue=service.is_overdue
+    )

@@ -1,4 +1,5 @@
 """The signed-in user's notifications."""
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -19,18 +20,23 @@ def index():
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
     total = db.session.scalar(stmt.with_only_columns(func.count()))
-    rows = db.session.scalars(
-        stmt.order_by(Notification.id.desc()).offset((page - 1) * per_page).limit(per_page)
-    ).all()
-    return render_template("notifications/index.html", rows=rows, page=page, unread_only=unread_only,
-                           pages=max(1, -(-total // per_page)), kinds=service.KINDS)
+    rows = db.session.scalars(stmt.order_by(Notification.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+    return render_template(
+        "notifications/index.html",
+        rows=rows,
+        page=page,
+        unread_only=unread_only,
+        pages=max(1, -(-total // per_page)),
+        kinds=service.KINDS,
+    )
 
 
 @bp.post("/<int:notification_id>/read")
 def mark_read(notification_id):
     """Mark one read and follow its link (only the user's own; others answer 404)."""
-    row = db.session.scalar(select(Notification).where(
-        Notification.id == notification_id, Notification.user_id == current_user.id))
+    row = db.session.scalar(
+        select(Notification).where(Notification.id == notification_id, Notification.user_id == current_user.id)
+    )
     if row is None:
         from flask import abort
 

@@ -1,4 +1,5 @@
 """府省・機関の管理 (system administrator)."""
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,10 +14,12 @@ bp = Blueprint("organisations", __name__, url_prefix="/admin/organisations")
 
 
 def _page(error=None, status=200):
-    ministries = db.session.scalars(select(Ministry).options(selectinload(Ministry.units))
-                                    .order_by(Ministry.position)).all()
-    return render_template("admin/organisations.html", ministries=ministries, error=error,
-                           form=request.form if error else {}), status
+    ministries = db.session.scalars(
+        select(Ministry).options(selectinload(Ministry.units)).order_by(Ministry.position)
+    ).all()
+    return render_template(
+        "admin/organisations.html", ministries=ministries, error=error, form=request.form if error else {}
+    ), status
 
 
 @bp.get("/")
@@ -42,8 +45,12 @@ def add_ministry():
 @bp.post("/units")
 def add_unit():
     form = request.form
-    return _act(lambda: service.add_unit(current_user, form.get("ministry_id", type=int), form.get("code"),
-                                         form.get("name"), form.get("kind")), "機関を追加しました。")
+    return _act(
+        lambda: service.add_unit(
+            current_user, form.get("ministry_id", type=int), form.get("code"), form.get("name"), form.get("kind")
+        ),
+        "機関を追加しました。",
+    )
 
 
 @bp.post("/units/<int:unit_id>")
@@ -52,5 +59,7 @@ def update_unit(unit_id):
     if unit is None:
         abort(404)
     form = request.form
-    return _act(lambda: service.update_unit(current_user, unit, form.get("name"), form.get("kind"),
-                                            form.get("active") == "1"), "機関を更新しました。")
+    return _act(
+        lambda: service.update_unit(current_user, unit, form.get("name"), form.get("kind"), form.get("active") == "1"),
+        "機関を更新しました。",
+    )

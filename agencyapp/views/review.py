@@ -27,7 +27,6 @@ from agencyapp.services.selfcheck import latest_snapshot, load_state
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 
-
 def _cycles():
     return db.session.scalars(select(Cycle).order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())).all()
 
@@ -54,8 +53,14 @@ def queue():
     per_page = current_app.config["PAGE_SIZE"]
     rows, counts, total = service.review_queue(current_user, cycle, filters, per_page)
     context = dict(
-        cycles=cycles, cycle=cycle, rows=rows, counts=counts, total=total, filters=filters,
-        statuses=STATUS_LABELS, ministries=db.session.scalars(select(Ministry).order_by(Ministry.position)).all(),
+        cycles=cycles,
+        cycle=cycle,
+        rows=rows,
+        counts=counts,
+        total=total,
+        filters=filters,
+        statuses=STATUS_LABELS,
+        ministries=db.session.scalars(select(Ministry).order_by(Ministry.position)).all(),
         pages=max(1, -(-total // per_page)),
     )
     if is_htmx() and request.headers.get("HX-Target") == "review-queue":
@@ -69,11 +74,21 @@ def _review_context(submission, error=None):
     previous, previous_values = service.previous_values(submission)
     snapshots, changes = service.snapshot_changes(submission)
     return dict(
-        submission=submission, state=state, assessed=assessed, validated=service.validated_scores(state, assessed),
-        scores=state.scores(), previous=previous, previous_values=previous_values, snapshots=snapshots,
-        changes=changes, notes=service.notes(submission), snapshot=latest_snapshot(submission),
+        submission=submission,
+        state=state,
+        assessed=assessed,
+        validated=service.validated_scores(state, assessed),
+        scores=state.scores(),
+        previous=previous,
+        previous_values=previous_values,
+        snapshots=snapshots,
+        changes=changes,
+        notes=service.notes(submission),
+        snapshot=latest_snapshot(submission),
         points=points_service.points_of_submission(submission, include_drafts=True),
-        phrases=points_service.phrases(), error=error, is_overdue=points_service.is_overdue,
+        phrases=points_service.phrases(),
+        error=error,
+        is_overdue=points_service.is_overdue,
     )
 
 
@@ -124,8 +139,9 @@ def add_note(submission_id):
 def return_submission(submission_id):
     submission = policy.get_submission_or_404(current_user, submission_id, "submission.return")
     try:
-        service.return_submission(current_user, submission, request.form.get("reason"),
-                                  request.form.get("lock_version", type=int))
+        service.return_submission(
+            current_user, submission, request.form.get("reason"), request.form.get("lock_version", type=int)
+        )
     except DomainError as exc:
         return _fail(submission, exc, "#decision")
     flash("自己点検を差し戻しました。機関に通知しました。", "success")
@@ -157,8 +173,13 @@ def _drafts_response(submission, error=None, status=200):
 def add_point(submission_id):
     submission = policy.get_submission_or_404(current_user, submission_id, "point.draft")
     try:
-        points_service.add_point(current_user, submission, request.form.get("question", type=int),
-                                 request.form.get("finding"), request.form.get("requested_action"))
+        points_service.add_point(
+            current_user,
+            submission,
+            request.form.get("question", type=int),
+            request.form.get("finding"),
+            request.form.get("requested_action"),
+        )
     except DomainError as exc:
         return _drafts_response(submission, exc.message, exc.status)
     return _drafts_response(submission)
@@ -176,8 +197,13 @@ def _draft_point(point_id):
 def edit_point(point_id):
     point = _draft_point(point_id)
     try:
-        points_service.edit_point(current_user, point, request.form.get("finding"),
-                                  request.form.get("requested_action"), request.form.get("lock_version", type=int))
+        points_service.edit_point(
+            current_user,
+            point,
+            request.form.get("finding"),
+            request.form.get("requested_action"),
+            request.form.get("lock_version", type=int),
+        )
     except DomainError as exc:
         return _drafts_response(point.submission, exc.message, exc.status)
     return _drafts_response(point.submission)
@@ -201,8 +227,12 @@ def suggest_points(submission_id):
         created = points_service.suggest_points(current_user, submission)
     except DomainError as exc:
         return _fail(submission, exc, "#points")
-    flash(f"改善点の案を{created}件作成しました。内容を確認・編集してから依頼してください。" if created
-          else "新たに案を作る対象（重要点検項目で3点未満、または1点の回答）はありませんでした。", "success")
+    flash(
+        f"改善点の案を{created}件作成しました。内容を確認・編集してから依頼してください。"
+        if created
+        else "新たに案を作る対象（重要点検項目で3点未満、または1点の回答）はありませんでした。",
+        "success",
+    )
     return _back(submission, "#points")
 
 
@@ -211,7 +241,10 @@ def issue_request(submission_id):
     submission = policy.get_submission_or_404(current_user, submission_id, "point.issue")
     try:
         request_row = points_service.issue_request(
-            current_user, submission, request.form.getlist("point_ids"), iso_date(request.form.get("due_on")),
+            current_user,
+            submission,
+            request.form.getlist("point_ids"),
+            iso_date(request.form.get("due_on")),
             request.form.get("message"),
         )
     except DomainError as exc:
@@ -228,8 +261,9 @@ def phrases():
 @bp.post("/phrases")
 def save_phrase():
     try:
-        points_service.save_phrase(current_user, request.form.get("phrase_id", type=int),
-                                   request.form.get("title"), request.form.get("body"))
+        points_service.save_phrase(
+            current_user, request.form.get("phrase_id", type=int), request.form.get("title"), request.form.get("body")
+        )
     except DomainError as exc:
         flash(exc.message, "error")
     else:

@@ -1,11 +1,11 @@
 """The self-check page: read, autosave one answer, save all, confirm and submit."""
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from agencyapp import policy
 from agencyapp.htmx import is_htmx
-from agencyapp.services import DomainError
-from agencyapp.services import oversight
+from agencyapp.services import DomainError, oversight
 from agencyapp.services import selfcheck as service
 
 bp = Blueprint("selfcheck", __name__, url_prefix="/submissions")
@@ -21,8 +21,13 @@ def _page(submission, state=None, status=200, error=None):
     editable = policy.can(current_user, "submission.edit", submission) and submission.editable
     views = oversight.views_of(submission) if policy.can(current_user, "submission.views", submission) else None
     return render_template(
-        "selfcheck/show.html", submission=submission, state=state, snapshot=snapshot,
-        editable=editable, error=error, views=views,
+        "selfcheck/show.html",
+        submission=submission,
+        state=state,
+        snapshot=snapshot,
+        editable=editable,
+        error=error,
+        views=views,
     ), status
 
 
@@ -38,8 +43,12 @@ def save_answer(submission_id, number):
     submission = policy.get_submission_or_404(current_user, submission_id, "submission.edit")
     try:
         result = service.save_answer(
-            current_user, submission, number, request.form.get(f"answer-{number}"),
-            request.form.get(f"note-{number}"), _lock_version(),
+            current_user,
+            submission,
+            number,
+            request.form.get(f"answer-{number}"),
+            request.form.get(f"note-{number}"),
+            _lock_version(),
         )
     except DomainError as exc:
         if is_htmx():
@@ -50,8 +59,12 @@ def save_answer(submission_id, number):
         flash(f"設問{number}を保存しました。", "success")
         return redirect(url_for("selfcheck.show", submission_id=submission.id) + f"#q-{number}", code=303)
     return render_template(
-        "selfcheck/_save_result.html", submission=submission, state=result.state, number=number,
-        result=result, editable=True,
+        "selfcheck/_save_result.html",
+        submission=submission,
+        state=result.state,
+        number=number,
+        result=result,
+        editable=True,
     )
 
 
@@ -84,7 +97,8 @@ def submit(submission_id):
         service.submit(current_user, submission, _lock_version())
     except DomainError as exc:
         state = service.load_state(submission)
-        return render_template("selfcheck/confirm.html", submission=submission, state=state,
-                               error=exc.message), exc.status
+        return render_template(
+            "selfcheck/confirm.html", submission=submission, state=state, error=exc.message
+        ), exc.status
     flash("自己点検を提出しました。提出内容は固定され、変更できません。", "success")
     return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)

@@ -5,6 +5,7 @@ SQLite database, or PostgreSQL when TEST_DATABASE_URL is set. The app is served
 by werkzeug on a free port; every test gets the demo data freshly seeded, and
 the autouse cleanup in tests/conftest.py empties the tables afterwards.
 """
+
 import os
 import threading
 from dataclasses import dataclass, field
@@ -88,7 +89,8 @@ def demo_data(app):
         user = db.session.scalar(select(User).where(User.login_id == "demo-agency"))
         # This year's self-check (the demo also has last year's, already accepted).
         submission_id = db.session.scalar(
-            select(Submission.id).join(Cycle, Cycle.id == Submission.cycle_id)
+            select(Submission.id)
+            .join(Cycle, Cycle.id == Submission.cycle_id)
             .where(Submission.unit_id == user.unit_id, Cycle.fiscal_year == DEMO_FISCAL_YEAR)
         )
         db.session.remove()

@@ -1,4 +1,5 @@
 """WCAG 2.1 A/AA rules checked by axe-core on every main page, as each role sees it."""
+
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,14 @@ def ids(app, demo_data):
     from agencyapp.models import Submission, Unit
 
     with app.app_context():
-        submitted = db.session.scalar(select(Submission).where(Submission.status == "submitted",
-                                                               Submission.cycle_id.in_(select(Submission.cycle_id).where(
-                                                                   Submission.id == demo_data.submission_id))).limit(1))
+        submitted = db.session.scalar(
+            select(Submission)
+            .where(
+                Submission.status == "submitted",
+                Submission.cycle_id.in_(select(Submission.cycle_id).where(Submission.id == demo_data.submission_id)),
+            )
+            .limit(1)
+        )
         unit = db.session.scalar(select(Unit.id).where(Unit.code == "mhlw-nenkin"))
         result = (demo_data.submission_id, submitted.id, unit)
         db.session.remove()
@@ -33,14 +39,40 @@ def violations(page, url):
     return [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"][:3]]) for v in result["violations"]]
 
 
-@pytest.mark.parametrize("login_id, urls", [
-    ("demo-agency", ["/", "/submissions/{own}", "/submissions/{own}/submit", "/improvements/", "/hearings/",
-                     "/notifications/", "/account/password"]),
-    ("demo-center", ["/", "/review/submissions/{submitted}", "/hearings/candidates", "/hearings/", "/oversight/",
-                     "/audit/", "/review/phrases", "/improvements/", "/cycles/", "/cycles/new"]),
-    ("demo-ministry", ["/", "/oversight/units/{unit}", "/submissions/{submitted}"]),
-    ("demo-admin", ["/", "/admin/users", "/admin/users/new", "/admin/organisations/", "/audit/"]),
-])
+@pytest.mark.parametrize(
+    "login_id, urls",
+    [
+        (
+            "demo-agency",
+            [
+                "/",
+                "/submissions/{own}",
+                "/submissions/{own}/submit",
+                "/improvements/",
+                "/hearings/",
+                "/notifications/",
+                "/account/password",
+            ],
+        ),
+        (
+            "demo-center",
+            [
+                "/",
+                "/review/submissions/{submitted}",
+                "/hearings/candidates",
+                "/hearings/",
+                "/oversight/",
+                "/audit/",
+                "/review/phrases",
+                "/improvements/",
+                "/cycles/",
+                "/cycles/new",
+            ],
+        ),
+        ("demo-ministry", ["/", "/oversight/units/{unit}", "/submissions/{submitted}"]),
+        ("demo-admin", ["/", "/admin/users", "/admin/users/new", "/admin/organisations/", "/audit/"]),
+    ],
+)
 def test_pages_have_no_wcag_violations(app, new_context, console, demo_data, login_id, urls):
     own, submitted, unit = ids(app, demo_data)
     page = open_page(new_context, console, login_id, demo_data.password)

@@ -6,6 +6,7 @@ Before publishing the agency sees no minutes; afterwards it sees the minutes and
 the finding but never the internal memo. The ministry sees the report read-only,
 another unit gets 404, and the season calendar shows the hearing on its day. One
 console watch over every context: no CSP violation anywhere."""
+
 import re
 import secrets
 from datetime import timedelta
@@ -121,7 +122,8 @@ def test_center_selects_schedules_records_and_publishes_a_hearing(
     expect(center).to_have_url(re.compile(r"/hearings/\?cycle=\d+$"))
     expect(flash(center, "1機関を候補にしました")).to_be_visible()
     season_row = center.locator("table.table tbody tr").filter(
-        has=center.get_by_role("link", name=AGENCY_UNIT, exact=True))
+        has=center.get_by_role("link", name=AGENCY_UNIT, exact=True)
+    )
     expect(season_row).to_have_count(1)
     expect(season_row.locator(".badge")).to_have_text("候補")
     expect(season_row).to_contain_text("個別ヒアリング")
@@ -184,7 +186,9 @@ def test_center_selects_schedules_records_and_publishes_a_hearing(
     facts = center.locator("dl.facts").first
     when = facts.locator("div").filter(has=center.locator("dt", has_text="日時")).locator("dd")
     expect(when).to_contain_text(f"{date_ja(day)} 10:00〜11:00（日本時間）")
-    expect(facts.locator("div").filter(has=center.locator("dt", has_text="場所・会議情報")).locator("dd")).to_have_text(PLACE)
+    expect(facts.locator("div").filter(has=center.locator("dt", has_text="場所・会議情報")).locator("dd")).to_have_text(
+        PLACE
+    )
     with center.expect_download() as download_info:
         center.get_by_role("link", name="カレンダーに追加（.ics）").click()
     download = download_info.value
@@ -279,8 +283,16 @@ def test_center_selects_schedules_records_and_publishes_a_hearing(
     expect(ministry.locator("main")).to_contain_text(finding_text)
     assert memo not in ministry.content() and comment not in ministry.content()
     expect(ministry.locator("main form")).to_have_count(0)
-    for name in ("候補日時を提示", "選んだ日時で確定する", "この日時を選ぶ", "記録を保存（実施済にする）",
-                 "所見を追加", "改善点にする", "報告を公開する", "中止する"):
+    for name in (
+        "候補日時を提示",
+        "選んだ日時で確定する",
+        "この日時を選ぶ",
+        "記録を保存（実施済にする）",
+        "所見を追加",
+        "改善点にする",
+        "報告を公開する",
+        "中止する",
+    ):
         expect(ministry.get_by_role("button", name=name)).to_have_count(0)
 
     # Another unit's contact cannot even learn that the hearing exists.
@@ -294,7 +306,8 @@ def test_center_selects_schedules_records_and_publishes_a_hearing(
     center.goto(f"/hearings/?month={day:%Y-%m}")
     expect(center.locator("#calendar-title")).to_have_text(f"{day.year}年{day.month}月")
     cell = center.locator("table.month-calendar td:not(.other-month)").filter(
-        has=center.locator("span.day-number", has_text=re.compile(rf"^{day.day}$")))
+        has=center.locator("span.day-number", has_text=re.compile(rf"^{day.day}$"))
+    )
     expect(cell).to_have_count(1)
     event = cell.locator("a.event")
     expect(event).to_have_text(f"10:00 {AGENCY_UNIT}（報告済）")

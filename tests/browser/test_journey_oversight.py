@@ -9,6 +9,7 @@ looked. One console watch over every context: no CSP violation anywhere.
 
 Setup that is not the subject of this journey (the agency's submission, the center's
 improvement request, the agency's plan, a reported hearing) goes through the services."""
+
 import csv
 import io
 import re
@@ -70,24 +71,28 @@ def prepare_nenkin(app, submission_id, secret):
         assert submission.status == "submitted", submission.status
 
         assert improvements.suggest_points(center, submission) == 2
-        drafts = db.session.scalars(select(ImprovementPoint.id).where(
-            ImprovementPoint.submission_id == submission.id, ImprovementPoint.status == "draft")).all()
+        drafts = db.session.scalars(
+            select(ImprovementPoint.id).where(
+                ImprovementPoint.submission_id == submission.id, ImprovementPoint.status == "draft"
+            )
+        ).all()
         improvements.issue_request(center, submission, drafts, today_tokyo() + timedelta(days=30))
         db.session.expire_all()
         point = db.session.get(ImprovementPoint, min(drafts))
-        improvements.answer_point(agency, point, PLAN, today_tokyo() + timedelta(days=60), "", None,
-                                  point.lock_version)
+        improvements.answer_point(agency, point, PLAN, today_tokyo() + timedelta(days=60), "", None, point.lock_version)
 
         # Center-only: an internal review note and a draft point that is never issued.
         review.add_note(center, submission, secret["note"])
         improvements.add_point(center, submission, None, secret["draft"], "下書きのまま発行しない指摘です。")
 
-        hearing = hearings.create_hearings(center, submission.cycle, [submission.unit_id], "hearing", "",
-                                           priority.WEIGHTS)[0]
+        hearing = hearings.create_hearings(
+            center, submission.cycle, [submission.unit_id], "hearing", "", priority.WEIGHTS
+        )[0]
         hearing_id = hearing.id
         day = today_tokyo() + timedelta(days=14)
-        hearings.propose_slots(center, hearing, [hearings.SlotInput(day, time(10, 0), time(11, 0), "会議室A")],
-                               hearing.lock_version)
+        hearings.propose_slots(
+            center, hearing, [hearings.SlotInput(day, time(10, 0), time(11, 0), "会議室A")], hearing.lock_version
+        )
 
         def fresh():
             db.session.expire_all()
@@ -99,19 +104,26 @@ def prepare_nenkin(app, submission_id, secret):
         hearing = fresh()
         hearings.confirm(center, hearing, slot_id, "", False, hearing.lock_version)
         hearing = fresh()
-        hearings.save_record(center, hearing, "情報 太郎", "年金 花子", secret["minutes"], secret["memo"],
-                             hearing.lock_version)
+        hearings.save_record(
+            center, hearing, "情報 太郎", "年金 花子", secret["minutes"], secret["memo"], hearing.lock_version
+        )
         hearing = fresh()
         hearings.publish_report(center, hearing, hearing.lock_version)
         assert fresh().status == "reported"
 
         # 労災管理課 (listed after 年金局 in the ministry) gets many open points: it must come first.
-        busy = db.session.scalar(select(Submission).join(Unit, Unit.id == Submission.unit_id).where(
-            Unit.code == BUSY_UNIT_CODE, Submission.cycle_id == submission.cycle_id))
+        busy = db.session.scalar(
+            select(Submission)
+            .join(Unit, Unit.id == Submission.unit_id)
+            .where(Unit.code == BUSY_UNIT_CODE, Submission.cycle_id == submission.cycle_id)
+        )
         assert busy.status == "submitted", busy.status
         assert improvements.suggest_points(center, busy) >= 3
-        drafts = db.session.scalars(select(ImprovementPoint.id).where(
-            ImprovementPoint.submission_id == busy.id, ImprovementPoint.status == "draft")).all()
+        drafts = db.session.scalars(
+            select(ImprovementPoint.id).where(
+                ImprovementPoint.submission_id == busy.id, ImprovementPoint.status == "draft"
+            )
+        ).all()
         improvements.issue_request(center, busy, drafts, today_tokyo() + timedelta(days=30))
         db.session.remove()
     return hearing_id
@@ -124,8 +136,12 @@ def other_ministry_ids(app):
     with app.app_context():
         unit_id = db.session.scalar(select(Unit.id).where(Unit.code == "mofa-ryoji"))
         submission_id = db.session.scalar(
-            select(Submission.id).join(Cycle, Cycle.id == Submission.cycle_id)
-            .where(Submission.unit_id == unit_id).order_by(Cycle.fiscal_year.desc()).limit(1))
+            select(Submission.id)
+            .join(Cycle, Cycle.id == Submission.cycle_id)
+            .where(Submission.unit_id == unit_id)
+            .order_by(Cycle.fiscal_year.desc())
+            .limit(1)
+        )
         db.session.remove()
     assert unit_id and submission_id
     return unit_id, submission_id
@@ -181,9 +197,11 @@ def test_ministry_oversees_its_units_read_only(page, new_context, console, demo_
     totals = ministry.locator("section[aria-labelledby=totals-title] dl.facts")
     expect(ministry.locator("#totals-title")).to_contain_text(f"{MINISTRY}の合計")
     expect(totals.locator("div").filter(has_text="対象機関").locator("dd")).to_have_text(
-        f"{len(MINISTRY_UNITS)}機関（提出 {len(MINISTRY_UNITS)}）")
+        f"{len(MINISTRY_UNITS)}機関（提出 {len(MINISTRY_UNITS)}）"
+    )
     expect(totals.locator("div").filter(has_text="平均点（提出機関）").locator("dd")).to_have_text(
-        re.compile(r"^\d\.\d+"))
+        re.compile(r"^\d\.\d+")
+    )
     open_total = totals.locator("div").filter(has_text="未完了の改善点").locator("dd")
     expect(open_total).to_have_text(re.compile(r"^\d+件（うち期限超過 0件）$"))
     attention_total = totals.locator("div").filter(has_text="注意が必要な機関").locator("dd")
@@ -192,8 +210,10 @@ def test_ministry_oversees_its_units_read_only(page, new_context, console, demo_
     expect(chart).to_have_count(1)
     bars = chart.locator("svg rect[data-value]")
     assert bars.count() > 0
-    assert set(chart.locator("svg rect[data-series]").evaluate_all(
-        "rs => rs.map(r => r.dataset.series)")) == {MINISTRY, "全国"}
+    assert set(chart.locator("svg rect[data-series]").evaluate_all("rs => rs.map(r => r.dataset.series)")) == {
+        MINISTRY,
+        "全国",
+    }
     values = [v for v in bars.evaluate_all("rs => rs.map(r => r.dataset.value)") if v]
     assert values and all(0 <= float(v) <= 3 for v in values), values
     data_rows = chart.locator("table.chart__table tbody tr")
@@ -210,8 +230,15 @@ def test_ministry_oversees_its_units_read_only(page, new_context, console, demo_
     for i in range(rows.count()):
         cells = [t.strip() for t in rows.nth(i).locator("td").all_inner_texts()]
         open_points, overdue = (int(n) for n in cells[4].split("／"))
-        table.append({"name": names[i], "attention": cells[-1], "open": open_points, "overdue": overdue,
-                      "flag_class": "row--flag" in (rows.nth(i).get_attribute("class") or "")})
+        table.append(
+            {
+                "name": names[i],
+                "attention": cells[-1],
+                "open": open_points,
+                "overdue": overdue,
+                "flag_class": "row--flag" in (rows.nth(i).get_attribute("class") or ""),
+            }
+        )
     print(f"\noversight rows: {[(r['name'], r['attention'], r['open']) for r in table]}")
     flagged = [i for i, r in enumerate(table) if r["attention"] != "－"]
     plain = [i for i, r in enumerate(table) if r["attention"] == "－"]
@@ -222,12 +249,14 @@ def test_ministry_oversees_its_units_read_only(page, new_context, console, demo_
     position = {(n if n.startswith(MINISTRY) else f"{MINISTRY} {n}"): i for i, n in enumerate(MHLW_UNIT_NAMES)}
     reasons = [0 if r["attention"] == "－" else len(r["attention"].split("、")) for r in table]
     keys = [(-reasons[i], -(r["open"] + r["overdue"]), position[r["name"]]) for i, r in enumerate(table)]
-    assert keys == sorted(keys), list(zip(names, keys))
+    assert keys == sorted(keys), list(zip(names, keys, strict=True))
     by_name = {r["name"]: r for r in table}
     assert by_name[AGENCY_UNIT]["open"] == 2, by_name[AGENCY_UNIT]
     assert "重要点検項目 未達成" in by_name[AGENCY_UNIT]["attention"]
-    assert by_name[BUSY_UNIT]["open"] >= 3 and f"未完了の改善点 {by_name[BUSY_UNIT]['open']}件" in by_name[BUSY_UNIT][
-        "attention"], by_name[BUSY_UNIT]
+    assert (
+        by_name[BUSY_UNIT]["open"] >= 3
+        and f"未完了の改善点 {by_name[BUSY_UNIT]['open']}件" in by_name[BUSY_UNIT]["attention"]
+    ), by_name[BUSY_UNIT]
     assert names.index(BUSY_UNIT) < names.index(AGENCY_UNIT), names  # although listed after it in the ministry
     expect(open_total).to_have_text(re.compile(rf"^{sum(r['open'] for r in table)}件"))
     expect(attention_total).to_have_text(f"{len(flagged)}機関")

@@ -4,6 +4,7 @@ suggestions, edits one (htmx), issues the 改善依頼 and looks at its print vi
 agency answers both points (one with a PDF, one with a completion report); the
 center returns one and closes the other; the agency sees both verdicts. Four
 browser contexts (two per account), one console watch: no CSP violation anywhere."""
+
 import re
 import time
 from datetime import datetime, timedelta
@@ -211,9 +212,7 @@ def test_center_reviews_issues_and_closes_improvement_points(
     expect(point_rows.nth(0)).to_contain_text("設問1")
     expect(point_rows.nth(0)).to_contain_text("依頼中")
     expect(point_rows.nth(1)).to_contain_text("設問87")
-    point_urls = [
-        point_rows.nth(i).locator("a[href*='/improvements/points/']").get_attribute("href") for i in range(2)
-    ]
+    point_urls = [point_rows.nth(i).locator("a[href*='/improvements/points/']").get_attribute("href") for i in range(2)]
 
     point_rows.nth(0).locator("a[href*='/improvements/points/']").click()
     expect(agency2.get_by_role("heading", level=1)).to_have_text("改善点（設問1）")

@@ -2,6 +2,7 @@
 conditional questions, the confirmation page, completing and submitting, and
 the stale-save refusal across two tabs. Each save is an htmx request under a
 strict CSP; the console must stay free of CSP violations throughout."""
+
 import re
 import time
 
@@ -101,8 +102,7 @@ def answer_everything_with_3(page, tracker):
     Answers can switch further questions on (設問21, 69, 86), which htmx swaps in
     out of band, so this repeats until a pass finds nothing to click."""
     todo = page.locator(
-        "fieldset.question:not([disabled]):not(:has(input[type=radio][value='3']:checked))"
-        " input[type=radio][value='3']"
+        "fieldset.question:not([disabled]):not(:has(input[type=radio][value='3']:checked)) input[type=radio][value='3']"
     )
     baseline = tracker.count
     clicks = 0
@@ -191,8 +191,9 @@ def test_agency_answers_and_submits_the_self_check(page, demo_data, assert_no_cs
     expect(page.get_by_role("heading", level=1)).to_have_text("提出の確認")
     missing = page.locator("ul.missing-list li")
     expect(page.get_by_role("heading", name=re.compile(r"未回答の設問（\d+問）"))).to_be_visible()
-    applicable, answered = (int(x) for x in re.search(
-        r"該当する設問 (\d+)問のうち (\d+)問", page.locator("main").inner_text()).groups())
+    applicable, answered = (
+        int(x) for x in re.search(r"該当する設問 (\d+)問のうち (\d+)問", page.locator("main").inner_text()).groups()
+    )
     expect(missing).to_have_count(applicable - answered)
     expect(page.get_by_role("button", name="提出する")).to_have_count(0)
     expect(missing.get_by_role("link", name="設問1", exact=True)).to_have_count(0)  # answered
