@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from agencyapp.config import DEVELOPMENT
 from agencyapp.extensions import db
+from agencyapp.unit_of_work import unit_of_work
 
 
 def init_app(app):
@@ -35,12 +36,15 @@ def import_checklist_command(paths, shipped):
     from agencyapp.services.checklists import import_checklist
 
     if shipped:
-        for version in import_shipped_checklists():
+        with unit_of_work():
+            versions = import_shipped_checklists()
+        for version in versions:
             click.echo(f"登録済み: {version.code} {version.title}")
     failed = False
     for path in paths:
         try:
-            version, created = import_checklist(load_checklist(path))
+            with unit_of_work():  # one file, one transaction: a bad file leaves the others registered
+                version, created = import_checklist(load_checklist(path))
         except ChecklistError as exc:
             failed = True
             click.echo(f"{path}: {len(exc.problems)}件の問題があるため登録しませんでした。", err=True)
@@ -85,7 +89,8 @@ def seed_demo_command():
         raise SystemExit(1)
     from agencyapp.demo import seed_demo
 
-    seed_demo()
+    with unit_of_work():
+        seed_demo()
     click.echo("デモデータを用意しました（パスワードは README を参照）。")
 
 
@@ -111,15 +116,16 @@ def create_user_command(login_id, display_name, role, unit_code, ministry_code, 
     if ministry_code and ministry is None:
         raise click.BadParameter(f"府省コード {ministry_code} はありません。", param_hint="--ministry")
     try:
-        user = create_user(
-            login_id=login_id,
-            display_name=display_name,
-            role=role,
-            unit=unit,
-            ministry=ministry,
-            email=email,
-            password=password,
-        )
+        with unit_of_work():
+            user = create_user(
+                login_id=login_id,
+                display_name=display_name,
+                role=role,
+                unit=unit,
+                ministry=ministry,
+                email=email,
+                password=password,
+            )
     except DomainError as exc:
         click.echo(exc.message, err=True)
         raise SystemExit(1) from exc
@@ -138,7 +144,8 @@ def unlock_user_command(login_id):
     if user is None:
         click.echo(f"ログインID {login_id} はありません。", err=True)
         raise SystemExit(1)
-    unlock(user)
+    with unit_of_work():
+        unlock(user)
     click.echo(f"ロックを解除しました: {login_id}")
 
 
@@ -148,8 +155,7 @@ def unlock_user_command(login_id):
 def send_reminders_command(days):
     """確定したヒアリング・訪問の事前通知を送る（cron などで1日1回実行する。同じ予定には一度だけ送る）。"""
     from agencyapp.services.hearings import send_reminders
-    from agencyapp.services.notifications import deliver
 
-    sent = send_reminders(days=days)
-    deliver()
+    with unit_of_work():  # the mails go out once the reminders are recorded
+        sent = send_reminders(days=days)
     click.echo(f"事前通知を送りました: {len(sent)}件")

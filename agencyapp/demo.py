@@ -155,6 +155,7 @@ def _contact(unit, password_hash):
 def _answer_and_submit(submission, user, rng, good):
     """Answer every applicable question (mostly 3, some lower) and freeze it, as the unit would."""
     from agencyapp.checklists.conditions import applicability
+    from agencyapp.lifecycles import SUBMISSION
     from agencyapp.models import Answer
     from agencyapp.services.selfcheck import freeze, load_state
 
@@ -180,14 +181,17 @@ def _answer_and_submit(submission, user, rng, good):
             )
     db.session.flush()
     freeze(submission, user, load_state(submission))
+    # Seed data: history written for a contact who never signs in, so the step is taken from the table directly.
+    submission.status = SUBMISSION.target_of("submit", submission.status).value
 
 
 def _past_and_present(units, version, current):
     """Last year's accepted self-checks for every unit, and this year's from a few units."""
     import random
 
+    from agencyapp.lifecycles import SubmissionState
     from agencyapp.models import Submission
-    from agencyapp.models.submission import ACCEPTED
+    from agencyapp.services import workflow
 
     previous = db.session.scalar(
         select(Cycle).where(Cycle.fiscal_year == DEMO_FISCAL_YEAR - 1, Cycle.version_id == version.id)
@@ -216,17 +220,17 @@ def _past_and_present(units, version, current):
             select(Submission).where(Submission.cycle_id == previous.id, Submission.unit_id == unit.id)
         )
         _answer_and_submit(past, contact, rng, good=rng.uniform(0.7, 0.95))
-        past.status, past.reviewed_by_id = ACCEPTED, center.id
-        past.reviewed_at = past.submitted_at
+        workflow.apply(past, "accept", center, summary="自己点検を確認済にしました（デモデータ）")
+        past.reviewed_by_id, past.reviewed_at = center.id, past.submitted_at
         if unit.code not in own_units and submitted_now < SUBMITTED_NOW:
             now = db.session.scalar(
                 select(Submission).where(Submission.cycle_id == current.id, Submission.unit_id == unit.id)
             )
-            if now.status == "not_started":
+            if now.state is SubmissionState.NOT_STARTED:
                 _answer_and_submit(now, contact, rng, good=rng.uniform(0.6, 0.95))
                 submitted_now += 1
     record("demo.history", actor_login="demo-seed", summary="デモ用に前年度の点検結果と今年度の提出を作成しました")
-    db.session.commit()
+    db.session.flush()
 
 
 def _phrases():
@@ -237,7 +241,7 @@ def _phrases():
     center = db.session.scalar(select(User).where(User.login_id == "demo-center"))
     for title, body in PHRASES:
         db.session.add(Phrase(title=title, body=body, updated_by_id=center.id))
-    db.session.commit()
+    db.session.flush()
 
 
 def seed_demo():
@@ -272,7 +276,7 @@ def seed_demo():
         db.session.add(user)
         db.session.flush()
         record("user.created", obj=user, actor_login="demo-seed", summary=f"デモアカウント {login_id} を作成しました")
-    db.session.commit()
+    db.session.flush()
 
     version = db.session.scalar(select(ChecklistVersion).where(ChecklistVersion.code == NATIONAL_CODE))
     cycle = db.session.scalar(

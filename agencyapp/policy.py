@@ -2,14 +2,22 @@
 
 Every endpoint declares who may reach it in ``ENDPOINTS`` (deny by default:
 an endpoint missing from the table answers 403 and a test fails). Object
-rules are pure predicates over the user and the object, and the fetch helpers
-combine fetching with authorising so that an out-of-scope object is a 404.
+rules are pure predicates over the user and the object, one per ``Action``
+in ``RULES``; ``require`` raises ``Forbidden`` (the web layer answers 403) and
+the fetch helpers combine fetching with authorising so that an out-of-scope
+object raises ``NotFound`` (404). ``unit_scope`` is the one rule of which
+units a user may see; every scoped query is built on it.
 """
 
-from flask import abort
-from sqlalchemy import select
+from collections.abc import Callable
+from typing import Any
 
+from sqlalchemy import ColumnElement, Select, false, select, true
+
+from agencyapp.actions import Action
+from agencyapp.errors import Forbidden, NotFound
 from agencyapp.extensions import db
+from agencyapp.lifecycles import HEARING_VISIBLE_OUTSIDE_CENTER, HearingState, PointState
 from agencyapp.models import (
     Attachment,
     Hearing,
@@ -19,8 +27,6 @@ from agencyapp.models import (
     Submission,
     Unit,
 )
-from agencyapp.models.hearing import VISIBLE_OUTSIDE_CENTER
-from agencyapp.models.review import POINT_DRAFT
 from agencyapp.models.user import ADMIN, AGENCY, CENTER, MINISTRY, ROLES
 
 PUBLIC = "public"  # anyone, signed in or not
@@ -99,154 +105,233 @@ ENDPOINTS = {
 }
 
 
-def endpoint_rule(endpoint):
+def endpoint_rule(endpoint: str):
     """The declared rule of an endpoint, or None when it declares none."""
     return ENDPOINTS.get(endpoint)
 
 
-def role_may_reach(role, rule):
+def role_may_reach(role: str, rule) -> bool:
     return rule == PUBLIC or role in rule
 
 
-# --- object rules: pure predicates -------------------------------------------------
+def may_reach(user, endpoint: str) -> bool:
+    """May the user open this endpoint at all (for menus: a link is shown only where it leads somewhere)?"""
+    rule = endpoint_rule(endpoint)
+    if rule is None:
+        return False
+    return rule == PUBLIC or (getattr(user, "is_authenticated", False) and role_may_reach(user.role, rule))
 
 
-CENTER_ACTIONS = {
-    "hearing.manage",
-    "submission.review",
-    "submission.return",
-    "submission.accept",
-    "submission.assess",
-    "submission.note",
-    "point.draft",
-    "point.issue",
-    "point.return",
-    "point.close",
-    "phrase.manage",
+# --- object rules: pure predicates, one per action ----------------------------------------------
+
+
+def _role(*roles):
+    return lambda user, obj: user.role in roles
+
+
+def _anyone(user, obj):
+    return True  # the object was fetched through the user's scope
+
+
+def _own_unit(user, obj):
+    return obj is not None and belongs_to_unit(user, obj.unit_id)
+
+
+def _answer_point(user, obj):
+    return (
+        user.role == AGENCY
+        and obj is not None
+        and obj.status != PointState.DRAFT
+        and obj.submission.unit_id == user.unit_id
+    )
+
+
+def _see_views(user, obj):
+    return user.role == CENTER or _own_unit(user, obj)
+
+
+def _see_record(user, obj):
+    return user.role == CENTER or (obj is not None and obj.status == HearingState.REPORTED)
+
+
+RULES: dict[Action, Callable[[Any, Any], bool]] = {
+    Action.SUBMISSION_VIEW: _anyone,
+    Action.SUBMISSION_EDIT: _own_unit,
+    Action.SUBMISSION_SUBMIT: _own_unit,
+    Action.SUBMISSION_VIEWS: _see_views,
+    Action.SUBMISSION_REVIEW: _role(CENTER),
+    Action.SUBMISSION_ASSESS: _role(CENTER),
+    Action.SUBMISSION_NOTE: _role(CENTER),
+    Action.SUBMISSION_RETURN: _role(CENTER),
+    Action.SUBMISSION_ACCEPT: _role(CENTER),
+    Action.POINT_VIEW: _anyone,
+    Action.POINT_DRAFT: _role(CENTER),
+    Action.POINT_ISSUE: _role(CENTER),
+    Action.POINT_ANSWER: _answer_point,
+    Action.POINT_RETURN: _role(CENTER),
+    Action.POINT_CLOSE: _role(CENTER),
+    Action.PHRASE_MANAGE: _role(CENTER),
+    Action.HEARING_VIEW: _anyone,
+    Action.HEARING_MANAGE: _role(CENTER),
+    Action.HEARING_RESPOND: _own_unit,
+    Action.HEARING_SEE_RECORD: _see_record,
+    Action.HEARING_SEE_CANDIDATES: _role(CENTER),
+    Action.OVERSIGHT_VIEW: _role(CENTER, MINISTRY, ADMIN),
+    Action.OVERSIGHT_ANY_MINISTRY: _role(CENTER, ADMIN),
+    Action.OBSERVE_ONLY: _role(MINISTRY, ADMIN),
+    Action.CYCLE_MANAGE: _role(CENTER),
+    Action.ORGANISATION_MANAGE: _role(ADMIN),
+    Action.USER_MANAGE: _role(ADMIN),
 }
 
 
-def can(user, action, obj=None):
-    """May ``user`` do ``action`` on ``obj`` (a submission or a point already in scope)?"""
+def can(user, action: Action | str, obj=None) -> bool:
+    """May ``user`` do ``action`` on ``obj`` (an object already fetched through the user's scope)?
+
+    An action that is not an ``Action`` raises ValueError: a typo must not read as a refusal.
+    """
+    action = Action(action)
     if not getattr(user, "is_authenticated", False):
         return False
-    if action in ("submission.view", "point.view"):
-        return True
-    if action in ("submission.edit", "submission.submit"):
-        return user.role == AGENCY and obj is not None and obj.unit_id == user.unit_id
-    if action == "point.answer":
-        return (
-            user.role == AGENCY
-            and obj is not None
-            and obj.status != POINT_DRAFT
-            and obj.submission.unit_id == user.unit_id
-        )
-    if action == "organisation.manage":
-        return user.role == ADMIN
-    if action == "oversight.view":  # the read-only views across units
-        return user.role in (CENTER, MINISTRY, ADMIN)
-    if action == "submission.views":  # who has opened it: the unit itself and the center
-        return user.role == CENTER or (user.role == AGENCY and obj is not None and obj.unit_id == user.unit_id)
-    if action == "hearing.respond":
-        return user.role == AGENCY and obj is not None and obj.unit_id == user.unit_id
-    if action == "hearing.see_record":  # minutes and findings: the center, or anyone in scope once reported
-        return user.role == CENTER or (obj is not None and obj.status == "reported")
-    if action in CENTER_ACTIONS:
-        return user.role == CENTER
-    return False
+    return RULES[action](user, obj)
 
 
-# --- scoped queries and fetch-or-404 ------------------------------------------------
+def require(user, action: Action | str, obj=None) -> None:
+    """Raise ``Forbidden`` unless ``user`` may do ``action`` on ``obj``."""
+    if not can(user, action, obj):
+        raise Forbidden(Action(action))
 
 
-def scope_submissions(user, stmt):
-    """Restrict a ``select(Submission)`` statement to what ``user`` may see."""
+# --- the one scope rule, and the scoped queries built on it ------------------------------------
+
+
+def unit_scope(user, unit_column, ministry_id: int | None = None) -> ColumnElement[bool]:
+    """A SQL condition on a unit-id column: the user's own unit, the units of the user's ministry,
+    or every unit (center, admin), optionally narrowed by those to one ministry."""
     if user.role in (CENTER, ADMIN):
-        return stmt
+        if ministry_id:
+            return unit_column.in_(select(Unit.id).where(Unit.ministry_id == ministry_id))
+        return true()
     if user.role == AGENCY:
-        return stmt.where(Submission.unit_id == user.unit_id)
+        return unit_column == user.unit_id
     if user.role == MINISTRY:
-        return stmt.where(Submission.unit_id.in_(select(Unit.id).where(Unit.ministry_id == user.ministry_id)))
-    return stmt.where(False)
+        return unit_column.in_(select(Unit.id).where(Unit.ministry_id == user.ministry_id))
+    return false()
 
 
-def scope_points(user, stmt):
+HOME_PAGES = {AGENCY: "own", CENTER: "review", MINISTRY: "oversight", ADMIN: "list"}
+
+
+def home_page(user) -> str:
+    """Which home a role lands on: its own self-checks, the review queue, oversight, or the plain list."""
+    return HOME_PAGES.get(user.role, "list")
+
+
+def belongs_to_unit(user, unit_id: int) -> bool:
+    """Is the user one of the unit's own contacts?"""
+    return user.role == AGENCY and user.unit_id == unit_id
+
+
+def bound_scope_name(user) -> str:
+    """The name of the one unit or ministry a user is bound to (for headings); empty for center and admin."""
+    if user.role == AGENCY and user.unit:
+        return user.unit.name
+    if user.role == MINISTRY and user.ministry:
+        return user.ministry.name
+    return ""
+
+
+def own_ministry_id(user) -> int | None:
+    """The ministry a user is bound to (ministry users), else None."""
+    return user.ministry_id if user.role == MINISTRY else None
+
+
+def scoped_unit_ids(user, ministry_id: int | None = None) -> Select:
+    """A ``select(Unit.id)`` of the units the user may see (center and admin: optionally one ministry)."""
+    return select(Unit.id).where(unit_scope(user, Unit.id, ministry_id))
+
+
+def scope_submissions(user, stmt: Select) -> Select:
+    """Restrict a ``select(Submission)`` statement to what ``user`` may see."""
+    return stmt.where(unit_scope(user, Submission.unit_id))
+
+
+def scope_points(user, stmt: Select) -> Select:
     """Restrict a ``select(ImprovementPoint)`` to what ``user`` may see: drafts never leave the center."""
     if user.role == CENTER:
         return stmt
-    stmt = stmt.where(ImprovementPoint.status != POINT_DRAFT)
+    stmt = stmt.where(ImprovementPoint.status != PointState.DRAFT)
     if user.role == ADMIN:
         return stmt
-    units = select(Submission.id).join(Unit, Unit.id == Submission.unit_id)
-    if user.role == AGENCY:
-        units = units.where(Submission.unit_id == user.unit_id)
-    elif user.role == MINISTRY:
-        units = units.where(Unit.ministry_id == user.ministry_id)
-    else:
-        return stmt.where(False)
-    return stmt.where(ImprovementPoint.submission_id.in_(units))
+    return stmt.where(
+        ImprovementPoint.submission_id.in_(select(Submission.id).where(unit_scope(user, Submission.unit_id)))
+    )
 
 
-def scope_hearings(user, stmt):
+def visible_hearing_states(user) -> tuple:
+    """The hearing states the user may see: candidates stay with the center."""
+    if can(user, Action.HEARING_SEE_CANDIDATES):
+        return tuple(HearingState)
+    return HEARING_VISIBLE_OUTSIDE_CENTER
+
+
+def scope_hearings(user, stmt: Select) -> Select:
     """Restrict a ``select(Hearing)``: candidates stay with the center; units and ministries see their own."""
-    if user.role == CENTER:
-        return stmt
-    stmt = stmt.where(Hearing.status.in_(VISIBLE_OUTSIDE_CENTER))
-    if user.role == ADMIN:
-        return stmt
-    if user.role == AGENCY:
-        return stmt.where(Hearing.unit_id == user.unit_id)
-    if user.role == MINISTRY:
-        return stmt.where(Hearing.unit_id.in_(select(Unit.id).where(Unit.ministry_id == user.ministry_id)))
-    return stmt.where(False)
+    if not can(user, Action.HEARING_SEE_CANDIDATES):
+        stmt = stmt.where(Hearing.status.in_(HEARING_VISIBLE_OUTSIDE_CENTER))
+    return stmt.where(unit_scope(user, Hearing.unit_id))
 
 
-def get_hearing_or_404(user, hearing_id, action="hearing.view"):
-    hearing = db.session.scalar(scope_hearings(user, select(Hearing).where(Hearing.id == hearing_id)))
-    if hearing is None:
-        abort(404)
-    if action != "hearing.view" and not can(user, action, hearing):
-        abort(403)
+def _found(row):
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def get_hearing_or_404(user, hearing_id: int, action: Action = Action.HEARING_VIEW) -> Hearing:
+    hearing = _found(db.session.scalar(scope_hearings(user, select(Hearing).where(Hearing.id == hearing_id))))
+    require(user, action, hearing)
     return hearing
 
 
-def get_point_or_404(user, point_id, action="point.view"):
-    point = db.session.scalar(scope_points(user, select(ImprovementPoint).where(ImprovementPoint.id == point_id)))
-    if point is None:
-        abort(404)
-    if not can(user, action, point):
-        abort(403)
+def get_point_or_404(user, point_id: int, action: Action = Action.POINT_VIEW) -> ImprovementPoint:
+    stmt = scope_points(user, select(ImprovementPoint).where(ImprovementPoint.id == point_id))
+    point = _found(db.session.scalar(stmt))
+    require(user, action, point)
     return point
 
 
-def get_request_or_404(user, request_id):
+def get_request_or_404(user, request_id: int) -> ImprovementRequest:
     """An issued request is visible to whoever may see its submission."""
-    request_row = db.session.get(ImprovementRequest, request_id)
-    if request_row is None:
-        abort(404)
+    request_row = _found(db.session.get(ImprovementRequest, request_id))
     get_submission_or_404(user, request_row.submission_id)
     return request_row
 
 
-def get_attachment_or_404(user, attachment_id):
+def get_attachment_or_404(user, attachment_id: int) -> Attachment:
     """An attachment is visible to whoever may see its point."""
-    row = db.session.execute(
-        select(Attachment, PointEvent.point_id)
-        .join(PointEvent, PointEvent.id == Attachment.event_id)
-        .where(Attachment.id == attachment_id)
-    ).first()
-    if row is None:
-        abort(404)
+    row = _found(
+        db.session.execute(
+            select(Attachment, PointEvent.point_id)
+            .join(PointEvent, PointEvent.id == Attachment.event_id)
+            .where(Attachment.id == attachment_id)
+        ).first()
+    )
     get_point_or_404(user, row.point_id)
     return row.Attachment
 
 
-def get_submission_or_404(user, submission_id, action="submission.view"):
-    """Fetch a submission the user may see (else 404) and may ``action`` (else 403)."""
+def get_submission_or_404(user, submission_id: int, action: Action = Action.SUBMISSION_VIEW) -> Submission:
+    """Fetch a submission the user may see (else NotFound) and may ``action`` (else Forbidden)."""
     stmt = scope_submissions(user, select(Submission).where(Submission.id == submission_id))
-    submission = db.session.scalar(stmt)
-    if submission is None:
-        abort(404)
-    if not can(user, action, submission):
-        abort(403)
+    submission = _found(db.session.scalar(stmt))
+    require(user, action, submission)
     return submission
+
+
+def get_unit_or_404(user, unit_id: int) -> Unit:
+    """A unit the user may see (with its ministry loaded)."""
+    from sqlalchemy.orm import joinedload
+
+    stmt = select(Unit).where(Unit.id == unit_id, unit_scope(user, Unit.id)).options(joinedload(Unit.ministry))
+    return _found(db.session.scalar(stmt))

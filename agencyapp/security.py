@@ -2,11 +2,12 @@
 
 from datetime import UTC, datetime
 
-from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
 from agencyapp import policy
+from agencyapp.actions import Action
 from agencyapp.extensions import db, login_manager
 from agencyapp.htmx import hx_redirect
 
@@ -22,8 +23,47 @@ def init_app(app):
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
+    app.jinja_env.globals.update(can=_can, may=_may, may_reach=_may_reach, bound_scope=_bound_scope, Action=Action)
+    app.before_request(note_client)
     app.before_request(enforce_endpoint_policy)
     app.after_request(security_headers)
+
+
+def _can(action, obj=None):
+    """Templates ask the policy, never compare roles: ``{% if can(Action.HEARING_MANAGE, hearing) %}``."""
+    return policy.can(current_user, action, obj)
+
+
+def _may(obj, transition):
+    """May the signed-in user take this lifecycle step on ``obj`` now? ``{% if may(point, "answer") %}``."""
+    from agencyapp.services import workflow
+
+    return workflow.permitted(current_user, obj, transition)
+
+
+def _bound_scope():
+    """The unit or ministry the signed-in user is bound to, for headings (empty for center and admin)."""
+    return policy.bound_scope_name(current_user) if current_user.is_authenticated else ""
+
+
+def _may_reach(endpoint):
+    """Menus show a link only where the endpoint table lets the user in."""
+    return policy.may_reach(current_user, endpoint)
+
+
+def note_client():
+    """What the business layer may know of the request: the client address (audit) and the host (mail links)."""
+    g.client_ip = request.remote_addr or ""
+    g.base_url = request.host_url
+
+
+def record_denied(user, what: str) -> None:
+    """A refused request is history too; written at once in its own transaction."""
+    from agencyapp.services.audit import record
+
+    db.session.rollback()
+    record("access.denied", actor=user, summary=f"権限のない操作を拒否しました: {what} {request.method} {request.path}")
+    db.session.commit()
 
 
 def load_user(token):
@@ -57,16 +97,16 @@ def enforce_endpoint_policy():
     expired = _session_expired()
     if expired:
         from agencyapp.services import auth as auth_service
+        from agencyapp.unit_of_work import unit_of_work
 
-        auth_service.end_session(current_user, reason=expired)
+        with unit_of_work():
+            auth_service.end_session(current_user, reason=expired)
         logout_user()
         session.clear()
         flash(EXPIRY_MESSAGES[expired], "info")
         return unauthorized()
     if not policy.role_may_reach(current_user.role, rule):
-        from agencyapp.services import audit
-
-        audit.record_denied(current_user, endpoint)
+        record_denied(current_user, endpoint)
         abort(403)
     return None
 

@@ -66,6 +66,7 @@ def app():
         Base.metadata.drop_all(db.engine)
         Base.metadata.create_all(db.engine)
         import_shipped_checklists()
+        db.session.commit()
         base_versions = db.session.scalar(select(func.count()).select_from(ChecklistVersion))
     app.config["_BASE_VERSIONS"] = base_versions
     app.test_client_class = IsolatedClient
@@ -87,6 +88,7 @@ def _empty_tables(app):
         db.session.commit()
         if reseed:
             import_shipped_checklists()
+            db.session.commit()
         db.session.remove()
 
 

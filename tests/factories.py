@@ -63,8 +63,9 @@ def outsourcing_goals(version):
 
 
 def make_cycle(units, fiscal_year=2026, due_on=date(2027, 1, 29), version=None, important=None):
+    """Open a cycle and commit it, as the center's page would (services never commit)."""
     version = version or national_version()
-    return open_cycle(
+    cycle = open_cycle(
         fiscal_year=fiscal_year,
         version=version,
         title=f"{fiscal_year}年度 自己点検",
@@ -74,6 +75,8 @@ def make_cycle(units, fiscal_year=2026, due_on=date(2027, 1, 29), version=None, 
         important_label="委託先の管理",
         units=units,
     )
+    db.session.commit()
+    return cycle
 
 
 def submission_of(cycle, unit):
@@ -127,3 +130,11 @@ def make_world():
         submission_b=submission_of(cycle, unit_b),
         **users,
     )
+
+
+def act(call, *args, **kwargs):
+    """Call a service as the edge does: one unit of work that commits, or rolls back if it raises."""
+    from agencyapp.unit_of_work import unit_of_work
+
+    with unit_of_work():
+        return call(*args, **kwargs)

@@ -7,6 +7,7 @@ from agencyapp.demo import seed_demo
 from agencyapp.extensions import db
 from agencyapp.models import ChecklistVersion, Cycle, Ministry, Submission, Unit, User
 from agencyapp.models.user import ADMIN
+from tests.factories import act
 
 BAD = """\
 code: bad-v1
@@ -75,8 +76,8 @@ def test_check_checklist_validates_without_loading(runner, ctx):
 
 
 def test_seed_demo_creates_the_demo_world_once(ctx):
-    seed_demo()
-    seed_demo()
+    act(seed_demo)
+    act(seed_demo)
     assert count(Ministry) >= 6 and count(Unit) >= 20
     logins = set(db.session.scalars(select(User.login_id)))
     assert {"demo-agency", "demo-agency2", "demo-center", "demo-ministry", "demo-admin"} <= logins

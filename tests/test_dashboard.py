@@ -7,7 +7,7 @@ from agencyapp.extensions import db
 from agencyapp.models import Cycle
 from agencyapp.services.cycles import add_targets
 from tests import factories
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, act
 
 
 def signed_in(make_web, login_id):
@@ -60,7 +60,7 @@ def test_list_paginates(make_web, world, app):
     ministry = world.ministry_b
     units = [factories.make_unit(ministry, f"extra-{i}", f"追加機関{i:02d}", i + 10) for i in range(30)]
     db.session.commit()
-    add_targets(world.cycle, units)
+    act(add_targets, world.cycle, units)
     web = signed_in(make_web, "center")
     first = web.get("/").get_data(as_text=True)
     assert "1 / 2 ページ" in first and 'rel="next"' in first
@@ -78,12 +78,12 @@ def grow(world, count):
 
     units = [factories.make_unit(world.ministry_a, f"grow-{i}", f"増加機関{i:03d}", 100 + i) for i in range(count)]
     db.session.commit()
-    add_targets(world.cycle, units)
+    act(add_targets, world.cycle, units)
     for unit in units[:5]:
         sub = factories.submission_of(world.cycle, unit)
         user = factories.make_user(f"user-{unit.code}", "agency", unit=unit)
         db.session.commit()
-        selfcheck.save_all(user, sub, {"answer-1": "3", "answer-2": "2", "answer-3": "1"}, sub.lock_version)
+        act(selfcheck.save_all, user, sub, {"answer-1": "3", "answer-2": "2", "answer-3": "1"}, sub.lock_version)
 
 
 @pytest.mark.parametrize("login_id", ["center", "ministry-a"])

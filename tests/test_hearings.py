@@ -13,7 +13,7 @@ from agencyapp.models import AuditEvent, Hearing, ImprovementPoint, Notification
 from agencyapp.services import DomainError, StaleError
 from agencyapp.services import hearings as service
 from tests import factories
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, act
 from tests.test_review import submit_answers
 
 # --- the priority score: each reason moves it as documented ---------------------------------------
@@ -93,7 +93,7 @@ def scene(ctx, world):
 
 def create(scene, unit=None, kind="hearing", user=None):
     unit = unit or scene.unit_a
-    return service.create_hearings(user or scene.center, scene.cycle, [unit.id], kind, "", priority.WEIGHTS)[0]
+    return act(service.create_hearings, user or scene.center, scene.cycle, [unit.id], kind, "", priority.WEIGHTS)[0]
 
 
 def reload(hearing):
@@ -103,9 +103,9 @@ def reload(hearing):
 
 def scheduled(scene, days=10, start=10, end=11, unit=None):
     hearing = create(scene, unit=unit)
-    service.propose_slots(scene.center, hearing, [slot(days, start, end)], hearing.lock_version)
+    act(service.propose_slots, scene.center, hearing, [slot(days, start, end)], hearing.lock_version)
     hearing = reload(hearing)
-    service.confirm(scene.center, hearing, hearing.slots[0].id, "", False, hearing.lock_version)
+    act(service.confirm, scene.center, hearing, hearing.slots[0].id, "", False, hearing.lock_version)
     return reload(hearing)
 
 
@@ -122,9 +122,9 @@ def test_candidates_rank_units_by_priority_with_reasons(scene):
 def test_candidate_facts_include_last_years_mean_and_open_points(scene):
     from agencyapp.services import improvements
 
-    improvements.suggest_points(scene.center, scene.submission_a)
+    act(improvements.suggest_points, scene.center, scene.submission_a)
     ids = [p.id for p in db.session.scalars(select(ImprovementPoint))]
-    improvements.issue_request(scene.center, scene.submission_a, ids, today_tokyo() + timedelta(days=5))
+    act(improvements.issue_request, scene.center, scene.submission_a, ids, today_tokyo() + timedelta(days=5))
     last_year = factories.make_cycle([scene.unit_a], fiscal_year=2025)
     submit_answers(scene.agency, factories.submission_of(last_year, scene.unit_a), {"answer-1": "3", "answer-87": "3"})
     row = next(
@@ -144,13 +144,13 @@ def test_create_records_why_and_refuses_a_second_active_hearing(scene):
     with pytest.raises(DomainError, match="既にこの年度"):
         create(scene)
     with pytest.raises(DomainError, match="1つ以上"):
-        service.create_hearings(scene.center, scene.cycle, [], "hearing", "", priority.WEIGHTS)
+        act(service.create_hearings, scene.center, scene.cycle, [], "hearing", "", priority.WEIGHTS)
     with pytest.raises(DomainError, match="種別"):
-        service.create_hearings(scene.center, scene.cycle, [scene.unit_b.id], "party", "", priority.WEIGHTS)
+        act(service.create_hearings, scene.center, scene.cycle, [scene.unit_b.id], "party", "", priority.WEIGHTS)
     outsider = factories.make_unit(scene.ministry_b, "outside", "対象外機関")
     db.session.commit()
     with pytest.raises(DomainError, match="対象でない"):
-        service.create_hearings(scene.center, scene.cycle, [outsider.id], "visit", "", priority.WEIGHTS)
+        act(service.create_hearings, scene.center, scene.cycle, [outsider.id], "visit", "", priority.WEIGHTS)
 
 
 @pytest.mark.parametrize(
@@ -166,33 +166,40 @@ def test_create_records_why_and_refuses_a_second_active_hearing(scene):
 def test_bad_slots_are_refused_and_nothing_changes(scene, slots, message):
     hearing = create(scene)
     with pytest.raises(DomainError, match=message):
-        service.propose_slots(scene.center, hearing, slots, hearing.lock_version)
+        act(service.propose_slots, scene.center, hearing, slots, hearing.lock_version)
     hearing = reload(hearing)
     assert hearing.status == "candidate" and hearing.slots == []
 
 
 def test_the_full_lifecycle_with_notifications_and_history(scene):
     hearing = create(scene)
-    service.propose_slots(scene.center, hearing, [slot(7, 10, 11), slot(8, 14, 15)], hearing.lock_version)
+    act(service.propose_slots, scene.center, hearing, [slot(7, 10, 11), slot(8, 14, 15)], hearing.lock_version)
     hearing = reload(hearing)
     assert hearing.status == "proposing"
-    service.pick_slot(scene.agency, hearing, hearing.slots[1].id, "午後が都合よい", hearing.lock_version)
+    act(service.pick_slot, scene.agency, hearing, hearing.slots[1].id, "午後が都合よい", hearing.lock_version)
     hearing = reload(hearing)
     assert [s.chosen for s in hearing.slots] == [False, True]
-    service.confirm(scene.center, hearing, hearing.slots[1].id, "", False, hearing.lock_version)
+    act(service.confirm, scene.center, hearing, hearing.slots[1].id, "", False, hearing.lock_version)
     hearing = reload(hearing)
     assert hearing.status == "scheduled" and hearing.place == "会議室A"
-    service.save_record(
-        scene.center, hearing, "情報 太郎", "年金 花子", "議事の要旨", "内部の所感", hearing.lock_version
+    act(
+        service.save_record,
+        scene.center,
+        hearing,
+        "情報 太郎",
+        "年金 花子",
+        "議事の要旨",
+        "内部の所感",
+        hearing.lock_version,
     )
     hearing = reload(hearing)
     assert hearing.status == "held"
-    finding = service.add_finding(scene.center, hearing, 87, "委託先の調査記録がない")
-    point = service.finding_to_point(scene.center, hearing, finding)
+    finding = act(service.add_finding, scene.center, hearing, 87, "委託先の調査記録がない")
+    point = act(service.finding_to_point, scene.center, hearing, finding)
     assert point.status == "draft" and point.source == "hearing" and point.submission_id == scene.submission_a.id
     with pytest.raises(DomainError, match="既に改善点"):
-        service.finding_to_point(scene.center, hearing, finding)
-    service.publish_report(scene.center, reload(hearing), reload(hearing).lock_version)
+        act(service.finding_to_point, scene.center, hearing, finding)
+    act(service.publish_report, scene.center, reload(hearing), reload(hearing).lock_version)
     assert reload(hearing).status == "reported"
     kinds = db.session.scalars(
         select(Notification.kind).where(Notification.user_id == scene.agency.id).order_by(Notification.id)
@@ -213,75 +220,80 @@ def test_the_full_lifecycle_with_notifications_and_history(scene):
 
 def test_agency_counter_proposal_can_be_confirmed(scene):
     hearing = create(scene)
-    service.propose_slots(scene.center, hearing, [slot(7, 10, 11)], hearing.lock_version)
+    act(service.propose_slots, scene.center, hearing, [slot(7, 10, 11)], hearing.lock_version)
     hearing = reload(hearing)
-    service.counter_propose(
-        scene.agency, hearing, [slot(9, 15, 16, "オンライン")], "7日は不在です", hearing.lock_version
+    act(
+        service.counter_propose,
+        scene.agency,
+        hearing,
+        [slot(9, 15, 16, "オンライン")],
+        "7日は不在です",
+        hearing.lock_version,
     )
     hearing = reload(hearing)
     theirs = next(s for s in hearing.slots if s.proposed_by == "agency")
     with pytest.raises(DomainError, match="提示されている候補ではありません"):
-        service.pick_slot(scene.agency, hearing, theirs.id, "", hearing.lock_version)  # agencies pick the center's
-    service.confirm(scene.center, hearing, theirs.id, "", False, hearing.lock_version)
+        act(service.pick_slot, scene.agency, hearing, theirs.id, "", hearing.lock_version)  # agencies pick the center's
+    act(service.confirm, scene.center, hearing, theirs.id, "", False, hearing.lock_version)
     assert reload(hearing).place == "オンライン"
 
 
 def test_confirming_an_unoffered_or_withdrawn_slot_is_refused(scene):
     hearing = create(scene)
     other = create(scene, unit=scene.unit_b)
-    service.propose_slots(scene.center, other, [slot(7, 10, 11)], other.lock_version)
-    service.propose_slots(scene.center, hearing, [slot(7, 13, 14)], hearing.lock_version)
+    act(service.propose_slots, scene.center, other, [slot(7, 10, 11)], other.lock_version)
+    act(service.propose_slots, scene.center, hearing, [slot(7, 13, 14)], hearing.lock_version)
     hearing = reload(hearing)
     old = hearing.slots[0]
     with pytest.raises(DomainError, match="提示されている候補ではありません"):
-        service.confirm(scene.center, hearing, reload(other).slots[0].id, "", False, hearing.lock_version)
-    service.propose_slots(scene.center, hearing, [slot(8, 13, 14)], hearing.lock_version)
+        act(service.confirm, scene.center, hearing, reload(other).slots[0].id, "", False, hearing.lock_version)
+    act(service.propose_slots, scene.center, hearing, [slot(8, 13, 14)], hearing.lock_version)
     hearing = reload(hearing)
     with pytest.raises(DomainError, match="提示されている候補ではありません"):
-        service.confirm(scene.center, hearing, old.id, "", False, hearing.lock_version)
+        act(service.confirm, scene.center, hearing, old.id, "", False, hearing.lock_version)
     assert reload(hearing).status == "proposing"
 
 
 def test_double_booking_is_warned_and_can_be_confirmed_knowingly(scene):
     first = scheduled(scene, days=10, start=10, end=12)
     hearing = create(scene, unit=scene.unit_b)
-    service.propose_slots(scene.center, hearing, [slot(10, 11, 13)], hearing.lock_version)
+    act(service.propose_slots, scene.center, hearing, [slot(10, 11, 13)], hearing.lock_version)
     hearing = reload(hearing)
     with pytest.raises(service.DoubleBooking) as caught:
-        service.confirm(scene.center, hearing, hearing.slots[0].id, "", False, hearing.lock_version)
+        act(service.confirm, scene.center, hearing, hearing.slots[0].id, "", False, hearing.lock_version)
     assert caught.value.details["conflicts"][0].id == first.id and "年金局" in caught.value.message
     assert reload(hearing).status == "proposing"
-    service.confirm(scene.center, hearing, hearing.slots[0].id, "", True, hearing.lock_version)
+    act(service.confirm, scene.center, hearing, hearing.slots[0].id, "", True, hearing.lock_version)
     assert reload(hearing).status == "scheduled"
 
 
 def test_reschedule_and_cancel_need_reasons(scene):
     hearing = scheduled(scene)
     with pytest.raises(DomainError, match="理由"):
-        service.reschedule(scene.center, hearing, "", hearing.lock_version)
-    service.reschedule(scene.center, hearing, "担当者の出張のため", hearing.lock_version)
+        act(service.reschedule, scene.center, hearing, "", hearing.lock_version)
+    act(service.reschedule, scene.center, hearing, "担当者の出張のため", hearing.lock_version)
     hearing = reload(hearing)
     assert hearing.status == "proposing" and hearing.starts_at is None and all(s.withdrawn for s in hearing.slots)
     with pytest.raises(DomainError, match="理由"):
-        service.cancel(scene.center, hearing, " ", hearing.lock_version)
-    service.cancel(scene.center, hearing, "機関の事情により", hearing.lock_version)
+        act(service.cancel, scene.center, hearing, " ", hearing.lock_version)
+    act(service.cancel, scene.center, hearing, "機関の事情により", hearing.lock_version)
     hearing = reload(hearing)
     assert hearing.status == "cancelled"
     with pytest.raises(DomainError, match="中止"):
-        service.cancel(scene.center, hearing, "再度", hearing.lock_version)
+        act(service.cancel, scene.center, hearing, "再度", hearing.lock_version)
     assert create(scene).status == "candidate"  # a cancelled one does not block a new selection
 
 
 def test_stale_and_out_of_order_actions_are_refused(scene):
     hearing = create(scene)
     with pytest.raises(StaleError):
-        service.propose_slots(scene.center, hearing, [slot(7, 10, 11)], hearing.lock_version - 1)
+        act(service.propose_slots, scene.center, hearing, [slot(7, 10, 11)], hearing.lock_version - 1)
     with pytest.raises(DomainError, match="日時を確定"):
-        service.confirm(scene.center, hearing, 1, "", False, hearing.lock_version)
+        act(service.confirm, scene.center, hearing, 1, "", False, hearing.lock_version)
     with pytest.raises(DomainError, match="記録"):
-        service.save_record(scene.center, hearing, "", "", "議事", "", hearing.lock_version)
+        act(service.save_record, scene.center, hearing, "", "", "議事", "", hearing.lock_version)
     with pytest.raises(DomainError, match="報告を公開"):
-        service.publish_report(scene.center, hearing, hearing.lock_version)
+        act(service.publish_report, scene.center, hearing, hearing.lock_version)
 
 
 # --- time zones and calendars ---------------------------------------------------------------------
@@ -304,7 +316,7 @@ def test_a_10_00_jst_slot_is_10_00_on_the_page_in_the_ics_and_in_the_reminder(sc
     assert str(start.tzinfo) == "Asia/Tokyo"
     assert b"DTSTART;TZID=Asia/Tokyo:" + day.strftime("%Y%m%d").encode() + b"T100000" in response.data
     assert b"BEGIN:VTIMEZONE" in response.data
-    sent = service.send_reminders(now=datetime.now(UTC), days=3)
+    sent = act(service.send_reminders, now=datetime.now(UTC), days=3)
     assert [h.id for h in sent] == [hearing.id]
     message = db.session.scalar(
         select(Notification.message).where(
@@ -312,12 +324,12 @@ def test_a_10_00_jst_slot_is_10_00_on_the_page_in_the_ics_and_in_the_reminder(sc
         )
     )
     assert f"{day.month}月{day.day}日 10:00〜11:00" in message
-    assert service.send_reminders(now=datetime.now(UTC), days=3) == []  # once only
+    assert act(service.send_reminders, now=datetime.now(UTC), days=3) == []  # once only
 
 
 def test_reminders_wait_until_the_configured_days(scene):
     scheduled(scene, days=10)
-    assert service.send_reminders(now=datetime.now(UTC), days=3) == []
+    assert act(service.send_reminders, now=datetime.now(UTC), days=3) == []
 
 
 def factories_web(make_web, login_id):
@@ -354,7 +366,7 @@ def test_agency_sees_only_its_own_hearings_and_nothing_of_candidates(scene, make
     assert web.get(f"/hearings/{other.id}").status_code == 404
     assert web.get(f"/hearings/{other.id}.ics").status_code == 404
     assert "領事局" not in web.get("/hearings/").get_data(as_text=True)
-    service.propose_slots(scene.center, candidate, [slot(7, 10, 11)], candidate.lock_version)
+    act(service.propose_slots, scene.center, candidate, [slot(7, 10, 11)], candidate.lock_version)
     page = web.get(f"/hearings/{candidate.id}").get_data(as_text=True)
     assert "この日時を選ぶ" in page and "優先度" not in page  # the selection reason stays internal
 
@@ -373,14 +385,14 @@ def test_ministry_reads_its_units_hearings_and_writes_nothing(scene, make_web):
 
 def test_minutes_and_findings_are_hidden_until_reported_and_internal_notes_always(scene, make_web):
     hearing = scheduled(scene)
-    service.save_record(scene.center, hearing, "", "", "公開前の議事録XYZ", "内部メモQWE", hearing.lock_version)
+    act(service.save_record, scene.center, hearing, "", "", "公開前の議事録XYZ", "内部メモQWE", hearing.lock_version)
     hearing = reload(hearing)
-    service.add_finding(scene.center, hearing, None, "所見ABC")
+    act(service.add_finding, scene.center, hearing, None, "所見ABC")
     agency, ministry = factories_web(make_web, "agency-a"), factories_web(make_web, "ministry-a")
     for web in (agency, ministry):
         page = web.get(f"/hearings/{hearing.id}").get_data(as_text=True)
         assert "公開前の議事録XYZ" not in page and "所見ABC" not in page and "内部メモQWE" not in page
-    service.publish_report(scene.center, hearing, reload(hearing).lock_version)
+    act(service.publish_report, scene.center, hearing, reload(hearing).lock_version)
     for web in (agency, ministry):
         page = web.get(f"/hearings/{hearing.id}").get_data(as_text=True)
         assert "公開前の議事録XYZ" in page and "所見ABC" in page and "内部メモQWE" not in page
@@ -432,7 +444,7 @@ def test_candidates_and_season_pages_use_a_fixed_number_of_statements(scene, mak
     db.session.commit()
     from agencyapp.services.cycles import add_targets
 
-    add_targets(scene.cycle, units)
+    act(add_targets, scene.cycle, units)
     for unit in units[:4]:
         scheduled(scene, unit=unit, days=20 + units.index(unit))
     for url, before in zip(urls, small, strict=True):
@@ -446,7 +458,7 @@ def test_candidates_are_paginated(scene, make_web):
     db.session.commit()
     from agencyapp.services.cycles import add_targets
 
-    add_targets(scene.cycle, units)
+    act(add_targets, scene.cycle, units)
     web = factories_web(make_web, "center")
     first = web.get("/hearings/candidates").get_data(as_text=True)
     assert "1 / 2 ページ" in first and first.count('name="unit_ids"') == 50

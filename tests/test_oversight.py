@@ -19,7 +19,7 @@ from agencyapp.services import improvements as points
 from agencyapp.services import oversight, review
 from agencyapp.services.selfcheck import load_state
 from tests import factories
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, act
 from tests.test_hearings import slot
 from tests.test_review import submit_answers
 
@@ -35,22 +35,29 @@ def scene(ctx, world):
     """Both units of ministry A and the unit of ministry B submitted; points, notes, drafts, a hearing."""
     world.submission_a = submit_answers(world.agency, world.submission_a)
     world.submission_b = submit_answers(world.agency_b, world.submission_b)
-    points.suggest_points(world.center, world.submission_a)
+    act(points.suggest_points, world.center, world.submission_a)
     ids = [p.id for p in db.session.scalars(select(ImprovementPoint))]
-    world.request = points.issue_request(world.center, world.submission_a, ids, today_tokyo() + timedelta(days=20))
-    points.add_point(world.center, world.submission_a, 4, "下書きの指摘DRAFT", "")
-    points.add_point(world.center, world.submission_a, 5, '=HYPERLINK("http://evil.example","x")', "")
-    review.add_note(world.center, world.submission_a, "内部メモNOTE")
-    hearing = hearing_service.create_hearings(world.center, world.cycle, [world.unit_a.id], "visit", "", {})[0]
-    hearing_service.propose_slots(world.center, hearing, [slot(5, 10, 11)], hearing.lock_version)
+    world.request = act(points.issue_request, world.center, world.submission_a, ids, today_tokyo() + timedelta(days=20))
+    act(points.add_point, world.center, world.submission_a, 4, "下書きの指摘DRAFT", "")
+    act(points.add_point, world.center, world.submission_a, 5, '=HYPERLINK("http://evil.example","x")', "")
+    act(review.add_note, world.center, world.submission_a, "内部メモNOTE")
+    hearing = act(hearing_service.create_hearings, world.center, world.cycle, [world.unit_a.id], "visit", "", {})[0]
+    act(hearing_service.propose_slots, world.center, hearing, [slot(5, 10, 11)], hearing.lock_version)
     db.session.refresh(hearing)
-    hearing_service.confirm(world.center, hearing, hearing.slots[0].id, "", False, hearing.lock_version)
+    act(hearing_service.confirm, world.center, hearing, hearing.slots[0].id, "", False, hearing.lock_version)
     db.session.refresh(hearing)
-    hearing_service.save_record(
-        world.center, hearing, "", "", "訪問の議事録MINUTES", "訪問の内部メモSECRET", hearing.lock_version
+    act(
+        hearing_service.save_record,
+        world.center,
+        hearing,
+        "",
+        "",
+        "訪問の議事録MINUTES",
+        "訪問の内部メモSECRET",
+        hearing.lock_version,
     )
     db.session.refresh(hearing)
-    hearing_service.publish_report(world.center, hearing, hearing.lock_version)
+    act(hearing_service.publish_report, world.center, hearing, hearing.lock_version)
     world.hearing = hearing
     return world
 
@@ -102,10 +109,11 @@ def test_drill_down_shows_issued_points_and_the_published_report_read_only(scene
 
 def test_another_ministrys_units_are_404_on_every_get_route(scene, make_web, app):
     web = web_for(make_web, "ministry-a")
-    other_point = points.issue_request(
+    other_point = act(
+        points.issue_request,
         scene.center,
         scene.submission_b,
-        [points.add_point(scene.center, scene.submission_b, 3, "外務省への指摘", "").id],
+        [act(points.add_point, scene.center, scene.submission_b, 3, "外務省への指摘", "").id],
         today_tokyo() + timedelta(days=9),
     ).points[0]
     urls = [
@@ -275,12 +283,12 @@ def test_ministry_home_statement_count_does_not_grow_with_units(scene, make_web,
 
     units = [factories.make_unit(scene.ministry_a, f"o-{i}", f"監督対象{i:02d}", 400 + i) for i in range(40)]
     db.session.commit()
-    add_targets(scene.cycle, units)
+    act(add_targets, scene.cycle, units)
     for unit in units[:5]:
         user = factories.make_user(f"ou-{unit.code}", "agency", unit=unit)
         db.session.commit()
         sub = submit_answers(user, factories.submission_of(scene.cycle, unit))
-        points.suggest_points(scene.center, sub)
+        act(points.suggest_points, scene.center, sub)
     with count_statements() as large:
         assert web.get("/").status_code == 200
     assert large.count == small.count, (small, large)
@@ -291,7 +299,7 @@ def test_center_oversight_list_is_paginated(scene, make_web):
 
     units = [factories.make_unit(scene.ministry_b, f"pg-{i}", f"頁機関{i:02d}", 600 + i) for i in range(50)]
     db.session.commit()
-    add_targets(scene.cycle, units)
+    act(add_targets, scene.cycle, units)
     web = web_for(make_web, "center")
     first = web.get("/oversight/").get_data(as_text=True)
     assert "1 / 2 ページ" in first and "合計" in first and "53機関" in first
@@ -303,15 +311,23 @@ def test_open_points_of_earlier_years_are_carried(scene, make_web):
     last_year = factories.make_cycle([scene.unit_a2], fiscal_year=2025)
     old = submit_answers(scene.agency_a2, factories.submission_of(last_year, scene.unit_a2))
     due = today_tokyo() + timedelta(days=3)
-    carried = points.issue_request(
-        scene.center, old, [points.add_point(scene.center, old, 2, "昨年度からの指摘CARRY", "").id], due
+    carried = act(
+        points.issue_request,
+        scene.center,
+        old,
+        [act(points.add_point, scene.center, old, 2, "昨年度からの指摘CARRY", "").id],
+        due,
     ).points[0]
-    closed = points.issue_request(
-        scene.center, old, [points.add_point(scene.center, old, 3, "完了済みの指摘DONE", "").id], due
+    closed = act(
+        points.issue_request,
+        scene.center,
+        old,
+        [act(points.add_point, scene.center, old, 3, "完了済みの指摘DONE", "").id],
+        due,
     ).points[0]
-    points.answer_point(scene.agency_a2, closed, "計画", due, "完了しました", None, closed.lock_version)
+    act(points.answer_point, scene.agency_a2, closed, "計画", due, "完了しました", None, closed.lock_version)
     db.session.refresh(closed)
-    points.close_point(scene.center, closed, "", closed.lock_version)
+    act(points.close_point, scene.center, closed, "", closed.lock_version)
     web = web_for(make_web, "ministry-a")
     page = web.get(f"/oversight/units/{scene.unit_a2.id}?cycle={scene.cycle.id}").get_data(as_text=True)
     assert "昨年度からの指摘CARRY" in page and "前年度以前から継続" in page and "完了済みの指摘DONE" not in page

@@ -75,9 +75,27 @@ def test_agency_user_edits_own_submission():
     assert policy.can(user, "submission.submit", SUBMISSION)
 
 
-def test_unknown_actions_and_anonymous_users_are_denied():
-    assert not policy.can(fake_user("admin"), "submission.delete", SUBMISSION)
+def test_unknown_actions_raise_and_anonymous_users_are_denied():
+    """A misspelt action is a programming error, not a silent refusal."""
+    with pytest.raises(ValueError):
+        policy.can(fake_user("admin"), "submission.delete", SUBMISSION)
     assert not policy.can(SimpleNamespace(is_authenticated=False, role=None), "submission.view", SUBMISSION)
+
+
+def test_every_action_has_a_rule():
+    from agencyapp.actions import Action
+
+    assert set(policy.RULES) == set(Action)
+
+
+def test_require_raises_a_domain_forbidden_with_a_japanese_message():
+    from agencyapp.actions import Action
+    from agencyapp.errors import Forbidden
+
+    with pytest.raises(Forbidden) as caught:
+        policy.require(fake_user("ministry", ministry_id=1), Action.SUBMISSION_RETURN, SUBMISSION)
+    assert "権限" in caught.value.message
+    policy.require(fake_user("center"), Action.SUBMISSION_RETURN, SUBMISSION)
 
 
 def test_ministry_role_reaches_no_write_endpoint(app):

@@ -24,7 +24,7 @@ from agencyapp.services import DomainError, StaleError, review
 from agencyapp.services import improvements as points
 from agencyapp.services.selfcheck import save_all, submit
 from tests import factories
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, act
 from tests.test_selfcheck import all_threes
 
 LOW, DEPENDENT = 1, 87  # Q1 answered 1; Q87 (委託先の管理, important) answered 2
@@ -39,8 +39,8 @@ def submit_answers(user, submission, overrides=None):
     form = all_threes(submission)
     form.update({f"answer-{LOW}": "1", f"answer-{DEPENDENT}": "2"})
     form.update(overrides or {})
-    save_all(user, submission, form, submission.lock_version)
-    submit(user, submission, submission.lock_version)
+    act(save_all, user, submission, form, submission.lock_version)
+    act(submit, user, submission, submission.lock_version)
     return reload(Submission, submission.id)
 
 
@@ -54,7 +54,7 @@ def submitted(ctx, world):
 
 def issue(world, due=None, submission=None, user=None):
     submission = submission or world.submission_a
-    points.suggest_points(world.center, submission)
+    act(points.suggest_points, world.center, submission)
     ids = [
         p.id
         for p in db.session.scalars(
@@ -63,7 +63,7 @@ def issue(world, due=None, submission=None, user=None):
             )
         )
     ]
-    return points.issue_request(user or world.center, submission, ids, due or today_tokyo() + timedelta(days=30))
+    return act(points.issue_request, user or world.center, submission, ids, due or today_tokyo() + timedelta(days=30))
 
 
 def signed_in(make_web, login_id):
@@ -84,12 +84,12 @@ def test_submit_copies_scores_to_the_submission_for_the_queue(submitted):
 def test_return_needs_a_reason_and_lets_the_agency_edit_and_resubmit(submitted):
     sub = submitted.submission_a
     with pytest.raises(DomainError, match="理由"):
-        review.return_submission(submitted.center, sub, "  ", sub.lock_version)
-    review.return_submission(submitted.center, sub, "設問1の根拠を確認してください", sub.lock_version)
+        act(review.return_submission, submitted.center, sub, "  ", sub.lock_version)
+    act(review.return_submission, submitted.center, sub, "設問1の根拠を確認してください", sub.lock_version)
     sub = reload(Submission, sub.id)
     assert sub.status == "returned" and sub.return_reason.startswith("設問1")
-    save_all(submitted.agency, sub, {"answer-1": "3"}, sub.lock_version)
-    submit(submitted.agency, sub, sub.lock_version)
+    act(save_all, submitted.agency, sub, {"answer-1": "3"}, sub.lock_version)
+    act(submit, submitted.agency, sub, sub.lock_version)
     sub = reload(Submission, sub.id)
     assert sub.status == "submitted"
     snapshots, changes = review.snapshot_changes(sub)
@@ -105,28 +105,28 @@ def test_return_needs_a_reason_and_lets_the_agency_edit_and_resubmit(submitted):
 
 def test_accept_only_a_submitted_self_check(submitted, world):
     sub = submitted.submission_a
-    review.accept_submission(submitted.center, sub, sub.lock_version)
+    act(review.accept_submission, submitted.center, sub, sub.lock_version)
     sub = reload(Submission, sub.id)
     assert sub.status == "accepted" and sub.reviewed_by_id == submitted.center.id
     with pytest.raises(DomainError, match="確認済にできません"):
-        review.accept_submission(submitted.center, sub, sub.lock_version)
+        act(review.accept_submission, submitted.center, sub, sub.lock_version)
     with pytest.raises(DomainError, match="差し戻せません"):
-        review.return_submission(submitted.center, sub, "理由", sub.lock_version)
+        act(review.return_submission, submitted.center, sub, "理由", sub.lock_version)
     draft = world.submission_a2
     with pytest.raises(DomainError):
-        review.accept_submission(submitted.center, draft, draft.lock_version)
+        act(review.accept_submission, submitted.center, draft, draft.lock_version)
 
 
 def test_stale_return_is_refused(submitted):
     sub = submitted.submission_a
     with pytest.raises(StaleError):
-        review.return_submission(submitted.center, sub, "理由", sub.lock_version - 1)
+        act(review.return_submission, submitted.center, sub, "理由", sub.lock_version - 1)
     assert reload(Submission, sub.id).status == "submitted"
 
 
 def test_agency_is_notified_of_return_and_accept(submitted):
     sub = submitted.submission_a
-    review.return_submission(submitted.center, sub, "再確認", sub.lock_version)
+    act(review.return_submission, submitted.center, sub, "再確認", sub.lock_version)
     kinds = db.session.scalars(select(Notification.kind).where(Notification.user_id == submitted.agency.id)).all()
     assert kinds == ["submission_returned"]
     assert not db.session.scalars(select(Notification).where(Notification.user_id == submitted.agency_b.id)).all()
@@ -138,8 +138,8 @@ def test_agency_is_notified_of_return_and_accept(submitted):
 def test_center_assessment_needs_a_reason_and_never_changes_the_answer(submitted):
     sub = submitted.submission_a
     with pytest.raises(DomainError, match="理由"):
-        review.set_assessment(submitted.center, sub, 2, "1", "")
-    review.set_assessment(submitted.center, sub, 2, "1", "操作履歴の点検記録がない")
+        act(review.set_assessment, submitted.center, sub, 2, "1", "")
+    act(review.set_assessment, submitted.center, sub, 2, "1", "操作履歴の点検記録がない")
     answer = db.session.scalar(
         select(Answer.value)
         .join(ChecklistQuestion)
@@ -151,13 +151,13 @@ def test_center_assessment_needs_a_reason_and_never_changes_the_answer(submitted
     state = load_state(sub)
     validated = review.validated_scores(state, review.assessments(sub))
     assert validated.overall.mean < state.scores().overall.mean
-    review.set_assessment(submitted.center, sub, 2, "3", "")  # same as the agency: removed
+    act(review.set_assessment, submitted.center, sub, 2, "3", "")  # same as the agency: removed
     assert review.assessments(sub) == {}
 
 
 def test_assessment_value_outside_the_scale_is_refused(submitted):
     with pytest.raises(DomainError):
-        review.set_assessment(submitted.center, submitted.submission_a, 2, "7", "理由")
+        act(review.set_assessment, submitted.center, submitted.submission_a, 2, "7", "理由")
     assert db.session.scalar(select(func.count()).select_from(CenterAssessment)) == 0
 
 
@@ -165,7 +165,7 @@ def test_assessment_value_outside_the_scale_is_refused(submitted):
 
 
 def test_suggestions_cover_ones_and_important_items_below_three_and_issue_nothing(submitted):
-    created = points.suggest_points(submitted.center, submitted.submission_a)
+    created = act(points.suggest_points, submitted.center, submitted.submission_a)
     rows = db.session.scalars(
         select(ImprovementPoint).where(ImprovementPoint.submission_id == submitted.submission_a.id)
     ).all()
@@ -173,28 +173,28 @@ def test_suggestions_cover_ones_and_important_items_below_three_and_issue_nothin
     assert created == 2 and numbers == [LOW, DEPENDENT]
     assert {p.status for p in rows} == {"draft"} and all(p.request_id is None for p in rows)
     assert "設問1「" in rows[0].finding or "設問1「" in rows[1].finding
-    assert points.suggest_points(submitted.center, submitted.submission_a) == 0  # no duplicates
+    assert act(points.suggest_points, submitted.center, submitted.submission_a) == 0  # no duplicates
 
 
 def test_drafts_can_be_added_edited_and_deleted_but_not_after_issue(submitted):
     sub = submitted.submission_a
-    point = points.add_point(submitted.center, sub, 5, "手順書の改訂日が古い", "改訂してください")
-    point = points.edit_point(submitted.center, point, "手順書が3年改訂されていない", "", point.lock_version)
+    point = act(points.add_point, submitted.center, sub, 5, "手順書の改訂日が古い", "改訂してください")
+    point = act(points.edit_point, submitted.center, point, "手順書が3年改訂されていない", "", point.lock_version)
     assert reload(ImprovementPoint, point.id).finding == "手順書が3年改訂されていない"
     with pytest.raises(StaleError):
-        points.edit_point(submitted.center, point, "古い画面から", "", point.lock_version - 1)
+        act(points.edit_point, submitted.center, point, "古い画面から", "", point.lock_version - 1)
     with pytest.raises(DomainError, match="指摘事項を入力"):
-        points.add_point(submitted.center, sub, 5, "   ", "")
+        act(points.add_point, submitted.center, sub, 5, "   ", "")
     with pytest.raises(DomainError, match="設問番号 999"):
-        points.add_point(submitted.center, sub, 999, "存在しない設問", "")
-    points.issue_request(submitted.center, sub, [point.id], today_tokyo() + timedelta(days=10))
+        act(points.add_point, submitted.center, sub, 999, "存在しない設問", "")
+    act(points.issue_request, submitted.center, sub, [point.id], today_tokyo() + timedelta(days=10))
     point = reload(ImprovementPoint, point.id)
     with pytest.raises(DomainError, match="依頼済み"):
-        points.edit_point(submitted.center, point, "変更", "", point.lock_version)
+        act(points.edit_point, submitted.center, point, "変更", "", point.lock_version)
     with pytest.raises(DomainError, match="依頼済み"):
-        points.delete_point(submitted.center, point, point.lock_version)
-    other = points.add_point(submitted.center, sub, None, "全体への指摘", "")
-    points.delete_point(submitted.center, other, other.lock_version)
+        act(points.delete_point, submitted.center, point, point.lock_version)
+    other = act(points.add_point, submitted.center, sub, None, "全体への指摘", "")
+    act(points.delete_point, submitted.center, other, other.lock_version)
     assert reload(ImprovementPoint, other.id) is None
 
 
@@ -211,23 +211,29 @@ def test_drafts_can_be_added_edited_and_deleted_but_not_after_issue(submitted):
 )
 def test_issue_refuses_no_points_and_past_due_dates(submitted, ids, due, message):
     sub = submitted.submission_a
-    points.suggest_points(submitted.center, sub)
+    act(points.suggest_points, submitted.center, sub)
     drafts = [p.id for p in db.session.scalars(select(ImprovementPoint))]
     with pytest.raises(DomainError, match=message):
-        points.issue_request(submitted.center, sub, drafts if ids is None else ids, today_tokyo() + timedelta(days=due))
+        act(
+            points.issue_request,
+            submitted.center,
+            sub,
+            drafts if ids is None else ids,
+            today_tokyo() + timedelta(days=due),
+        )
     assert db.session.scalar(select(func.count()).select_from(ImprovementRequest)) == 0
     assert {p.status for p in db.session.scalars(select(ImprovementPoint))} == {"draft"}
 
 
 def test_issue_refuses_points_of_another_submission_and_double_submission(submitted):
-    points.suggest_points(submitted.center, submitted.submission_b)
+    act(points.suggest_points, submitted.center, submitted.submission_b)
     foreign = [p.id for p in db.session.scalars(select(ImprovementPoint))]
     with pytest.raises(DomainError, match="見つからないか"):
-        points.issue_request(submitted.center, submitted.submission_a, foreign, today_tokyo() + timedelta(days=9))
+        act(points.issue_request, submitted.center, submitted.submission_a, foreign, today_tokyo() + timedelta(days=9))
     request_row = issue(submitted)
     ids = [p.id for p in request_row.points]
     with pytest.raises(DomainError, match="既に依頼済み"):
-        points.issue_request(submitted.center, submitted.submission_a, ids, today_tokyo() + timedelta(days=9))
+        act(points.issue_request, submitted.center, submitted.submission_a, ids, today_tokyo() + timedelta(days=9))
     assert db.session.scalar(select(func.count()).select_from(ImprovementRequest)) == 1
 
 
@@ -258,25 +264,38 @@ def test_agency_plan_then_return_then_report_then_close(submitted, app, tmp_path
     monkeypatch.setitem(app.config, "ATTACHMENT_DIR", str(tmp_path))
     point = issue(submitted).points[0]
     with pytest.raises(DomainError, match="改善計画"):
-        points.answer_point(submitted.agency, point, "", date(2027, 3, 31), "", None, point.lock_version)
+        act(points.answer_point, submitted.agency, point, "", date(2027, 3, 31), "", None, point.lock_version)
     with pytest.raises(DomainError, match="完了予定日"):
-        points.answer_point(submitted.agency, point, "規程を改正する", None, "", None, point.lock_version)
+        act(points.answer_point, submitted.agency, point, "規程を改正する", None, "", None, point.lock_version)
     pdf = Upload(b"%PDF-1.4\n%%EOF\n", "計画書.pdf").storage
-    points.answer_point(submitted.agency, point, "規程を改正する", date(2027, 3, 31), "", pdf, point.lock_version)
+    act(points.answer_point, submitted.agency, point, "規程を改正する", date(2027, 3, 31), "", pdf, point.lock_version)
     point = reload(ImprovementPoint, point.id)
     assert point.status == "answered" and len(list(tmp_path.iterdir())) == 1
     with pytest.raises(DomainError, match="完了報告がまだない"):
-        points.close_point(submitted.center, point, "", point.lock_version)
+        act(points.close_point, submitted.center, point, "", point.lock_version)
     with pytest.raises(DomainError, match="コメント"):
-        points.return_point(submitted.center, point, "", point.lock_version)
-    points.return_point(submitted.center, point, "計画を確認しました。完了後に報告してください。", point.lock_version)
-    point = reload(ImprovementPoint, point.id)
-    assert point.status == "issued" and point.center_comment.startswith("計画を確認")
-    points.answer_point(
-        submitted.agency, point, "規程を改正する", date(2027, 3, 31), "改正規程を施行した", None, point.lock_version
+        act(points.return_point, submitted.center, point, "", point.lock_version)
+    act(
+        points.return_point,
+        submitted.center,
+        point,
+        "計画を確認しました。完了後に報告してください。",
+        point.lock_version,
     )
     point = reload(ImprovementPoint, point.id)
-    points.close_point(submitted.center, point, "確認しました", point.lock_version)
+    assert point.status == "issued" and point.center_comment.startswith("計画を確認")
+    act(
+        points.answer_point,
+        submitted.agency,
+        point,
+        "規程を改正する",
+        date(2027, 3, 31),
+        "改正規程を施行した",
+        None,
+        point.lock_version,
+    )
+    point = reload(ImprovementPoint, point.id)
+    act(points.close_point, submitted.center, point, "確認しました", point.lock_version)
     point = reload(ImprovementPoint, point.id)
     assert point.status == "closed"
     assert [e.kind for e in points.point_history(point)] == ["issued", "answered", "returned", "answered", "closed"]
@@ -294,12 +313,12 @@ def test_double_answer_and_answers_to_closed_points_are_refused(submitted, app, 
     monkeypatch.setitem(app.config, "ATTACHMENT_DIR", str(tmp_path))
     point = issue(submitted).points[0]
     version = point.lock_version
-    points.answer_point(submitted.agency, point, "計画", date(2027, 3, 31), "", None, version)
+    act(points.answer_point, submitted.agency, point, "計画", date(2027, 3, 31), "", None, version)
     point = reload(ImprovementPoint, point.id)
     with pytest.raises(StaleError):
-        points.answer_point(submitted.agency, point, "計画（二重送信）", date(2027, 3, 31), "", None, version)
+        act(points.answer_point, submitted.agency, point, "計画（二重送信）", date(2027, 3, 31), "", None, version)
     with pytest.raises(DomainError, match="回答できません"):
-        points.answer_point(submitted.agency, point, "計画", date(2027, 3, 31), "", None, point.lock_version)
+        act(points.answer_point, submitted.agency, point, "計画", date(2027, 3, 31), "", None, point.lock_version)
 
 
 @pytest.mark.parametrize(
@@ -313,8 +332,15 @@ def test_disguised_attachment_is_refused_and_nothing_changes(submitted, app, tmp
     monkeypatch.setitem(app.config, "ATTACHMENT_DIR", str(tmp_path))
     point = issue(submitted).points[0]
     with pytest.raises(DomainError, match="添付できません|種類"):
-        points.answer_point(
-            submitted.agency, point, "計画", date(2027, 3, 31), "", Upload(data, name).storage, point.lock_version
+        act(
+            points.answer_point,
+            submitted.agency,
+            point,
+            "計画",
+            date(2027, 3, 31),
+            "",
+            Upload(data, name).storage,
+            point.lock_version,
         )
     point = reload(ImprovementPoint, point.id)
     assert point.status == "issued" and point.plan == ""
@@ -326,7 +352,8 @@ def test_oversized_attachment_is_refused(submitted, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "ATTACHMENT_MAX_BYTES", 1024)
     point = issue(submitted).points[0]
     with pytest.raises(DomainError, match="大きすぎ"):
-        points.answer_point(
+        act(
+            points.answer_point,
             submitted.agency,
             point,
             "計画",
@@ -343,7 +370,7 @@ def test_oversized_attachment_is_refused(submitted, app, tmp_path, monkeypatch):
 
 def test_agency_never_sees_drafts_or_another_units_points(submitted, make_web):
     request_row = issue(submitted)
-    draft = points.add_point(submitted.center, submitted.submission_a, 4, "下書きの指摘（非公開）", "")
+    draft = act(points.add_point, submitted.center, submitted.submission_a, 4, "下書きの指摘（非公開）", "")
     other = issue(submitted, submission=submitted.submission_b).points[0]
     web = signed_in(make_web, "agency-a")
     listing = web.get("/improvements/").get_data(as_text=True)
@@ -363,7 +390,7 @@ def test_agency_never_sees_drafts_or_another_units_points(submitted, make_web):
 
 def test_ministry_sees_issued_points_of_its_units_only(submitted, make_web):
     own = issue(submitted).points[0]
-    draft = points.add_point(submitted.center, submitted.submission_a, 4, "下書きの指摘（非公開）", "")
+    draft = act(points.add_point, submitted.center, submitted.submission_a, 4, "下書きの指摘（非公開）", "")
     foreign = issue(submitted, submission=submitted.submission_b).points[0]
     web = signed_in(make_web, "ministry-a")
     listing = web.get("/improvements/").get_data(as_text=True)
@@ -375,7 +402,7 @@ def test_ministry_sees_issued_points_of_its_units_only(submitted, make_web):
 
 
 def test_internal_notes_never_reach_agency_or_ministry_pages(submitted, make_web):
-    review.add_note(submitted.center, submitted.submission_a, "内部メモ：ヒアリング候補")
+    act(review.add_note, submitted.center, submitted.submission_a, "内部メモ：ヒアリング候補")
     issue(submitted)
     for login_id in ("agency-a", "ministry-a"):
         web = signed_in(make_web, login_id)
@@ -428,7 +455,7 @@ def test_review_actions_are_for_the_center_only(submitted, make_web):
 
 
 def test_issue_over_http_with_a_past_date_shows_a_message_and_changes_nothing(submitted, make_web):
-    points.suggest_points(submitted.center, submitted.submission_a)
+    act(points.suggest_points, submitted.center, submitted.submission_a)
     ids = [str(p.id) for p in db.session.scalars(select(ImprovementPoint))]
     web = signed_in(make_web, "center")
     web.get(f"/review/submissions/{submitted.submission_a.id}")
@@ -473,7 +500,7 @@ def grow(world, count):
     db.session.commit()
     from agencyapp.services.cycles import add_targets
 
-    add_targets(world.cycle, units)
+    act(add_targets, world.cycle, units)
     for unit in units[:6]:
         user = factories.make_user(f"u-{unit.code}", "agency", unit=unit)
         db.session.commit()
@@ -497,7 +524,7 @@ def test_queue_and_review_pages_use_a_fixed_number_of_statements(submitted, make
         before.append(counter)
     grow(submitted, 40)
     for _ in range(3):
-        points.add_point(submitted.center, submitted.submission_a, 3, "追加の指摘", "")
+        act(points.add_point, submitted.center, submitted.submission_a, 3, "追加の指摘", "")
     for url, small in zip(urls, before, strict=True):
         with count_statements() as large:
             assert web.get(url).status_code == 200
@@ -524,7 +551,7 @@ def test_issuing_sends_mail_when_smtp_is_configured(submitted, make_web, smtp_co
     for user in (submitted.agency, submitted.ministry_user):
         user.email = f"{user.login_id}@example.jp"
     db.session.commit()
-    points.suggest_points(submitted.center, submitted.submission_a)
+    act(points.suggest_points, submitted.center, submitted.submission_a)
     ids = [str(p.id) for p in db.session.scalars(select(ImprovementPoint))]
     web = signed_in(make_web, "center")
     web.get(f"/review/submissions/{submitted.submission_a.id}")
@@ -573,6 +600,6 @@ def test_a_refused_answer_keeps_what_the_agency_typed(submitted, make_web, app, 
 
 
 def test_due_date_input_starts_tomorrow(submitted, make_web):
-    points.suggest_points(submitted.center, submitted.submission_a)
+    act(points.suggest_points, submitted.center, submitted.submission_a)
     page = signed_in(make_web, "center").get(f"/review/submissions/{submitted.submission_a.id}").get_data(as_text=True)
     assert f'min="{(today_tokyo() + timedelta(days=1)).isoformat()}"' in page

@@ -11,7 +11,7 @@ from agencyapp.models import Answer, AuditEvent, ChecklistQuestion, Submission, 
 from agencyapp.services import DomainError
 from agencyapp.services import selfcheck as service
 from agencyapp.services.checklists import load_structure
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, act
 
 CONTROLLER = 86  # 委託の有無: the 委託先の管理 questions apply when it is not 0
 DEPENDENT = 87
@@ -267,14 +267,14 @@ def test_ministry_cannot_see_another_ministrys_unit(make_web, world):
 
 
 def test_service_rechecks_the_policy(ctx, world):
-    from werkzeug.exceptions import Forbidden
+    from agencyapp.errors import Forbidden  # a domain error: the web layer answers 403
 
     with pytest.raises(Forbidden):
-        service.save_answer(world.center, world.submission_a, 1, "3", "", world.submission_a.lock_version)
+        act(service.save_answer, world.center, world.submission_a, 1, "3", "", world.submission_a.lock_version)
 
 
 def test_domain_errors_carry_japanese_messages(ctx, world):
     with pytest.raises(DomainError) as caught:
-        service.submit(world.agency, world.submission_a, world.submission_a.lock_version)
+        act(service.submit, world.agency, world.submission_a, world.submission_a.lock_version)
     assert "未回答の設問" in caught.value.message
     assert len(caught.value.details["missing"]) > 50

@@ -10,17 +10,11 @@ from agencyapp.models.checklist import (
 )
 from agencyapp.models.cycle import Cycle, cycle_important_goal
 from agencyapp.models.hearing import Hearing, HearingDocument, HearingFinding, HearingSlot
+from agencyapp.models.improvement import Attachment, ImprovementPoint, ImprovementRequest, PointEvent
+from agencyapp.models.notification import Notification
 from agencyapp.models.org import Ministry, Unit
-from agencyapp.models.review import (
-    Attachment,
-    CenterAssessment,
-    ImprovementPoint,
-    ImprovementRequest,
-    Notification,
-    Phrase,
-    PointEvent,
-    ReviewNote,
-)
+from agencyapp.models.phrase import Phrase
+from agencyapp.models.review import CenterAssessment, ReviewNote
 from agencyapp.models.submission import Answer, Submission, SubmissionSnapshot
 from agencyapp.models.user import User
 

@@ -5,33 +5,16 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from agencyapp.lifecycles import HEARING, HearingState
 from agencyapp.models.base import Base, UTCDateTime, utcnow
 from agencyapp.models.checklist import ChecklistQuestion
 from agencyapp.models.cycle import Cycle
+from agencyapp.models.improvement import ImprovementPoint
 from agencyapp.models.org import Unit
-from agencyapp.models.review import ImprovementPoint
 from agencyapp.models.user import User
 
-HEARING, VISIT = "hearing", "visit"
-KIND_LABELS = {HEARING: "個別ヒアリング", VISIT: "訪問"}
-CANDIDATE, PROPOSING, SCHEDULED, HELD, REPORTED, CANCELLED = (
-    "candidate",
-    "proposing",
-    "scheduled",
-    "held",
-    "reported",
-    "cancelled",
-)
-HEARING_STATUS_LABELS = {
-    CANDIDATE: "候補",
-    PROPOSING: "日程調整中",
-    SCHEDULED: "確定",
-    HELD: "実施済",
-    REPORTED: "報告済",
-    CANCELLED: "中止",
-}
-# What agency and ministry users may see: nothing of a mere candidate.
-VISIBLE_OUTSIDE_CENTER = (PROPOSING, SCHEDULED, HELD, REPORTED, CANCELLED)
+KIND_HEARING, KIND_VISIT = "hearing", "visit"
+KIND_LABELS = {KIND_HEARING: "個別ヒアリング", KIND_VISIT: "訪問"}
 DEFAULT_DOCUMENTS = (
     "住基ネットのセキュリティに関する規程（組織規程・アクセス管理規程・情報資産管理規程）",
     "事務処理の手順書・マニュアル",
@@ -50,8 +33,8 @@ class Hearing(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16), default=HEARING)
-    status: Mapped[str] = mapped_column(String(16), default=CANDIDATE, index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=KIND_HEARING)
+    status: Mapped[str] = mapped_column(String(16), default=HearingState.CANDIDATE.value, index=True)
     selection_reason: Mapped[str] = mapped_column(Text)
     priority_score: Mapped[float | None]
     priority_reasons: Mapped[list] = mapped_column(JSON, default=list)
@@ -85,10 +68,15 @@ class Hearing(Base):
     )
 
     __mapper_args__ = {"version_id_col": lock_version}
+    __lifecycle__ = HEARING
+
+    @property
+    def state(self) -> HearingState:
+        return HearingState(self.status)
 
     @property
     def status_label(self):
-        return HEARING_STATUS_LABELS[self.status]
+        return self.state.label
 
     @property
     def kind_label(self):

@@ -5,20 +5,11 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from agencyapp.lifecycles import SUBMISSION, SubmissionState
 from agencyapp.models.base import Base, UTCDateTime, utcnow
 from agencyapp.models.cycle import Cycle
 from agencyapp.models.org import Unit
 from agencyapp.models.user import User
-
-NOT_STARTED, DRAFT, SUBMITTED, RETURNED, ACCEPTED = "not_started", "draft", "submitted", "returned", "accepted"
-STATUS_LABELS = {
-    NOT_STARTED: "未着手",
-    DRAFT: "入力中",
-    SUBMITTED: "提出済",
-    RETURNED: "差戻し",
-    ACCEPTED: "確認済",
-}
-EDITABLE_STATUSES = (NOT_STARTED, DRAFT, RETURNED)
 
 
 class Submission(Base):
@@ -28,7 +19,7 @@ class Submission(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default=NOT_STARTED, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=SubmissionState.NOT_STARTED.value, index=True)
     lock_version: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -48,14 +39,25 @@ class Submission(Base):
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
 
     __mapper_args__ = {"version_id_col": lock_version}
+    __lifecycle__ = SUBMISSION
+
+    @property
+    def state(self) -> SubmissionState:
+        return SubmissionState(self.status)
 
     @property
     def status_label(self):
-        return STATUS_LABELS[self.status]
+        return self.state.label
 
     @property
     def editable(self):
-        return self.status in EDITABLE_STATUSES
+        """Answers may still change (the lifecycle allows saving)."""
+        return SUBMISSION.allows("save", self.status)
+
+    @property
+    def frozen(self):
+        """Submitted: the answers are a snapshot the center may review."""
+        return SUBMISSION.allows("assess", self.status)
 
 
 class Answer(Base):

@@ -1,25 +1,13 @@
-"""Workflows: each function checks the rules, writes the audit event and commits."""
+"""Workflows: each function checks the rules, changes the session and writes the audit event.
 
+Services never commit: the outermost caller does, once per action
+(``agencyapp.unit_of_work``), so services combine into one transaction.
+They know nothing of HTTP: refusals are the domain errors below.
+"""
 
-class DomainError(Exception):
-    """A refused action; ``message`` is Japanese and is shown to the user as is."""
+from agencyapp.errors import DomainError, Forbidden, LoginError, NotFound, StaleError
 
-    status = 422
-
-    def __init__(self, message, **details):
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-
-class StaleError(DomainError):
-    """Somebody saved the same submission since this page was loaded."""
-
-    status = 409
-
-
-class LoginError(DomainError):
-    status = 200
+__all__ = ["DomainError", "Forbidden", "LoginError", "NotFound", "StaleError", "clean_text", "contains"]
 
 
 def contains(column, text):

@@ -1,13 +1,14 @@
 """Writing the operation history (操作履歴). Rows join the caller's transaction."""
 
-from flask import has_request_context, request
+from flask import g, has_app_context
 
 from agencyapp.extensions import db
 from agencyapp.models import AuditEvent
 
 
 def _ip():
-    return (request.remote_addr or "") if has_request_context() else ""
+    """The client address the web layer noted for this request (``security.note_client``); none in the CLI."""
+    return g.get("client_ip", "") if has_app_context() else ""
 
 
 def _unwrap(value):
@@ -32,12 +33,3 @@ def record(action, actor=None, obj=None, summary="", before=None, after=None, ac
     )
     db.session.add(event)
     return event
-
-
-def record_denied(user, endpoint):
-    """A refused request is history too; written at once in its own transaction."""
-    db.session.rollback()
-    record(
-        "access.denied", actor=user, summary=f"権限のない操作を拒否しました: {endpoint} {request.method} {request.path}"
-    )
-    db.session.commit()

@@ -29,19 +29,21 @@ def locked_message(user):
 
 
 def authenticate(login_id, password):
-    """Return the user whose credentials these are, or raise LoginError."""
+    """Return the user whose credentials these are, or raise LoginError.
+
+    A failure changes the account (failure count, lockout) and the history:
+    the caller commits when this raises too.
+    """
     login_id = (login_id or "").strip()
     user = db.session.scalar(select(User).where(User.login_id == login_id)) if login_id else None
     if user is None:
         passwords.burn_time(password)
         record("login.failure", actor_login=login_id, summary="存在しないログインIDでのログイン失敗")
-        db.session.commit()
         raise LoginError(GENERIC_FAILURE)
     now = _now()
     if user.locked_until and user.locked_until > now:
         passwords.burn_time(password)
         record("login.locked", actor=user, obj=user, summary="ロック中のアカウントへのログイン試行")
-        db.session.commit()
         raise LoginError(locked_message(user))
     if not passwords.verify_password(user.password_hash, password) or not user.active:
         user.failed_login_count += 1
@@ -51,10 +53,8 @@ def authenticate(login_id, password):
             record(
                 "login.lockout", actor=user, obj=user, summary="連続したログイン失敗によりアカウントをロックしました"
             )
-            db.session.commit()
             raise LoginError(locked_message(user))
         record("login.failure", actor=user, obj=user, summary="パスワード誤りまたは無効なアカウント")
-        db.session.commit()
         raise LoginError(GENERIC_FAILURE)
     user.failed_login_count = 0
     user.locked_until = None
@@ -62,7 +62,6 @@ def authenticate(login_id, password):
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     record("login.success", actor=user, obj=user, summary="ログイン")
-    db.session.commit()
     return user
 
 
@@ -75,7 +74,6 @@ def end_session(user, reason="logout"):
         "absolute": "ログイン有効時間の経過によるログアウト",
     }.get(reason, reason)
     record("logout", actor=user, obj=user, summary=summary)
-    db.session.commit()
 
 
 def set_password(user, new_password, actor=None):
@@ -91,11 +89,11 @@ def set_password(user, new_password, actor=None):
     user.password_changed_at = _now()
     user.rotate_session_token()
     record("user.password_changed", actor=actor or user, obj=user, summary="パスワードを変更しました")
-    db.session.commit()
 
 
 def change_own_password(user, current_password, new_password):
-    """Wrong current passwords count towards the lockout, as failed logins do."""
+    """Wrong current passwords count towards the lockout, as failed logins do (the caller commits
+    when a wrong current password is refused, so that the count stays)."""
     if not passwords.verify_password(user.password_hash, current_password):
         user.failed_login_count += 1
         if user.failed_login_count >= current_app.config["LOCKOUT_THRESHOLD"]:
@@ -108,10 +106,8 @@ def change_own_password(user, current_password, new_password):
                 obj=user,
                 summary="パスワード変更画面での連続した誤入力によりアカウントをロックしました",
             )
-            db.session.commit()
             raise DomainError(locked_message(user), locked=True)
         record("user.password_change_failed", actor=user, obj=user, summary="パスワード変更で現在のパスワードが誤り")
-        db.session.commit()
         raise DomainError("現在のパスワードが正しくありません。")
     if current_password == new_password:
         raise DomainError("新しいパスワードは現在のパスワードと異なるものにしてください。")
@@ -128,4 +124,3 @@ def unlock(user, actor=None):
         summary="アカウントのロックを解除しました",
         actor_login=None if actor else "cli",
     )
-    db.session.commit()

@@ -109,7 +109,6 @@ def import_checklist(spec, actor=None):
         summary=f"チェックリスト {spec.title}（{spec.code}）を登録しました",
         after={"code": spec.code, "sha256": spec.source_sha256, "questions": counters["question"]},
     )
-    db.session.commit()
     return version, True
 
 

@@ -2,6 +2,8 @@
 
 from sqlalchemy import select
 
+from agencyapp import policy
+from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.models import ChecklistGoal, Cycle, Submission
 from agencyapp.services import DomainError
@@ -11,7 +13,20 @@ from agencyapp.services.audit import record
 def open_cycle(
     *, fiscal_year, version, title, opens_on, due_on, important_goal_numbers, important_label, units, actor=None
 ):
-    """Create the cycle and an untouched submission for each target unit."""
+    """Create the cycle and an untouched submission for each target unit (``actor`` None: the CLI)."""
+    if actor is not None:
+        policy.require(actor, Action.CYCLE_MANAGE)
+    if version is None:
+        raise DomainError("チェックリストを選んでください。")
+    if not fiscal_year or not 2000 <= fiscal_year <= 2100:
+        raise DomainError("年度を西暦で入力してください（例：2027）。")
+    if opens_on is None or due_on is None:
+        raise DomainError("開始日と提出期限を入力してください。")
+    title = (title or "").strip()
+    if not title or len(title) > 200:
+        raise DomainError("名称を200文字以内で入力してください。")
+    if db.session.scalar(select(Cycle.id).where(Cycle.fiscal_year == fiscal_year, Cycle.version_id == version.id)):
+        raise DomainError("この年度・チェックリストの点検は既にあります。")
     if due_on < opens_on:
         raise DomainError("提出期限は開始日より後の日付にしてください。")
     if not units:
@@ -50,7 +65,6 @@ def open_cycle(
             "important_goals": sorted(important_goal_numbers),
         },
     )
-    db.session.commit()
     return cycle
 
 
@@ -68,5 +82,11 @@ def add_targets(cycle, units, actor=None):
             actor_login=None if actor else "cli",
             summary=f"対象機関を {len(added)} 件追加しました",
         )
-    db.session.commit()
     return added
+
+
+def cycles_to_choose():
+    """Every cycle, newest fiscal year first: what a page's cycle selector offers."""
+    from agencyapp.models import Cycle
+
+    return db.session.scalars(select(Cycle).order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())).all()

@@ -1,17 +1,17 @@
 """Hearings and visits: candidates, scheduling, preparation, the record and the report."""
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import abort, current_app
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from agencyapp import policy, priority
+from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import TOKYO, datetime_ja, today_tokyo
+from agencyapp.lifecycles import HEARING, HEARING_ACTIVE, HEARING_HELD, HearingState, PointState
 from agencyapp.models import (
     ChecklistQuestion,
     Cycle,
@@ -25,26 +25,14 @@ from agencyapp.models import (
     Unit,
     User,
 )
-from agencyapp.models.hearing import (
-    CANCELLED,
-    CANDIDATE,
-    DEFAULT_DOCUMENTS,
-    HELD,
-    KIND_LABELS,
-    PROPOSING,
-    REPORTED,
-    SCHEDULED,
-)
-from agencyapp.models.review import POINT_ISSUED
-from agencyapp.models.submission import EDITABLE_STATUSES
-from agencyapp.services import DomainError, StaleError, clean_text
+from agencyapp.models.hearing import DEFAULT_DOCUMENTS, KIND_LABELS
+from agencyapp.services import DomainError, clean_text, workflow
 from agencyapp.services.audit import record
 from agencyapp.services.improvements import add_point
-from agencyapp.services.notifications import ministry_users_of_unit, notify, unit_users
+from agencyapp.services.notifications import notify, notify_unit_and_ministry, unit_users
 
 MAX_SLOTS = 5
 TEXT_MAX = 20000
-ACTIVE = (CANDIDATE, PROPOSING, SCHEDULED, HELD)
 
 
 class DoubleBooking(DomainError):
@@ -53,21 +41,7 @@ class DoubleBooking(DomainError):
     status = 409
 
 
-def _require(user, action, obj=None):
-    if not policy.can(user, action, obj):
-        abort(403)
-
-
-def _check_lock(hearing, lock_version):
-    if lock_version != hearing.lock_version:
-        raise StaleError(
-            "このヒアリングはほかの操作で更新されています（二重送信の可能性があります）。ページを再読み込みしてください。"
-        )
-
-
-def _check_status(hearing, allowed, doing):
-    if hearing.status not in allowed:
-        raise DomainError(f"状況が「{hearing.status_label}」のため、{doing}できません。")
+STALE = "このヒアリングはほかの操作で更新されています（二重送信の可能性があります）。ページを再読み込みしてください。"
 
 
 def _text(value, label, required=True, limit=TEXT_MAX):
@@ -91,7 +65,7 @@ class Candidate:
 
 def candidates(user, cycle, weights, ministry_id=None):
     """Every target unit of the cycle with its priority; six statements whatever the number of units."""
-    _require(user, "hearing.manage")
+    policy.require(user, Action.HEARING_MANAGE)
     stmt = (
         select(Submission)
         .join(Unit, Unit.id == Submission.unit_id)
@@ -112,26 +86,28 @@ def candidates(user, cycle, weights, ministry_id=None):
         db.session.execute(
             select(Submission.unit_id, func.count(ImprovementPoint.id))
             .join(Submission, Submission.id == ImprovementPoint.submission_id)
-            .where(ImprovementPoint.status == POINT_ISSUED)
+            .where(ImprovementPoint.status == PointState.ISSUED)
             .group_by(Submission.unit_id)
         ).all()
     )
     last_held = dict(
         db.session.execute(
             select(Hearing.unit_id, func.max(Hearing.starts_at))
-            .where(Hearing.status.in_((HELD, REPORTED)))
+            .where(Hearing.status.in_(HEARING_HELD))
             .group_by(Hearing.unit_id)
         ).all()
     )
     active = {
         h.unit_id: h
-        for h in db.session.scalars(select(Hearing).where(Hearing.cycle_id == cycle.id, Hearing.status.in_(ACTIVE)))
+        for h in db.session.scalars(
+            select(Hearing).where(Hearing.cycle_id == cycle.id, Hearing.status.in_(HEARING_ACTIVE))
+        )
     }
     today = today_tokyo()
     rows = []
     for submission in submissions:
         held = last_held.get(submission.unit_id)
-        late = (submission.status in EDITABLE_STATUSES and cycle.due_on < today) or (
+        late = (submission.editable and cycle.due_on < today) or (
             submission.submitted_at is not None and submission.submitted_at.astimezone(TOKYO).date() > cycle.due_on
         )
         facts = priority.UnitFacts(
@@ -154,7 +130,7 @@ def _fiscal_year(moment):
 
 def create_hearings(user, cycle, unit_ids, kind, comment, weights):
     """Create a candidate hearing (or visit) for each chosen unit, recording why it was chosen."""
-    _require(user, "hearing.manage")
+    policy.require(user, Action.HEARING_MANAGE)
     if kind not in KIND_LABELS:
         raise DomainError("種別（個別ヒアリング・訪問）を選んでください。")
     ids = {int(i) for i in unit_ids if str(i).isdigit()}
@@ -177,7 +153,7 @@ def create_hearings(user, cycle, unit_ids, kind, comment, weights):
             cycle_id=cycle.id,
             unit_id=unit_id,
             kind=kind,
-            status=CANDIDATE,
+            status=HEARING.initial.value,
             selection_reason=reason,
             priority_score=row.priority.score,
             priority_reasons=row.priority.as_list(),
@@ -195,7 +171,6 @@ def create_hearings(user, cycle, unit_ids, kind, comment, weights):
             summary=f"{row.submission.unit.name}を{KIND_LABELS[kind]}の候補に選びました",
         )
         created.append(hearing)
-    db.session.commit()
     return created
 
 
@@ -252,9 +227,7 @@ def _validated_slots(inputs, now=None):
 
 def propose_slots(user, hearing, inputs, lock_version):
     """The center offers one to five slots; earlier unchosen offers are withdrawn."""
-    _require(user, "hearing.manage", hearing)
-    _check_lock(hearing, lock_version)
-    _check_status(hearing, (CANDIDATE, PROPOSING), "候補日時を提示")
+    workflow.check(hearing, "propose", user, lock_version=lock_version, stale=STALE)
     slots = _validated_slots(inputs)
     for old in hearing.slots:
         old.withdrawn = True
@@ -262,15 +235,12 @@ def propose_slots(user, hearing, inputs, lock_version):
         hearing.slots.append(
             HearingSlot(starts_at=starts, ends_at=ends, place=place, proposed_by="center", created_by_id=user.id)
         )
-    before = hearing.status
-    hearing.status = PROPOSING
     _touch(hearing)
-    record(
-        "hearing.slots_proposed",
-        actor=user,
-        obj=hearing,
-        before={"status": before},
-        after={"status": PROPOSING, "slots": [s[0].isoformat() for s in slots]},
+    workflow.apply(
+        hearing,
+        "propose",
+        user,
+        after={"slots": [s[0].isoformat() for s in slots]},
         summary=f"候補日時を{len(slots)}件提示しました",
     )
     notify(
@@ -279,7 +249,6 @@ def propose_slots(user, hearing, inputs, lock_version):
         f"{hearing.kind_label}の候補日時が届きました。都合のよい日時を選んでください。",
         f"/hearings/{hearing.id}",
     )
-    db.session.commit()
 
 
 def choosable_slots(hearing, by_center):
@@ -295,31 +264,26 @@ def _open_slot(hearing, slot_id, by_center):
 
 
 def pick_slot(user, hearing, slot_id, comment, lock_version):
-    _require(user, "hearing.respond", hearing)
-    _check_lock(hearing, lock_version)
-    _check_status(hearing, (PROPOSING,), "日時を選択")
+    workflow.check(hearing, "pick", user, lock_version=lock_version, stale=STALE)
     slot = _open_slot(hearing, slot_id, by_center=False)
     for other in hearing.slots:
         other.chosen = other.id == slot.id
     slot.comment = _text(comment, "コメント", required=False, limit=2000)
     _touch(hearing)
-    record(
-        "hearing.slot_picked",
-        actor=user,
-        obj=hearing,
+    workflow.apply(
+        hearing,
+        "pick",
+        user,
         after={"slot": slot.starts_at.isoformat()},
         summary=f"候補日時 {datetime_ja(slot.starts_at)} を選びました",
     )
     _notify_staff(
         hearing, f"{hearing.unit.name}が{hearing.kind_label}の日時（{datetime_ja(slot.starts_at)}）を選びました。"
     )
-    db.session.commit()
 
 
 def counter_propose(user, hearing, inputs, comment, lock_version):
-    _require(user, "hearing.respond", hearing)
-    _check_lock(hearing, lock_version)
-    _check_status(hearing, (PROPOSING,), "別の日時を提案")
+    workflow.check(hearing, "counter", user, lock_version=lock_version, stale=STALE)
     slots = _validated_slots(inputs)
     comment = _text(comment, "コメント", required=False, limit=2000)
     for slot in hearing.slots:
@@ -336,15 +300,14 @@ def counter_propose(user, hearing, inputs, comment, lock_version):
             )
         )
     _touch(hearing)
-    record(
-        "hearing.counter_proposed",
-        actor=user,
-        obj=hearing,
+    workflow.apply(
+        hearing,
+        "counter",
+        user,
         after={"slots": [s[0].isoformat() for s in slots], "comment": comment},
         summary=f"別の候補日時を{len(slots)}件提案しました",
     )
     _notify_staff(hearing, f"{hearing.unit.name}から{hearing.kind_label}の別の候補日時が届きました。")
-    db.session.commit()
 
 
 def _notify_staff(hearing, message):
@@ -361,7 +324,7 @@ def conflicts(hearing, starts, ends):
         .where(
             Hearing.staff_id == hearing.staff_id,
             Hearing.id != hearing.id,
-            Hearing.status == SCHEDULED,
+            Hearing.status == HearingState.SCHEDULED,
             Hearing.starts_at < ends,
             Hearing.ends_at > starts,
         )
@@ -371,9 +334,7 @@ def conflicts(hearing, starts, ends):
 
 def confirm(user, hearing, slot_id, place, force, lock_version):
     """Fix the date. A double booking of the staff member is refused unless confirmed knowingly."""
-    _require(user, "hearing.manage", hearing)
-    _check_lock(hearing, lock_version)
-    _check_status(hearing, (PROPOSING,), "日時を確定")
+    workflow.check(hearing, "confirm", user, lock_version=lock_version, stale=STALE)
     slot = _open_slot(hearing, slot_id, by_center=True)
     clash = conflicts(hearing, slot.starts_at, slot.ends_at)
     if clash and not force:
@@ -386,15 +347,12 @@ def confirm(user, hearing, slot_id, place, force, lock_version):
     hearing.starts_at, hearing.ends_at = slot.starts_at, slot.ends_at
     hearing.place = _text(place, "場所・会議情報", required=False, limit=500) or slot.place
     slot.chosen = True
-    hearing.status = SCHEDULED
     _touch(hearing)
-    record(
-        "hearing.confirmed",
-        actor=user,
-        obj=hearing,
-        before={"status": PROPOSING},
+    workflow.apply(
+        hearing,
+        "confirm",
+        user,
         after={
-            "status": SCHEDULED,
             "starts_at": slot.starts_at.isoformat(),
             "place": hearing.place,
             "double_booked": bool(clash),
@@ -404,34 +362,24 @@ def confirm(user, hearing, slot_id, place, force, lock_version):
     message = (
         f"{hearing.kind_label}の日時が {datetime_ja(hearing.starts_at)} に確定しました。準備資料をご確認ください。"
     )
-    notify(unit_users(hearing.unit_id), "hearing_scheduled", message, f"/hearings/{hearing.id}")
-    notify(
-        ministry_users_of_unit(hearing.unit_id),
-        "hearing_scheduled",
-        f"{hearing.unit.name}：{message}",
-        f"/hearings/{hearing.id}",
-    )
-    db.session.commit()
+    notify_unit_and_ministry(hearing.unit, "hearing_scheduled", message, f"/hearings/{hearing.id}")
 
 
 def reschedule(user, hearing, reason, lock_version):
-    _require(user, "hearing.manage", hearing)
-    _check_lock(hearing, lock_version)
-    _check_status(hearing, (SCHEDULED,), "日程を変更")
+    workflow.check(hearing, "reschedule", user, lock_version=lock_version, stale=STALE)
     reason = _text(reason, "日程変更の理由", limit=2000)
     before = hearing.starts_at
     for slot in hearing.slots:
         slot.withdrawn = True
     hearing.starts_at = hearing.ends_at = None
-    hearing.status = PROPOSING
     hearing.reminded_at = None
     _touch(hearing)
-    record(
-        "hearing.rescheduled",
-        actor=user,
-        obj=hearing,
-        before={"status": SCHEDULED, "starts_at": before.isoformat()},
-        after={"status": PROPOSING, "reason": reason},
+    workflow.apply(
+        hearing,
+        "reschedule",
+        user,
+        before={"starts_at": before.isoformat()},
+        after={"reason": reason},
         summary="日程を変更するため、確定を取り消しました",
     )
     notify(
@@ -440,33 +388,22 @@ def reschedule(user, hearing, reason, lock_version):
         f"{hearing.kind_label}（{datetime_ja(before)}）の日程が変更になります。理由：{reason}",
         f"/hearings/{hearing.id}",
     )
-    db.session.commit()
 
 
 def cancel(user, hearing, reason, lock_version):
-    _require(user, "hearing.manage", hearing)
-    _check_lock(hearing, lock_version)
-    _check_status(hearing, (CANDIDATE, PROPOSING, SCHEDULED), "中止")
+    workflow.check(hearing, "cancel", user, lock_version=lock_version, stale=STALE)
     reason = _text(reason, "中止の理由", limit=2000)
-    before = hearing.status
-    hearing.status, hearing.cancel_reason = CANCELLED, reason
+    offered = hearing.state is not HearingState.CANDIDATE  # the unit knows of it
+    hearing.cancel_reason = reason
     _touch(hearing)
-    record(
-        "hearing.cancelled",
-        actor=user,
-        obj=hearing,
-        before={"status": before},
-        after={"status": CANCELLED, "reason": reason},
-        summary=f"{hearing.kind_label}を中止しました",
-    )
-    if before != CANDIDATE:
+    workflow.apply(hearing, "cancel", user, after={"reason": reason}, summary=f"{hearing.kind_label}を中止しました")
+    if offered:
         notify(
             unit_users(hearing.unit_id),
             "hearing_cancelled",
             f"{hearing.kind_label}は中止になりました。理由：{reason}",
             f"/hearings/{hearing.id}",
         )
-    db.session.commit()
 
 
 # --- preparation, record, findings, report ------------------------------------------------------
@@ -474,52 +411,44 @@ def cancel(user, hearing, reason, lock_version):
 
 def update_documents(user, hearing, text, lock_version):
     """The list of documents to prepare, one per line."""
-    _require(user, "hearing.manage", hearing)
-    _check_lock(hearing, lock_version)
-    _check_status(hearing, (CANDIDATE, PROPOSING, SCHEDULED), "準備資料を変更")
+    workflow.check(hearing, "documents", user, lock_version=lock_version, stale=STALE)
     titles = [line.strip() for line in (text or "").splitlines() if line.strip()]
     if len(titles) > 50 or any(len(t) > 300 for t in titles):
         raise DomainError("準備資料は50件まで、1件300文字以内で入力してください。")
     before = [d.title for d in hearing.documents]
     hearing.documents = [HearingDocument(title=t, position=i) for i, t in enumerate(titles)]
     _touch(hearing)
-    record(
-        "hearing.documents",
-        actor=user,
-        obj=hearing,
+    workflow.apply(
+        hearing,
+        "documents",
+        user,
         before={"documents": before},
         after={"documents": titles},
         summary="準備資料の一覧を更新しました",
     )
-    db.session.commit()
 
 
 def save_record(user, hearing, center_attendees, agency_attendees, minutes, internal_notes, lock_version):
     """Attendees and minutes; saving them marks a confirmed hearing as held."""
-    _require(user, "hearing.manage", hearing)
-    _check_lock(hearing, lock_version)
-    _check_status(hearing, (SCHEDULED, HELD), "記録")
-    before = {"status": hearing.status, "minutes": hearing.minutes}
+    workflow.check(hearing, "record", user, lock_version=lock_version, stale=STALE)
+    before = {"minutes": hearing.minutes}
     hearing.center_attendees = _text(center_attendees, "出席者（センター）", required=False, limit=2000)
     hearing.agency_attendees = _text(agency_attendees, "出席者（機関）", required=False, limit=2000)
     hearing.minutes = _text(minutes, "議事録")
     hearing.internal_notes = _text(internal_notes, "内部メモ", required=False)
-    hearing.status = HELD
     _touch(hearing)
-    record(
-        "hearing.recorded",
-        actor=user,
-        obj=hearing,
+    workflow.apply(
+        hearing,
+        "record",
+        user,
         before=before,
-        after={"status": HELD, "minutes": hearing.minutes},
+        after={"minutes": hearing.minutes},
         summary="出席者と議事録を記録しました",
     )
-    db.session.commit()
 
 
 def add_finding(user, hearing, question_number, text):
-    _require(user, "hearing.manage", hearing)
-    _check_status(hearing, (HELD,), "所見を追加")
+    workflow.check(hearing, "add_finding", user)
     question_id = None
     if question_number:
         question_id = db.session.scalar(
@@ -535,20 +464,19 @@ def add_finding(user, hearing, question_number, text):
     db.session.add(finding)
     _touch(hearing)
     db.session.flush()
-    record(
-        "hearing.finding_added",
-        actor=user,
-        obj=hearing,
+    workflow.apply(
+        hearing,
+        "add_finding",
+        user,
         after={"question": question_number, "text": finding.text},
         summary="所見を追加しました",
     )
-    db.session.commit()
     return finding
 
 
 def finding_to_point(user, hearing, finding):
     """Turn a finding into a draft improvement point of the unit's self-check (then issued as usual)."""
-    _require(user, "hearing.manage", hearing)
+    workflow.check(hearing, "finding_to_point", user)
     if finding.point_id is not None:
         raise DomainError("この所見は既に改善点になっています。")
     submission = db.session.scalar(
@@ -559,43 +487,25 @@ def finding_to_point(user, hearing, finding):
     number = finding.question.number if finding.question else None
     point = add_point(user, submission, number, f"【{hearing.kind_label}での所見】{finding.text}", "", source="hearing")
     finding.point_id = point.id
-    record(
-        "hearing.finding_to_point",
-        actor=user,
-        obj=hearing,
+    workflow.apply(
+        hearing,
+        "finding_to_point",
+        user,
         after={"finding": finding.id, "point": point.id},
         summary="所見を改善点（下書き）にしました",
     )
-    db.session.commit()
     return point
 
 
 def publish_report(user, hearing, lock_version):
-    _require(user, "hearing.manage", hearing)
-    _check_lock(hearing, lock_version)
-    _check_status(hearing, (HELD,), "報告を公開")
+    workflow.check(hearing, "publish", user, lock_version=lock_version, stale=STALE)
     if not hearing.minutes:
         raise DomainError("議事録がないため報告を公開できません。")
-    hearing.status = REPORTED
     hearing.reported_at = datetime.now(UTC)
     _touch(hearing)
-    record(
-        "hearing.reported",
-        actor=user,
-        obj=hearing,
-        before={"status": HELD},
-        after={"status": REPORTED},
-        summary="報告を公開しました",
-    )
+    workflow.apply(hearing, "publish", user, summary="報告を公開しました")
     message = f"{hearing.kind_label}（{datetime_ja(hearing.starts_at)}）の報告が公開されました。"
-    notify(unit_users(hearing.unit_id), "hearing_reported", message, f"/hearings/{hearing.id}")
-    notify(
-        ministry_users_of_unit(hearing.unit_id),
-        "hearing_reported",
-        f"{hearing.unit.name}：{message}",
-        f"/hearings/{hearing.id}",
-    )
-    db.session.commit()
+    notify_unit_and_ministry(hearing.unit, "hearing_reported", message, f"/hearings/{hearing.id}")
 
 
 # --- reminders ---------------------------------------------------------------------------------------
@@ -608,7 +518,7 @@ def send_reminders(now=None, days=None):
     due = db.session.scalars(
         select(Hearing)
         .where(
-            Hearing.status == SCHEDULED,
+            Hearing.status == HearingState.SCHEDULED,
             Hearing.reminded_at.is_(None),
             Hearing.starts_at > now,
             Hearing.starts_at <= now + timedelta(days=days),
@@ -628,7 +538,6 @@ def send_reminders(now=None, days=None):
         )
         hearing.reminded_at = now
         record("hearing.reminded", obj=hearing, actor_login="reminder", summary="日程の事前通知を送りました")
-    db.session.commit()
     return due
 
 
@@ -709,57 +618,3 @@ def center_staff():
 
 def ministries():
     return db.session.scalars(select(Ministry).order_by(Ministry.position)).all()
-
-
-# --- calendars -------------------------------------------------------------------------------------------
-
-
-def feed_signature(user):
-    """The secret part of a user's calendar feed URL; a password change makes a new one."""
-    key = current_app.config["SECRET_KEY"].encode()
-    message = f"calendar:{user.id}:{user.password_changed_at.isoformat()}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:40]
-
-
-def feed_user(user_id, signature):
-    user = db.session.get(User, user_id)
-    if user is None or not user.active or not hmac.compare_digest(feed_signature(user), signature or ""):
-        return None
-    return user
-
-
-def calendar_hearings(user):
-    """Dated, not cancelled hearings the user may see (the staff member's own for the center)."""
-    stmt = policy.scope_hearings(user, select(Hearing)).where(
-        Hearing.starts_at.is_not(None), Hearing.status.in_((SCHEDULED, HELD, REPORTED))
-    )
-    from agencyapp.models.user import CENTER
-
-    if user.role == CENTER:
-        stmt = stmt.where(Hearing.staff_id == user.id)
-    return db.session.scalars(stmt.options(joinedload(Hearing.unit)).order_by(Hearing.starts_at)).unique().all()
-
-
-def to_ics(hearings, name):
-    """An iCalendar (RFC 5545) with Asia/Tokyo times and its VTIMEZONE."""
-    from icalendar import Calendar, Event
-
-    calendar = Calendar()
-    calendar.add("prodid", "-//jukinet-selfcheck//hearings//JA")
-    calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", name)
-    calendar.add("x-wr-timezone", "Asia/Tokyo")
-    host = "jukinet-selfcheck.invalid"
-    for hearing in hearings:
-        event = Event()
-        event.add("uid", f"hearing-{hearing.id}@{host}")
-        event.add("summary", f"{hearing.kind_label}：{hearing.unit.name}")
-        event.add("dtstart", hearing.starts_at.astimezone(TOKYO))
-        event.add("dtend", hearing.ends_at.astimezone(TOKYO))
-        event.add("dtstamp", hearing.updated_at)
-        if hearing.place:
-            event.add("location", hearing.place)
-        event.add("description", f"状況：{hearing.status_label}")
-        calendar.add_component(event)
-    calendar.add_missing_timezones()
-    return calendar.to_ical()

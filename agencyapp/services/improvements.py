@@ -3,13 +3,15 @@
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from flask import abort
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from agencyapp import attachments, policy
+from agencyapp.actions import Action
+from agencyapp.errors import NotFound
 from agencyapp.extensions import db
 from agencyapp.formatting import date_wareki, today_tokyo
+from agencyapp.lifecycles import POINT, PointState
 from agencyapp.models import (
     Attachment,
     ChecklistQuestion,
@@ -20,34 +22,33 @@ from agencyapp.models import (
     Submission,
     Unit,
 )
-from agencyapp.models.review import POINT_ANSWERED, POINT_CLOSED, POINT_DRAFT, POINT_ISSUED
-from agencyapp.models.submission import ACCEPTED, SUBMITTED
-from agencyapp.services import DomainError, StaleError, clean_text, contains
+from agencyapp.services import DomainError, clean_text, contains, workflow
 from agencyapp.services.audit import record
-from agencyapp.services.notifications import center_users, ministry_users_of_unit, notify, unit_users
+from agencyapp.services.notifications import center_users, notify, notify_unit_and_ministry, unit_users
 from agencyapp.services.selfcheck import load_state
+from agencyapp.unit_of_work import after_rollback
 
 TEXT_MAX = 4000
 
 
-def _require(user, action, obj=None):
-    if not policy.can(user, action, obj):
-        abort(403)
+STALE = "この改善点はほかの操作で更新されています（二重送信の可能性があります）。ページを再読み込みしてください。"
 
 
 def _text(value, label, required=True):
     return clean_text(value, label, required, TEXT_MAX)
 
 
-def _check_lock(point, lock_version):
-    if lock_version != point.lock_version:
-        raise StaleError(
-            "この改善点はほかの操作で更新されています（二重送信の可能性があります）。ページを再読み込みしてください。"
-        )
-
-
 def _snapshot(point):
     return {"status": point.status, "finding": point.finding, "requested_action": point.requested_action}
+
+
+def _next_position(submission) -> int:
+    return (
+        db.session.scalar(
+            select(func.max(ImprovementPoint.position)).where(ImprovementPoint.submission_id == submission.id)
+        )
+        or 0
+    ) + 1
 
 
 # --- drafts (center) ---------------------------------------------------------------------
@@ -66,23 +67,18 @@ def _question_id(submission, number):
     return question.id
 
 
-def add_point(user, submission, question_number, finding, requested_action, source="review"):
-    _require(user, "point.draft", submission)
+def add_point(user, submission, question_number, finding, requested_action, source="review") -> ImprovementPoint:
+    """A new draft (the lifecycle's initial state), visible to the center only."""
+    policy.require(user, Action.POINT_DRAFT, submission)
     point = ImprovementPoint(
         submission_id=submission.id,
         question_id=_question_id(submission, question_number),
         finding=_text(finding, "指摘事項"),
         requested_action=_text(requested_action, "改善を求める事項", required=False),
-        status=POINT_DRAFT,
+        status=POINT.initial.value,
         source=source,
         created_by_id=user.id,
-        position=(
-            db.session.scalar(
-                select(func.max(ImprovementPoint.position)).where(ImprovementPoint.submission_id == submission.id)
-            )
-            or 0
-        )
-        + 1,
+        position=_next_position(submission),
     )
     db.session.add(point)
     db.session.flush()
@@ -93,52 +89,31 @@ def add_point(user, submission, question_number, finding, requested_action, sour
         after=_snapshot(point),
         summary=f"改善点（下書き）を作成しました{f'（設問{question_number}）' if question_number else ''}",
     )
-    db.session.commit()
     return point
 
 
-def _check_draft(point):
-    if point.status != POINT_DRAFT:
-        raise DomainError("依頼済みの改善点は編集・削除できません。")
-
-
-def edit_point(user, point, finding, requested_action, lock_version):
-    _require(user, "point.draft", point)
-    _check_lock(point, lock_version)
-    _check_draft(point)
+def edit_point(user, point, finding, requested_action, lock_version) -> ImprovementPoint:
+    workflow.check(point, "edit", user, lock_version=lock_version, stale=STALE)
     before = _snapshot(point)
     point.finding = _text(finding, "指摘事項")
     point.requested_action = _text(requested_action, "改善を求める事項", required=False)
     point.updated_at = datetime.now(UTC)
-    record(
-        "point.edited",
-        actor=user,
-        obj=point,
-        before=before,
-        after=_snapshot(point),
-        summary="改善点（下書き）を編集しました",
-    )
-    db.session.commit()
+    workflow.apply(point, "edit", user, before=before, after=_snapshot(point), summary="改善点（下書き）を編集しました")
     return point
 
 
-def delete_point(user, point, lock_version):
-    _require(user, "point.draft", point)
-    _check_lock(point, lock_version)
-    _check_draft(point)
-    record("point.deleted", actor=user, obj=point, before=_snapshot(point), summary="改善点（下書き）を削除しました")
+def delete_point(user, point, lock_version) -> None:
+    workflow.check(point, "delete", user, lock_version=lock_version, stale=STALE)
+    workflow.apply(point, "delete", user, before=_snapshot(point), summary="改善点（下書き）を削除しました")
     db.session.delete(point)
-    db.session.commit()
 
 
-def suggest_points(user, submission):
+def suggest_points(user, submission) -> int:
     """Propose a draft for every important-item answer below 3 and every answer of 1.
 
     Questions that already have a point (draft or open) get none. Nothing is issued.
     """
-    _require(user, "point.draft", submission)
-    if submission.status not in (SUBMITTED, ACCEPTED):
-        raise DomainError("提出された自己点検にのみ改善点の案を作成できます。")
+    workflow.check(submission, "suggest", user)
     state = load_state(submission)
     scale = state.structure.version.scale
     top = max(e["points"] for e in scale if e["points"] is not None)
@@ -147,17 +122,12 @@ def suggest_points(user, submission):
         db.session.scalars(
             select(ImprovementPoint.question_id).where(
                 ImprovementPoint.submission_id == submission.id,
-                ImprovementPoint.status != POINT_CLOSED,
+                ImprovementPoint.status != PointState.CLOSED,
                 ImprovementPoint.question_id.is_not(None),
             )
         )
     )
-    position = (
-        db.session.scalar(
-            select(func.max(ImprovementPoint.position)).where(ImprovementPoint.submission_id == submission.id)
-        )
-        or 0
-    )
+    position = _next_position(submission) - 1
     created = 0
     for question in state.structure.questions:
         value = state.values.get(question.number)
@@ -172,7 +142,7 @@ def suggest_points(user, submission):
             ImprovementPoint(
                 submission_id=submission.id,
                 question_id=question.id,
-                status=POINT_DRAFT,
+                status=POINT.initial.value,
                 source="suggestion",
                 position=position,
                 created_by_id=user.id,
@@ -184,25 +154,22 @@ def suggest_points(user, submission):
         )
         created += 1
     if created:
-        record(
-            "point.suggested",
-            actor=user,
-            obj=submission,
+        workflow.apply(
+            submission,
+            "suggest",
+            user,
             after={"created": created},
             summary=f"改善点の案を{created}件作成しました（下書き）",
         )
-        db.session.commit()
     return created
 
 
 # --- issue (center) ------------------------------------------------------------------------
 
 
-def issue_request(user, submission, point_ids, due_on, message=""):
+def issue_request(user, submission, point_ids, due_on, message="") -> ImprovementRequest:
     """Issue the chosen drafts as one 改善依頼 with a due date; they become visible to agency and ministry."""
-    _require(user, "point.issue", submission)
-    if submission.status not in (SUBMITTED, ACCEPTED):
-        raise DomainError("提出された自己点検にのみ改善依頼を発行できます。")
+    workflow.check(submission, "issue", user)
     ids = sorted({int(i) for i in point_ids if str(i).isdigit()})
     if not ids:
         raise DomainError("依頼する改善点を1つ以上選んでください。")
@@ -215,13 +182,14 @@ def issue_request(user, submission, point_ids, due_on, message=""):
         .where(
             ImprovementPoint.id.in_(ids),
             ImprovementPoint.submission_id == submission.id,
-            ImprovementPoint.status == POINT_DRAFT,
+            ImprovementPoint.status.in_(POINT.states_allowing("issue")),
         )
         .order_by(ImprovementPoint.position)
     ).all()
     if len(points) != len(ids):
         raise DomainError(
-            "選ばれた改善点の一部が見つからないか、既に依頼済みです（二重送信の可能性があります）。ページを再読み込みしてください。"
+            "選ばれた改善点の一部が見つからないか、既に依頼済みです（二重送信の可能性があります）。"
+            "ページを再読み込みしてください。"
         )
     now = datetime.now(UTC)
     request_row = ImprovementRequest(
@@ -234,7 +202,6 @@ def issue_request(user, submission, point_ids, due_on, message=""):
     db.session.add(request_row)
     db.session.flush()
     for point in points:
-        point.status = POINT_ISSUED
         point.request_id = request_row.id
         point.updated_at = now
         db.session.add(
@@ -242,144 +209,109 @@ def issue_request(user, submission, point_ids, due_on, message=""):
                 point_id=point.id, kind="issued", actor_id=user.id, at=now, body=f"回答期限 {date_wareki(due_on)}"
             )
         )
-    record(
-        "request.issued",
-        actor=user,
-        obj=request_row,
+        workflow.apply(point, "issue", user, after={"request": request_row.id}, summary="改善点を依頼しました")
+    workflow.apply(
+        submission,
+        "issue",
+        user,
         after={"points": [p.id for p in points], "due_on": due_on.isoformat()},
+        subject=request_row,
         summary=f"改善依頼を発行しました（改善点{len(points)}件、回答期限 {due_on.isoformat()}）",
     )
     text = f"{submission.cycle.title}について改善依頼（{len(points)}件、回答期限 {date_wareki(due_on)}）が届きました。"
-    link = f"/improvements/requests/{request_row.id}"
-    notify(unit_users(submission.unit_id), "request_issued", text, link)
-    notify(ministry_users_of_unit(submission.unit_id), "request_issued", f"{submission.unit.name}：{text}", link)
-    db.session.commit()
+    notify_unit_and_ministry(submission.unit, "request_issued", text, f"/improvements/requests/{request_row.id}")
     return request_row
 
 
 # --- respond (agency) and verdict (center) -----------------------------------------------
 
 
-def answer_point(user, point, plan, plan_due_on, report, upload, lock_version):
+def answer_point(user, point, plan, plan_due_on, report, upload, lock_version) -> ImprovementPoint:
     """The agency's plan (what, by when) and, when done, its completion report, with an optional file."""
-    _require(user, "point.answer", point)
-    _check_lock(point, lock_version)
-    if point.status != POINT_ISSUED:
-        raise DomainError(f"状況が「{point.status_label}」の改善点には回答できません。")
+    workflow.check(point, "answer", user, lock_version=lock_version, stale=STALE)
     plan = _text(plan, "改善計画（実施内容）")
     if not isinstance(plan_due_on, date):
         raise DomainError("改善の完了予定日を正しい日付で入力してください。")
     report = _text(report, "完了報告", required=False)
     stored = attachments.store(upload) if upload is not None and upload.filename else None
-    try:
-        now = datetime.now(UTC)
-        before = {"status": point.status, "plan": point.plan, "report": point.report}
-        point.plan, point.plan_due_on, point.report = plan, plan_due_on, report
-        point.status = POINT_ANSWERED
-        point.answered_at = point.updated_at = now
-        body = f"改善計画：{plan}" + (f"\n完了報告：{report}" if report else "")
-        event = PointEvent(
-            point_id=point.id, kind="answered", body=body, plan_due_on=plan_due_on, actor_id=user.id, at=now
-        )
-        db.session.add(event)
-        db.session.flush()
-        if stored:
-            db.session.add(
-                Attachment(
-                    event_id=event.id,
-                    original_name=stored.original_name,
-                    stored_name=stored.stored_name,
-                    content_type=stored.content_type,
-                    size=stored.size,
-                    sha256=stored.sha256,
-                    uploaded_by_id=user.id,
-                )
+    if stored:  # the file is on disk already: it goes if the action does not commit
+        after_rollback(lambda: attachments.remove(stored.stored_name))
+    now = datetime.now(UTC)
+    before = {"plan": point.plan, "report": point.report}
+    point.plan, point.plan_due_on, point.report = plan, plan_due_on, report
+    point.answered_at = point.updated_at = now
+    body = f"改善計画：{plan}" + (f"\n完了報告：{report}" if report else "")
+    event = PointEvent(point_id=point.id, kind="answered", body=body, plan_due_on=plan_due_on, actor_id=user.id, at=now)
+    db.session.add(event)
+    db.session.flush()
+    if stored:
+        db.session.add(
+            Attachment(
+                event_id=event.id,
+                original_name=stored.original_name,
+                stored_name=stored.stored_name,
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                uploaded_by_id=user.id,
             )
-        record(
-            "point.answered",
-            actor=user,
-            obj=point,
-            before=before,
-            after={
-                "status": POINT_ANSWERED,
-                "plan": plan,
-                "plan_due_on": plan_due_on.isoformat(),
-                "report": report,
-                "attachment": stored.sha256 if stored else None,
-            },
-            summary="改善点に回答しました" + ("（完了報告あり）" if report else "（改善計画）"),
         )
-        notify(
-            center_users(),
-            "point_answered",
-            f"{point.submission.unit.name}から改善点への回答"
-            + ("（完了報告）" if report else "（改善計画）")
-            + "が届きました。",
-            f"/improvements/points/{point.id}",
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        if stored:
-            attachments.remove(stored.stored_name)
-        raise
+    workflow.apply(
+        point,
+        "answer",
+        user,
+        before=before,
+        after={
+            "plan": plan,
+            "plan_due_on": plan_due_on.isoformat(),
+            "report": report,
+            "attachment": stored.sha256 if stored else None,
+        },
+        summary="改善点に回答しました" + ("（完了報告あり）" if report else "（改善計画）"),
+    )
+    notify(
+        center_users(),
+        "point_answered",
+        f"{point.submission.unit.name}から改善点への回答"
+        + ("（完了報告）" if report else "（改善計画）")
+        + "が届きました。",
+        f"/improvements/points/{point.id}",
+    )
     return point
 
 
-def return_point(user, point, comment, lock_version):
-    _require(user, "point.return", point)
-    _check_lock(point, lock_version)
-    if point.status != POINT_ANSWERED:
-        raise DomainError("回答済の改善点のみ差し戻せます。")
+def return_point(user, point, comment, lock_version) -> None:
+    workflow.check(point, "return", user, lock_version=lock_version, stale=STALE)
     comment = _text(comment, "差戻しのコメント")
     now = datetime.now(UTC)
-    point.status, point.center_comment, point.updated_at = POINT_ISSUED, comment, now
+    point.center_comment, point.updated_at = comment, now
     db.session.add(PointEvent(point_id=point.id, kind="returned", body=comment, actor_id=user.id, at=now))
-    record(
-        "point.returned",
-        actor=user,
-        obj=point,
-        before={"status": POINT_ANSWERED},
-        after={"status": POINT_ISSUED, "comment": comment},
-        summary="改善点の回答を差し戻しました",
-    )
+    workflow.apply(point, "return", user, after={"comment": comment}, summary="改善点の回答を差し戻しました")
     notify(
         unit_users(point.submission.unit_id),
         "point_returned",
         f"改善点への回答が差し戻されました：{comment}",
         f"/improvements/points/{point.id}",
     )
-    db.session.commit()
 
 
-def close_point(user, point, comment, lock_version):
-    _require(user, "point.close", point)
-    _check_lock(point, lock_version)
-    if point.status != POINT_ANSWERED:
-        raise DomainError("回答済の改善点のみ完了にできます。")
+def close_point(user, point, comment, lock_version) -> None:
+    workflow.check(point, "close", user, lock_version=lock_version, stale=STALE)
     if not point.report:
         raise DomainError(
             "完了報告がまだないため完了にできません。計画を確認した旨をコメントして差し戻し、完了報告を求めてください。"
         )
     comment = _text(comment, "コメント", required=False)
     now = datetime.now(UTC)
-    point.status, point.center_comment, point.closed_at, point.updated_at = POINT_CLOSED, comment, now, now
+    point.center_comment, point.closed_at, point.updated_at = comment, now, now
     db.session.add(PointEvent(point_id=point.id, kind="closed", body=comment, actor_id=user.id, at=now))
-    record(
-        "point.closed",
-        actor=user,
-        obj=point,
-        before={"status": POINT_ANSWERED},
-        after={"status": POINT_CLOSED, "comment": comment},
-        summary="改善点を完了にしました",
-    )
+    workflow.apply(point, "close", user, after={"comment": comment}, summary="改善点を完了にしました")
     notify(
         unit_users(point.submission.unit_id),
         "point_closed",
         "改善点が完了となりました。",
         f"/improvements/points/{point.id}",
     )
-    db.session.commit()
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -394,7 +326,7 @@ class PointFilters:
 
 
 def overdue_points_clause():
-    return (ImprovementPoint.status == POINT_ISSUED) & (ImprovementRequest.due_on < today_tokyo())
+    return (ImprovementPoint.status == PointState.ISSUED) & (ImprovementRequest.due_on < today_tokyo())
 
 
 def visible_points(user, filters, per_page=25):
@@ -437,7 +369,7 @@ def points_of_submission(submission, include_drafts):
         .order_by(ImprovementPoint.position, ImprovementPoint.id)
     )
     if not include_drafts:
-        stmt = stmt.where(ImprovementPoint.status != POINT_DRAFT)
+        stmt = stmt.where(ImprovementPoint.status != PointState.DRAFT)
     return db.session.scalars(stmt).unique().all()
 
 
@@ -455,7 +387,7 @@ def point_history(point):
 
 
 def is_overdue(point):
-    return point.status == POINT_ISSUED and point.request is not None and point.request.due_on < today_tokyo()
+    return point.state is PointState.ISSUED and point.request is not None and point.request.due_on < today_tokyo()
 
 
 # --- phrases ------------------------------------------------------------------------------------
@@ -469,13 +401,13 @@ def phrases(active_only=True):
 
 
 def save_phrase(user, phrase_id, title, body):
-    _require(user, "phrase.manage")
+    policy.require(user, Action.PHRASE_MANAGE)
     title = _text(title, "定型文の見出し")[:100]
     body = _text(body, "定型文の本文")
     if phrase_id:
         phrase = db.session.get(Phrase, phrase_id)
         if phrase is None or not phrase.active:
-            abort(404)
+            raise NotFound()
         before = {"title": phrase.title, "body": phrase.body}
         phrase.title, phrase.body, phrase.updated_by_id = title, body, user.id
         phrase.updated_at = datetime.now(UTC)
@@ -498,15 +430,14 @@ def save_phrase(user, phrase_id, title, body):
             after={"title": title, "body": body},
             summary=f"定型文「{title}」を登録しました",
         )
-    db.session.commit()
     return phrase
 
 
 def delete_phrase(user, phrase_id):
-    _require(user, "phrase.manage")
+    policy.require(user, Action.PHRASE_MANAGE)
     phrase = db.session.get(Phrase, phrase_id)
     if phrase is None or not phrase.active:
-        abort(404)
+        raise NotFound()
     phrase.active = False
     record(
         "phrase.deleted",
@@ -515,4 +446,3 @@ def delete_phrase(user, phrase_id):
         before={"title": phrase.title},
         summary=f"定型文「{phrase.title}」を削除しました",
     )
-    db.session.commit()

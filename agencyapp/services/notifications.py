@@ -1,13 +1,13 @@
 """In-app notifications, mirrored by mail when SMTP is configured.
 
-``notify`` adds rows to the caller's transaction and queues the mails;
-``deliver`` sends the queued mails once the caller has committed, so a mail
-never announces something that was rolled back.
+``notify`` adds rows to the caller's transaction; each mail waits in the unit
+of work (``agencyapp.unit_of_work.after_commit``) and is sent only once the
+action has committed, so a mail never announces something that was rolled back.
 """
 
 from datetime import UTC, datetime
 
-from flask import current_app, g, has_app_context, has_request_context, request
+from flask import current_app, g, has_app_context
 from sqlalchemy import func, select, update
 
 from agencyapp.extensions import db
@@ -48,16 +48,10 @@ def center_users():
     return db.session.scalars(select(User).where(User.role == CENTER, User.active.is_(True))).all()
 
 
-def _queue():
-    if not has_app_context():
-        return []
-    if "_mail_queue" not in g:
-        g._mail_queue = []
-    return g._mail_queue
+def notify(users, kind: str, message: str, link: str = "") -> None:
+    """Add a notification for each user; their mails go out once the action has committed."""
+    from agencyapp.unit_of_work import after_commit
 
-
-def notify(users, kind, message, link=""):
-    """Add a notification for each user; their mails wait for ``deliver``."""
     seen = set()
     for user in users:
         if user.id in seen:
@@ -65,37 +59,37 @@ def notify(users, kind, message, link=""):
         seen.add(user.id)
         db.session.add(Notification(user_id=user.id, kind=kind, message=message, link=link))
         if user.email:
-            _queue().append((user.email, f"{KINDS.get(kind, '')}：{message}", link))
+            after_commit(_mailer(user.email, f"{KINDS.get(kind, '')}：{message}", link))
 
 
-def deliver():
-    """Send the mails queued in this request (after the commit). Without SMTP, nothing happens."""
-    from agencyapp import mail
+def notify_unit_and_ministry(unit, kind: str, message: str, link: str) -> None:
+    """The unit's contacts get ``message``; its ministry's security division the same, prefixed with the unit."""
+    notify(unit_users(unit.id), kind, message, link)
+    notify(ministry_users_of_unit(unit.id), kind, f"{unit.name}：{message}", link)
 
-    queue = _queue()
-    if not queue or not mail.mail_enabled():
-        queue.clear()
-        return 0
-    base = request.host_url.rstrip("/") if has_request_context() else current_app.config.get("BASE_URL", "").rstrip("/")
-    sent = 0
-    for address, subject, link in queue:
+
+def _base_url() -> str:
+    """The address links in mail start with: this request's host (noted by the web layer), else BASE_URL."""
+    noted = g.get("base_url", "") if has_app_context() else ""
+    return (noted or current_app.config.get("BASE_URL", "")).rstrip("/")
+
+
+def _mailer(address, subject, link):
+    """One mail, sent after the commit; without SMTP, nothing happens."""
+    base = _base_url()
+
+    def send():
+        from agencyapp import mail
+
+        if not mail.mail_enabled():
+            return False
         body = f"{subject}\n\n詳細はシステムでご確認ください。\n{base}{link}\n"
-        sent += bool(mail.send_mail([address], subject, body))
-    queue.clear()
-    return sent
+        return bool(mail.send_mail([address], subject, body))
+
+    return send
 
 
 def init_app(app):
-    """Mails go out after a successful request (its transaction committed); a failed one drops them."""
-
-    @app.after_request
-    def _deliver_mail(response):
-        if response.status_code < 400:
-            deliver()
-        else:
-            _queue().clear()
-        return response
-
     @app.context_processor
     def _unread():
         from flask_login import current_user
@@ -121,5 +115,4 @@ def mark_read(user, notification_id=None):
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)
     result = db.session.execute(stmt.values(read_at=datetime.now(UTC)))
-    db.session.commit()
     return result.rowcount

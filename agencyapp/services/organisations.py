@@ -2,10 +2,10 @@
 
 import re
 
-from flask import abort
 from sqlalchemy import func, select
 
 from agencyapp import policy
+from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.models import Ministry, Unit
 from agencyapp.services import DomainError, clean_text
@@ -15,8 +15,7 @@ CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 
 
 def _require(user):
-    if not policy.can(user, "organisation.manage"):
-        abort(403)
+    policy.require(user, Action.ORGANISATION_MANAGE)
 
 
 def _code(value, model):
@@ -44,7 +43,6 @@ def add_ministry(user, code, name):
         after={"code": ministry.code, "name": ministry.name},
         summary=f"府省 {ministry.name} を追加しました",
     )
-    db.session.commit()
     return ministry
 
 
@@ -69,7 +67,6 @@ def add_unit(user, ministry_id, code, name, kind):
         after={"code": unit.code, "name": unit.name, "ministry": ministry.code},
         summary=f"機関 {unit.name} を追加しました",
     )
-    db.session.commit()
     return unit
 
 
@@ -90,5 +87,4 @@ def update_unit(user, unit, name, kind, active):
             after=after,
             summary=f"機関 {unit.name} を更新しました",
         )
-    db.session.commit()
     return unit

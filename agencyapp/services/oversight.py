@@ -3,13 +3,14 @@
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask import abort
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from agencyapp import policy
+from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import today_tokyo
+from agencyapp.lifecycles import HEARING_VISIBLE_OUTSIDE_CENTER, POINT_OPEN, HearingState, PointState
 from agencyapp.models import (
     Cycle,
     Hearing,
@@ -21,18 +22,13 @@ from agencyapp.models import (
     Unit,
     User,
 )
-from agencyapp.models.hearing import CANCELLED, VISIBLE_OUTSIDE_CENTER
-from agencyapp.models.review import POINT_ANSWERED, POINT_DRAFT, POINT_ISSUED
-from agencyapp.models.submission import EDITABLE_STATUSES
-from agencyapp.models.user import AGENCY, MINISTRY
 from agencyapp.services.audit import record
 
 MANY_OPEN_POINTS = 3
 
 
 def _require(user):
-    if not policy.can(user, "oversight.view"):
-        abort(403)
+    policy.require(user, Action.OVERSIGHT_VIEW)
 
 
 @dataclass
@@ -49,13 +45,8 @@ class UnitRow:
 
 
 def scoped_units(user, ministry_id=None):
-    """A ``select(Unit.id)`` of the units the user oversees (optionally one ministry)."""
-    stmt = select(Unit.id)
-    if user.role == MINISTRY:
-        stmt = stmt.where(Unit.ministry_id == user.ministry_id)
-    elif ministry_id:
-        stmt = stmt.where(Unit.ministry_id == ministry_id)
-    return stmt
+    """A ``select(Unit.id)`` of the units the user oversees (center and admin: optionally one ministry)."""
+    return policy.scoped_unit_ids(user, ministry_id)
 
 
 def unit_rows(user, cycle, ministry_id=None):
@@ -74,13 +65,13 @@ def unit_rows(user, cycle, ministry_id=None):
         select(Submission.unit_id, ImprovementPoint.status, ImprovementRequest.due_on, func.count())
         .join(ImprovementRequest, ImprovementRequest.id == ImprovementPoint.request_id)
         .join(Submission, Submission.id == ImprovementPoint.submission_id)
-        .where(Submission.unit_id.in_(units), ImprovementPoint.status.in_((POINT_ISSUED, POINT_ANSWERED)))
+        .where(Submission.unit_id.in_(units), ImprovementPoint.status.in_(POINT_OPEN))
         .group_by(Submission.unit_id, ImprovementPoint.status, ImprovementRequest.due_on)
     ):
         open_counts[unit_id] = open_counts.get(unit_id, 0) + count
-        if status == POINT_ISSUED and due_on < today:
+        if status == PointState.ISSUED and due_on < today:
             overdue_counts[unit_id] = overdue_counts.get(unit_id, 0) + count
-    hearing_stmt = select(Hearing).where(Hearing.cycle_id == cycle.id, Hearing.status != CANCELLED)
+    hearing_stmt = select(Hearing).where(Hearing.cycle_id == cycle.id, Hearing.status != HearingState.CANCELLED)
     hearings = {h.unit_id: h for h in db.session.scalars(policy.scope_hearings(user, hearing_stmt))}
     rows = []
     for submission in submissions:
@@ -90,7 +81,7 @@ def unit_rows(user, cycle, ministry_id=None):
             overdue_counts.get(submission.unit_id, 0),
             hearings.get(submission.unit_id),
         )
-        if submission.status in EDITABLE_STATUSES and cycle.due_on < today:
+        if submission.editable and cycle.due_on < today:
             row.attention.append("提出期限超過")
         if submission.important_met is False:
             row.attention.append("重要点検項目 未達成")
@@ -182,12 +173,7 @@ def year_over_year(unit_ids, edition):
 
 
 def get_unit_or_404(user, unit_id):
-    unit = db.session.scalar(
-        select(Unit).where(Unit.id == unit_id, Unit.id.in_(scoped_units(user))).options(joinedload(Unit.ministry))
-    )
-    if unit is None:
-        abort(404)
-    return unit
+    return policy.get_unit_or_404(user, unit_id)
 
 
 def issued_points(user, cycle_id, unit_ids):
@@ -198,8 +184,8 @@ def issued_points(user, cycle_id, unit_ids):
         .join(Submission, Submission.id == ImprovementPoint.submission_id)
         .where(
             Submission.unit_id.in_(unit_ids),
-            ImprovementPoint.status != POINT_DRAFT,
-            (Submission.cycle_id == cycle_id) | ImprovementPoint.status.in_((POINT_ISSUED, POINT_ANSWERED)),
+            ImprovementPoint.status != PointState.DRAFT,
+            (Submission.cycle_id == cycle_id) | ImprovementPoint.status.in_(POINT_OPEN),
         )
         .options(
             joinedload(ImprovementPoint.request),
@@ -218,7 +204,7 @@ def unit_hearings(user, unit_id):
     return db.session.scalars(
         policy.scope_hearings(user, select(Hearing))
         .where(Hearing.unit_id == unit_id)
-        .where(Hearing.status.in_(VISIBLE_OUTSIDE_CENTER))
+        .where(Hearing.status.in_(HEARING_VISIBLE_OUTSIDE_CENTER))
         .order_by(Hearing.id.desc())
     ).all()
 
@@ -228,10 +214,9 @@ def unit_hearings(user, unit_id):
 
 def record_view(user, submission, page):
     """Log an opening of the submission by someone outside its unit (its own contacts are not logged)."""
-    if user.role == AGENCY and user.unit_id == submission.unit_id:
+    if policy.belongs_to_unit(user, submission.unit_id):
         return
     db.session.add(ReadLog(submission_id=submission.id, user_id=user.id, page=page, at=datetime.now(UTC)))
-    db.session.commit()
 
 
 def views_of(submission, limit=20):
@@ -254,4 +239,3 @@ def record_export(user, kind, scope_label, rows):
         summary=f"{scope_label}の{kind}を出力しました（{rows}行）",
         after={"kind": kind, "scope": scope_label, "rows": rows},
     )
-    db.session.commit()

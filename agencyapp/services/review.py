@@ -4,13 +4,14 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import abort
 from sqlalchemy import and_, asc, desc, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from agencyapp import policy, scoring
+from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import today_tokyo
+from agencyapp.lifecycles import POINT_OPEN, SUBMISSION
 from agencyapp.models import (
     CenterAssessment,
     ChecklistQuestion,
@@ -22,10 +23,7 @@ from agencyapp.models import (
     SubmissionSnapshot,
     Unit,
 )
-from agencyapp.models.review import OPEN_POINT_STATUSES
-from agencyapp.models.submission import ACCEPTED, EDITABLE_STATUSES, RETURNED, SUBMITTED
-from agencyapp.services import DomainError, StaleError, contains
-from agencyapp.services.audit import record
+from agencyapp.services import DomainError, contains, workflow
 from agencyapp.services.notifications import notify, unit_users
 from agencyapp.services.selfcheck import load_answers, load_state, parse_value
 
@@ -33,7 +31,7 @@ REASON_MAX = 2000
 
 open_points = (
     select(func.count(ImprovementPoint.id))
-    .where(ImprovementPoint.submission_id == Submission.id, ImprovementPoint.status.in_(OPEN_POINT_STATUSES))
+    .where(ImprovementPoint.submission_id == Submission.id, ImprovementPoint.status.in_(POINT_OPEN))
     .correlate(Submission)
     .scalar_subquery()
     .label("open_points")
@@ -63,19 +61,14 @@ class QueueFilters:
     page: int = 1
 
 
-def _require(user, action, obj=None):
-    if not policy.can(user, action, obj):
-        abort(403)
-
-
 def overdue_clause(cycle):
     """Not submitted by the due date (derived, never stored)."""
-    return and_(Submission.status.in_(EDITABLE_STATUSES), cycle.due_on < today_tokyo())
+    return and_(Submission.status.in_(SUBMISSION.states_allowing("save")), cycle.due_on < today_tokyo())
 
 
 def review_queue(user, cycle, filters, per_page=25):
     """One page of the cycle's submissions with counts per status; a fixed number of statements."""
-    _require(user, "submission.review")
+    policy.require(user, Action.SUBMISSION_REVIEW)
     base = (
         select(Submission, open_points)
         .join(Unit, Unit.id == Submission.unit_id)
@@ -136,7 +129,7 @@ def previous_values(submission):
         .where(
             Submission.unit_id == submission.unit_id,
             Cycle.fiscal_year == submission.cycle.fiscal_year - 1,
-            Submission.status.in_((SUBMITTED, ACCEPTED)),
+            Submission.status.in_(SUBMISSION.states_allowing("assess")),
         )
         .order_by(Cycle.id.desc())
         .limit(1)
@@ -147,15 +140,21 @@ def previous_values(submission):
     return previous, {number: a.value for number, a in answers.items()}
 
 
-def _check_reviewable(submission):
-    if submission.status not in (SUBMITTED, ACCEPTED):
-        raise DomainError("提出されていない自己点検は確認できません。")
+STALE = "この自己点検はほかの操作で更新されています。ページを再読み込みしてから操作してください。"
 
 
-def set_assessment(user, submission, number, raw_value, reason):
+def _reason(text: str | None, missing: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise DomainError(missing)
+    if len(text) > REASON_MAX:
+        raise DomainError(f"理由は{REASON_MAX}文字以内で入力してください。")
+    return text
+
+
+def set_assessment(user, submission, number: int, raw_value, reason):
     """Record the center's score for one question; the same value as the agency's removes it."""
-    _require(user, "submission.assess", submission)
-    _check_reviewable(submission)
+    workflow.check(submission, "assess", user)
     state = load_state(submission)
     question = state.structure.by_number.get(number)
     if question is None:
@@ -163,25 +162,16 @@ def set_assessment(user, submission, number, raw_value, reason):
     if not state.applies[number]:
         raise DomainError(f"設問{number}は該当なしのため、確認点をつけられません。")
     value = parse_value(raw_value, question)
-    reason = (reason or "").strip()
     existing = assessments(submission).get(number)
     before = {"value": existing.value, "reason": existing.reason} if existing else None
     if value is None or value == state.values.get(number):
         if existing:
             db.session.delete(existing)
-            record(
-                "assessment.removed",
-                actor=user,
-                obj=submission,
-                before=before,
-                summary=f"設問{number}のセンター確認点を取り消しました",
+            workflow.apply(
+                submission, "unassess", user, before=before, summary=f"設問{number}のセンター確認点を取り消しました"
             )
-            db.session.commit()
         return None
-    if not reason:
-        raise DomainError("自己評価と異なる確認点をつけるときは、理由を入力してください。")
-    if len(reason) > REASON_MAX:
-        raise DomainError(f"理由は{REASON_MAX}文字以内で入力してください。")
+    reason = _reason(reason, "自己評価と異なる確認点をつけるときは、理由を入力してください。")
     if existing is None:
         existing = CenterAssessment(
             submission_id=submission.id, question_id=question.id, value=value, reason=reason, assessed_by_id=user.id
@@ -190,20 +180,19 @@ def set_assessment(user, submission, number, raw_value, reason):
     else:
         existing.value, existing.reason, existing.assessed_by_id = value, reason, user.id
         existing.assessed_at = datetime.now(UTC)
-    record(
-        "assessment.saved",
-        actor=user,
-        obj=submission,
+    workflow.apply(
+        submission,
+        "assess",
+        user,
         before=before,
         after={"question": number, "value": value, "reason": reason},
         summary=f"設問{number}のセンター確認点を{value}としました",
     )
-    db.session.commit()
     return existing
 
 
-def add_note(user, submission, body):
-    _require(user, "submission.note", submission)
+def add_note(user, submission, body) -> ReviewNote:
+    workflow.check(submission, "note", user)
     body = (body or "").strip()
     if not body:
         raise DomainError("メモの内容を入力してください。")
@@ -211,8 +200,7 @@ def add_note(user, submission, body):
         raise DomainError(f"メモは{REASON_MAX}文字以内で入力してください。")
     note = ReviewNote(submission_id=submission.id, body=body, author_id=user.id)
     db.session.add(note)
-    record("review_note.added", actor=user, obj=submission, summary="内部メモを追加しました", after={"body": body})
-    db.session.commit()
+    workflow.apply(submission, "note", user, summary="内部メモを追加しました", after={"body": body})
     return note
 
 
@@ -225,67 +213,34 @@ def notes(submission):
     ).all()
 
 
-def _check_lock(submission, lock_version):
-    if lock_version != submission.lock_version:
-        raise StaleError("この自己点検はほかの操作で更新されています。ページを再読み込みしてから操作してください。")
-
-
-def return_submission(user, submission, reason, lock_version):
+def return_submission(user, submission, reason, lock_version: int | None) -> None:
     """差戻し: the agency may edit again and resubmit; the snapshots stay."""
-    _require(user, "submission.return", submission)
-    _check_lock(submission, lock_version)
-    if submission.status != SUBMITTED:
-        raise DomainError(f"状況が「{submission.status_label}」の自己点検は差し戻せません（提出済のもののみ）。")
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("差戻しの理由を入力してください。")
-    if len(reason) > REASON_MAX:
-        raise DomainError(f"理由は{REASON_MAX}文字以内で入力してください。")
-    submission.status = RETURNED
+    workflow.check(submission, "return", user, lock_version=lock_version, stale=STALE)
+    reason = _reason(reason, "差戻しの理由を入力してください。")
     submission.return_reason = reason
     submission.reviewed_at = datetime.now(UTC)
     submission.reviewed_by_id = user.id
-    record(
-        "submission.returned",
-        actor=user,
-        obj=submission,
-        before={"status": SUBMITTED},
-        after={"status": RETURNED, "reason": reason},
-        summary="自己点検を差し戻しました",
-    )
+    workflow.apply(submission, "return", user, after={"reason": reason}, summary="自己点検を差し戻しました")
     notify(
         unit_users(submission.unit_id),
         "submission_returned",
         f"{submission.cycle.title}の自己点検が差し戻されました。理由：{reason}",
         f"/submissions/{submission.id}",
     )
-    db.session.commit()
 
 
-def accept_submission(user, submission, lock_version):
+def accept_submission(user, submission, lock_version: int | None) -> None:
     """確認済."""
-    _require(user, "submission.accept", submission)
-    _check_lock(submission, lock_version)
-    if submission.status != SUBMITTED:
-        raise DomainError(f"状況が「{submission.status_label}」の自己点検は確認済にできません（提出済のもののみ）。")
-    submission.status = ACCEPTED
+    workflow.check(submission, "accept", user, lock_version=lock_version, stale=STALE)
     submission.reviewed_at = datetime.now(UTC)
     submission.reviewed_by_id = user.id
-    record(
-        "submission.accepted",
-        actor=user,
-        obj=submission,
-        before={"status": SUBMITTED},
-        after={"status": ACCEPTED},
-        summary="自己点検を確認済にしました",
-    )
+    workflow.apply(submission, "accept", user, summary="自己点検を確認済にしました")
     notify(
         unit_users(submission.unit_id),
         "submission_accepted",
         f"{submission.cycle.title}の自己点検がセンターで確認済となりました。",
         f"/submissions/{submission.id}",
     )
-    db.session.commit()
 
 
 def snapshot_changes(submission):

@@ -5,7 +5,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask import abort
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -13,9 +12,7 @@ from agencyapp import policy, scoring
 from agencyapp.checklists.conditions import applicability, describe
 from agencyapp.extensions import db
 from agencyapp.models import Answer, ChecklistQuestion, Submission, SubmissionSnapshot
-from agencyapp.models.submission import DRAFT, SUBMITTED
-from agencyapp.services import DomainError, StaleError, contains
-from agencyapp.services.audit import record
+from agencyapp.services import DomainError, contains, workflow
 from agencyapp.services.checklists import load_structure
 
 NOTE_MAX = 2000
@@ -71,22 +68,16 @@ def load_state(submission, structure=None):
     return SelfCheckState(structure, answers, values, applicability(structure.questions, values), important)
 
 
-def _require(user, action, submission):
-    """Services check the policy again: a view that forgot is still safe."""
-    if not policy.can(user, action, submission):
-        abort(403)
+STALE = (
+    "別の画面（または別の担当者）がこの自己点検を先に更新したため、保存できませんでした。"
+    "入力内容を控えてから、ページを再読み込みしてください。"
+)
 
 
-def _check_editable(submission, lock_version):
-    if not submission.editable:
-        raise DomainError(
-            "この自己点検は提出済みのため変更できません。修正が必要な場合はセンターに差戻しを依頼してください。"
-        )
-    if lock_version is None or lock_version != submission.lock_version:
-        raise StaleError(
-            "別の画面（または別の担当者）がこの自己点検を先に更新したため、保存できませんでした。"
-            "入力内容を控えてから、ページを再読み込みしてください。"
-        )
+def _check_editable(user, submission, transition, lock_version):
+    """The lifecycle allows the step, the user may take it, and the page is not stale."""
+    workflow.check(submission, transition, user)
+    workflow.check_lock(submission, lock_version, STALE)
 
 
 def parse_value(raw, question):
@@ -110,20 +101,6 @@ def _clean_note(raw, number):
     return note
 
 
-def _touch(submission, user):
-    if submission.status != DRAFT:
-        record(
-            "submission.status_changed",
-            actor=user,
-            obj=submission,
-            before={"status": submission.status},
-            after={"status": DRAFT},
-            summary="入力を開始しました",
-        )
-        submission.status = DRAFT
-    submission.updated_at = datetime.now(UTC)
-
-
 @dataclass
 class SaveResult:
     changed: bool
@@ -134,8 +111,7 @@ class SaveResult:
 def save_answer(user, submission, number, raw_value, raw_note, lock_version):
     """Save one answer (autosave). Refuses unknown questions, values outside the scale,
     answers to switched-off questions, stale pages and submitted self-checks."""
-    _require(user, "submission.edit", submission)
-    _check_editable(submission, lock_version)
+    _check_editable(user, submission, "save", lock_version)
     state = load_state(submission)
     question = state.structure.by_number.get(number)
     if question is None:
@@ -156,17 +132,15 @@ def save_answer(user, submission, number, raw_value, raw_note, lock_version):
         state.answers[number] = answer
     answer.value, answer.note = value, note
     answer.updated_by_id = user.id
-    answer.updated_at = datetime.now(UTC)
-    _touch(submission, user)
-    record(
-        "answer.saved",
-        actor=user,
-        obj=submission,
+    answer.updated_at = submission.updated_at = datetime.now(UTC)
+    workflow.apply(
+        submission,
+        "save",
+        user,
         summary=f"設問{number}の回答を保存しました",
         before=before,
         after={"question": number, "value": value, "note": note},
     )
-    db.session.commit()
     old_applies = state.applies
     state.values[number] = value
     state.applies = applicability(state.structure.questions, state.values)
@@ -181,8 +155,7 @@ def save_all(user, submission, form, lock_version):
     validated first; one bad value refuses the whole request. Values of
     questions that do not apply under the submitted answers are left as stored.
     """
-    _require(user, "submission.edit", submission)
-    _check_editable(submission, lock_version)
+    _check_editable(user, submission, "save_all", lock_version)
     state = load_state(submission)
     submitted = {}
     problems = []
@@ -232,15 +205,14 @@ def save_all(user, submission, form, lock_version):
         state.values[number] = value
         changes += 1
     if changes:
-        _touch(submission, user)
-        record(
-            "answers.saved_all",
-            actor=user,
-            obj=submission,
+        submission.updated_at = datetime.now(UTC)
+        workflow.apply(
+            submission,
+            "save_all",
+            user,
             summary=f"{changes}件の回答を一括保存しました",
             after={"changed": changes},
         )
-        db.session.commit()
     state.applies = applicability(state.structure.questions, state.values)
     return changes, state
 
@@ -251,8 +223,7 @@ def canonical_json(data):
 
 def submit(user, submission, lock_version):
     """Validate completeness, freeze a snapshot with its hash and mark submitted."""
-    _require(user, "submission.submit", submission)
-    _check_editable(submission, lock_version)
+    _check_editable(user, submission, "submit", lock_version)
     state = load_state(submission)
     missing = state.missing()
     if missing:
@@ -262,23 +233,21 @@ def submit(user, submission, lock_version):
             f"{' ほか' if len(numbers) > 10 else ''}）。すべての該当する設問に回答してから提出してください。",
             missing=numbers,
         )
-    snapshot, previous_status = freeze(submission, user, state)
-    record(
-        "submission.submitted",
-        actor=user,
-        obj=submission,
+    snapshot = freeze(submission, user, state)
+    workflow.apply(
+        submission,
+        "submit",
+        user,
         summary=f"自己点検を提出しました（第{snapshot.sequence}版）",
-        before={"status": previous_status},
-        after={"status": SUBMITTED, "sha256": snapshot.sha256, "sequence": snapshot.sequence},
+        after={"sha256": snapshot.sha256, "sequence": snapshot.sequence},
     )
-    db.session.commit()
     return snapshot
 
 
 def freeze(submission, user, state):
-    """Write the snapshot (canonical JSON, SHA-256, scores) and mark the submission submitted.
+    """Write the snapshot (canonical JSON, SHA-256, scores) and copy its figures to the submission.
 
-    The caller has checked the rules and commits. Returns (snapshot, the status before).
+    The caller applies the "submit" transition. Returns the snapshot.
     """
     now = datetime.now(UTC)
     scores = state.scores()
@@ -317,8 +286,6 @@ def freeze(submission, user, state):
         created_at=now,
     )
     db.session.add(snapshot)
-    previous_status = submission.status
-    submission.status = SUBMITTED
     submission.submitted_at = now
     submission.submitted_by_id = user.id
     submission.updated_at = now
@@ -327,7 +294,7 @@ def freeze(submission, user, state):
     submission.important_met = scores.important_met
     submission.important_below = len(scores.important_failing)
     submission.return_reason = ""
-    return snapshot, previous_status
+    return snapshot
 
 
 def latest_snapshot(submission):

@@ -53,7 +53,6 @@ def create_user(*, login_id, display_name, role, password, unit=None, ministry=N
         summary=f"アカウント {login_id}（{user.role_label}）を作成しました",
         after={"role": role},
     )
-    db.session.commit()
     return user
 
 
@@ -73,7 +72,6 @@ def set_active(actor, user, active):
         after={"active": active},
         summary=f"アカウント {user.login_id} を{'有効' if active else '無効'}にしました",
     )
-    db.session.commit()
     return user
 
 

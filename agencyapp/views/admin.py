@@ -1,6 +1,6 @@
 """System administration: accounts (create, deactivate, unlock, set a password)."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -11,6 +11,7 @@ from agencyapp.models.user import ROLE_LABELS
 from agencyapp.services import DomainError
 from agencyapp.services import auth as auth_service
 from agencyapp.services import users as service
+from agencyapp.views.common import page_arg, page_count, per_page, run
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -19,9 +20,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def users():
     text = (request.args.get("q") or "").strip()[:64]
     role = request.args.get("role") if request.args.get("role") in ROLE_LABELS else ""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    per_page = current_app.config["PAGE_SIZE"]
-    rows, total = service.search_users(text, role, page, per_page)
+    page = page_arg()
+    rows, total = service.search_users(text, role, page, per_page())
     return render_template(
         "admin/users.html",
         rows=rows,
@@ -29,7 +29,7 @@ def users():
         text=text,
         role=role,
         page=page,
-        pages=max(1, -(-total // per_page)),
+        pages=page_count(total, per_page()),
         roles=ROLE_LABELS,
     )
 
@@ -54,7 +54,8 @@ def new_user():
         unit = db.session.get(Unit, form.get("unit_id", type=int)) if form.get("unit_id") else None
         ministry = db.session.get(Ministry, form.get("ministry_id", type=int)) if form.get("ministry_id") else None
         try:
-            user = service.create_user(
+            user = run(
+                service.create_user,
                 login_id=(form.get("login_id") or "").strip(),
                 display_name=form.get("display_name") or "",
                 role=form.get("role") or "",
@@ -92,7 +93,7 @@ def user(user_id):
 def _act(user_id, call, success):
     user = _user(user_id)
     try:
-        call(user)
+        run(call, user)
     except DomainError as exc:
         return render_template("admin/user.html", user=user, error=exc.message), exc.status
     flash(success, "success")

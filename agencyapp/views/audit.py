@@ -2,7 +2,7 @@
 
 from datetime import datetime, time, timedelta
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
 from agencyapp.extensions import db
@@ -10,6 +10,7 @@ from agencyapp.formatting import TOKYO
 from agencyapp.forms import iso_date
 from agencyapp.models import AuditEvent
 from agencyapp.services import contains
+from agencyapp.views.common import page_arg, page_count, per_page
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -40,7 +41,7 @@ def index():
     actor = (request.args.get("actor") or "").strip()[:64]
     text = (request.args.get("q") or "").strip()[:100]
     since, until = iso_date(request.args.get("from")), iso_date(request.args.get("to"))
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     stmt = select(AuditEvent)
     if area:
         stmt = stmt.where((AuditEvent.action == area) | AuditEvent.action.startswith(area + "."))
@@ -52,15 +53,15 @@ def index():
         stmt = stmt.where(AuditEvent.at >= datetime.combine(since, time(), TOKYO))
     if until:
         stmt = stmt.where(AuditEvent.at < datetime.combine(until + timedelta(days=1), time(), TOKYO))
-    per_page = current_app.config["PAGE_SIZE"] * 2
+    size = per_page(2)
     total = db.session.scalar(stmt.with_only_columns(func.count(AuditEvent.id)))
-    rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+    rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc()).offset((page - 1) * size).limit(size)).all()
     return render_template(
         "audit/index.html",
         rows=rows,
         total=total,
         page=page,
-        pages=max(1, -(-total // per_page)),
+        pages=page_count(total, size),
         areas=AREAS,
         area=area,
         actor=actor,

@@ -9,6 +9,7 @@ from agencyapp.extensions import limiter
 from agencyapp.forms import LoginForm, PasswordForm
 from agencyapp.services import DomainError, LoginError
 from agencyapp.services import auth as auth_service
+from agencyapp.unit_of_work import unit_of_work
 
 bp = Blueprint("auth", __name__)
 
@@ -45,11 +46,13 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        try:
-            user = auth_service.authenticate(form.username.data, form.password.data)
-        except LoginError as exc:
-            error = exc.message
-        else:
+        user = None
+        with unit_of_work():  # a failure is committed too: it counts towards the lockout and is history
+            try:
+                user = auth_service.authenticate(form.username.data, form.password.data)
+            except LoginError as exc:
+                error = exc.message
+        if user is not None:
             session.clear()
             session.permanent = True  # the cookie expires with PERMANENT_SESSION_LIFETIME
             login_user(user)
@@ -61,7 +64,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    auth_service.end_session(current_user)
+    with unit_of_work():
+        auth_service.end_session(current_user)
     logout_user()
     session.clear()
     flash("ログアウトしました。", "info")
@@ -73,9 +77,14 @@ def password():
     form = PasswordForm()
     error = None
     if form.validate_on_submit():
-        try:
-            auth_service.change_own_password(current_user, form.current_password.data, form.new_password.data)
-        except DomainError as exc:
+        refused = None
+        with unit_of_work():  # a wrong current password is refused but counted (committed) towards the lockout
+            try:
+                auth_service.change_own_password(current_user, form.current_password.data, form.new_password.data)
+            except DomainError as exc:
+                refused = exc
+        if refused is not None:
+            exc = refused
             if exc.details.get("locked"):
                 logout_user()
                 session.clear()

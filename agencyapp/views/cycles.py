@@ -12,6 +12,7 @@ from agencyapp.models import ChecklistVersion, Cycle, Submission, Unit
 from agencyapp.services import DomainError
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.cycles import open_cycle
+from agencyapp.views.common import run
 
 bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
@@ -52,28 +53,13 @@ def new():
     if request.method == "POST" and request.form.get("action") == "open":
         chosen = {int(i) for i in request.form.getlist("unit_ids") if i.isdigit()}
         try:
-            if version is None:
-                raise DomainError("チェックリストを選んでください。")
-            year = request.form.get("fiscal_year", type=int)
-            if not year or not 2000 <= year <= 2100:
-                raise DomainError("年度を西暦で入力してください（例：2027）。")
-            opens_on, due_on = iso_date(request.form.get("opens_on")), iso_date(request.form.get("due_on"))
-            if opens_on is None or due_on is None:
-                raise DomainError("開始日と提出期限を入力してください。")
-            title = (request.form.get("title") or "").strip()
-            if not title or len(title) > 200:
-                raise DomainError("名称を200文字以内で入力してください。")
-            exists = db.session.scalar(
-                select(Cycle.id).where(Cycle.fiscal_year == year, Cycle.version_id == version.id)
-            )
-            if exists:
-                raise DomainError("この年度・チェックリストの点検は既にあります。")
-            cycle = open_cycle(
-                fiscal_year=year,
+            cycle = run(
+                open_cycle,
+                fiscal_year=request.form.get("fiscal_year", type=int),
                 version=version,
-                title=title,
-                opens_on=opens_on,
-                due_on=due_on,
+                title=request.form.get("title"),
+                opens_on=iso_date(request.form.get("opens_on")),
+                due_on=iso_date(request.form.get("due_on")),
                 important_goal_numbers=[int(n) for n in request.form.getlist("goals") if n.isdigit()],
                 important_label=(request.form.get("important_label") or "").strip()[:200],
                 units=[u for u in units if u.id in chosen],

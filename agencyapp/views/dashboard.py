@@ -1,6 +1,6 @@
 """Home page per role: the agency's own self-checks, or a scoped list of a cycle's submissions."""
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -9,13 +9,14 @@ from agencyapp import policy, scoring
 from agencyapp.checklists.conditions import applicability
 from agencyapp.extensions import db
 from agencyapp.htmx import is_htmx
+from agencyapp.lifecycles import SubmissionState
 from agencyapp.models import Cycle, Submission
-from agencyapp.models.submission import STATUS_LABELS
-from agencyapp.models.user import AGENCY, CENTER, MINISTRY
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.selfcheck import cycle_submissions, load_answers
+from agencyapp.views.common import chosen_cycle, page_arg, page_count, per_page
 
 bp = Blueprint("dashboard", __name__)
+STATUSES = SubmissionState.choices()
 
 
 def _progress_by_submission(submissions, structures):
@@ -33,17 +34,12 @@ def _progress_by_submission(submissions, structures):
 
 @bp.get("/")
 def home():
-    if current_user.role == AGENCY:
-        return _agency_home()
-    if current_user.role == CENTER:
-        from agencyapp.views.review import queue
+    """Each role's home, as the policy names it: own self-checks, the review queue, oversight, or the list."""
+    from agencyapp.views.oversight import home as oversight_home
+    from agencyapp.views.review import queue
 
-        return queue()  # the center's home is its review queue
-    if current_user.role == MINISTRY:
-        from agencyapp.views.oversight import home as oversight_home
-
-        return oversight_home()  # the ministry's home is the oversight of its units
-    return _list_home()
+    pages = {"own": _agency_home, "review": queue, "oversight": oversight_home, "list": _list_home}
+    return pages[policy.home_page(current_user)]()
 
 
 def _agency_home():
@@ -66,27 +62,20 @@ def _agency_home():
 
 
 def _list_home():
-    cycles = db.session.scalars(select(Cycle).order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())).all()
-    cycle = None
-    if cycles:
-        wanted = request.args.get("cycle", type=int)
-        cycle = next((c for c in cycles if c.id == wanted), None) if wanted else cycles[0]
-        if cycle is None:
-            abort(404)
+    cycles, cycle = chosen_cycle()
     search = (request.args.get("q") or "").strip()[:100]
     status = request.args.get("status") or ""
-    if status not in STATUS_LABELS:
+    if status not in STATUSES:
         status = ""
-    page = request.args.get("page", 1, type=int) or 1
-    per_page = current_app.config["PAGE_SIZE"]
+    page, size = page_arg(), per_page()
     rows, counts, total, progress = [], {}, 0, {}
     if cycle:
         rows, counts, total = cycle_submissions(
-            current_user, cycle, search=search, status=status, page=page, per_page=per_page
+            current_user, cycle, search=search, status=status, page=page, per_page=size
         )
         if rows:
             progress = _progress_by_submission(rows, {cycle.version_id: load_structure(cycle.version)})
-    pages = max(1, -(-total // per_page))
+    pages = page_count(total, size)
     context = dict(
         cycles=cycles,
         cycle=cycle,
@@ -98,7 +87,7 @@ def _list_home():
         status=status,
         page=page,
         pages=pages,
-        statuses=STATUS_LABELS,
+        statuses=STATUSES,
     )
     if is_htmx() and request.headers.get("HX-Target") == "submission-list":
         return render_template("dashboard/_submission_list.html", **context)

@@ -3,6 +3,7 @@
 from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 
+from agencyapp.errors import Forbidden, NotFound
 from agencyapp.extensions import db
 
 MESSAGES = {
@@ -27,6 +28,21 @@ def _render(status, detail=None):
 
 
 def init_app(app):
+    @app.errorhandler(Forbidden)
+    def forbidden(error):
+        """The policy refused an action on an object in scope: 403, and a line in the history."""
+        from flask_login import current_user
+
+        from agencyapp.security import record_denied
+
+        if current_user.is_authenticated:
+            record_denied(current_user, str(error.action))
+        return _render(403)
+
+    @app.errorhandler(NotFound)
+    def not_found(_error):
+        return _render(404)
+
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
         return _render(

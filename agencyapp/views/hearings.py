@@ -7,7 +7,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -16,27 +15,20 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
 
 from agencyapp import policy, priority
+from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import TOKYO, today_tokyo
 from agencyapp.htmx import page_of
-from agencyapp.models import Cycle, HearingFinding
-from agencyapp.models.hearing import HEARING_STATUS_LABELS, KIND_LABELS
-from agencyapp.services import DomainError
+from agencyapp.lifecycles import HEARING, HEARING_DATED, HEARING_HELD, HearingState
+from agencyapp.models import HearingFinding
+from agencyapp.models.hearing import KIND_LABELS
+from agencyapp.services import DomainError, calendars
 from agencyapp.services import hearings as service
+from agencyapp.views.common import chosen_cycle, page_arg, page_count, per_page, run
 
 bp = Blueprint("hearings", __name__, url_prefix="/hearings")
-
-
-def _cycle():
-    cycles = db.session.scalars(select(Cycle).order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())).all()
-    wanted = request.values.get("cycle", type=int)
-    cycle = next((c for c in cycles if c.id == wanted), None) if wanted else (cycles[0] if cycles else None)
-    if wanted and cycle is None:
-        abort(404)
-    return cycles, cycle
 
 
 def _weights():
@@ -50,7 +42,7 @@ def _weights():
 
 @bp.get("/candidates")
 def candidates():
-    cycles, cycle = _cycle()
+    cycles, cycle = chosen_cycle()
     if cycle is None:
         return render_template("hearings/candidates.html", cycle=None, cycles=[])
     weights = _weights()
@@ -68,7 +60,7 @@ def candidates():
     if sort in keys:
         rows = sorted(rows, key=keys[sort])
     total = len(rows)
-    rows, page, pages = page_of(rows, request.args.get("page", type=int), current_app.config["PAGE_SIZE"] * 2)
+    rows, page, pages = page_of(rows, request.args.get("page", type=int), per_page(2))
     return render_template(
         "hearings/candidates.html",
         cycles=cycles,
@@ -90,11 +82,12 @@ def candidates():
 
 @bp.post("/create")
 def create():
-    _, cycle = _cycle()
+    _, cycle = chosen_cycle()
     if cycle is None:
         abort(404)
     try:
-        created = service.create_hearings(
+        created = run(
+            service.create_hearings,
             current_user,
             cycle,
             request.form.getlist("unit_ids"),
@@ -111,17 +104,17 @@ def create():
 
 @bp.get("/")
 def index():
-    cycles, cycle = _cycle()
+    cycles, cycle = chosen_cycle()
     if cycle is None:
         return render_template("hearings/index.html", cycle=None, cycles=[])
+    statuses = HearingState.choices(policy.visible_hearing_states(current_user))
     filters = service.SeasonFilters(
-        status=request.args.get("status") if request.args.get("status") in HEARING_STATUS_LABELS else "",
+        status=request.args.get("status") if request.args.get("status") in statuses else "",
         staff_id=request.args.get("staff", type=int),
         ministry_id=request.args.get("ministry", type=int),
-        page=request.args.get("page", 1, type=int) or 1,
+        page=page_arg(),
     )
-    per_page = current_app.config["PAGE_SIZE"]
-    rows, total = service.season(current_user, cycle, filters, per_page)
+    rows, total = service.season(current_user, cycle, filters, per_page())
     try:
         year, month = (int(x) for x in (request.args.get("month") or "").split("-"))
         date(year, month, 1)
@@ -141,8 +134,8 @@ def index():
         rows=rows,
         total=total,
         filters=filters,
-        pages=max(1, -(-total // per_page)),
-        statuses=HEARING_STATUS_LABELS,
+        pages=page_count(total, per_page()),
+        statuses=statuses,
         staff=service.center_staff(),
         ministries=service.ministries(),
         weeks=weeks,
@@ -157,24 +150,28 @@ def index():
 
 def _feed_url():
     return url_for(
-        "hearings.feed", user_id=current_user.id, signature=service.feed_signature(current_user), _external=True
+        "hearings.feed", user_id=current_user.id, signature=calendars.feed_signature(current_user), _external=True
     )
 
 
 def _page(hearing, error=None, status=200, conflict=None, form=None):
     hearing = service.load_hearing(hearing.id)
+    manage = policy.can(current_user, Action.HEARING_MANAGE, hearing)
     return render_template(
         "hearings/show.html",
         hearing=hearing,
         error=error,
         conflict=conflict,
         form=form or {},
-        manage=policy.can(current_user, "hearing.manage", hearing),
-        respond=policy.can(current_user, "hearing.respond", hearing),
-        see_record=policy.can(current_user, "hearing.see_record", hearing),
+        manage=manage,
+        respond=policy.can(current_user, Action.HEARING_RESPOND, hearing),
+        see_record=policy.can(current_user, Action.HEARING_SEE_RECORD, hearing),
+        arranging=HEARING.allows("propose", hearing.status),  # dates are still being agreed
+        dated=hearing.state in HEARING_DATED,
+        held=hearing.state in HEARING_HELD,
         open_slots=[s for s in hearing.slots if not s.withdrawn],
         slot_rows=range(1, service.MAX_SLOTS + 1),
-        choosable={s.id for s in service.choosable_slots(hearing, policy.can(current_user, "hearing.manage", hearing))},
+        choosable={s.id for s in service.choosable_slots(hearing, manage)},
     ), status
 
 
@@ -188,7 +185,7 @@ def _act(hearing_id, action, call, success):
     hearing = policy.get_hearing_or_404(current_user, hearing_id, action)
     lock = request.form.get("lock_version", type=int)
     try:
-        call(hearing, lock)
+        run(call, hearing, lock)
     except service.DoubleBooking as exc:
         return _page(hearing, exc.message, exc.status, conflict=exc.details.get("conflicts"), form=request.form)
     except DomainError as exc:
@@ -213,7 +210,7 @@ def _slot_inputs():
 def propose(hearing_id):
     return _act(
         hearing_id,
-        "hearing.manage",
+        Action.HEARING_MANAGE,
         lambda h, lock: service.propose_slots(current_user, h, _slot_inputs(), lock),
         "候補日時を提示しました。機関に通知しました。",
     )
@@ -223,7 +220,7 @@ def propose(hearing_id):
 def pick(hearing_id):
     return _act(
         hearing_id,
-        "hearing.respond",
+        Action.HEARING_RESPOND,
         lambda h, lock: service.pick_slot(
             current_user, h, request.form.get("slot_id", type=int), request.form.get("comment"), lock
         ),
@@ -235,7 +232,7 @@ def pick(hearing_id):
 def counter(hearing_id):
     return _act(
         hearing_id,
-        "hearing.respond",
+        Action.HEARING_RESPOND,
         lambda h, lock: service.counter_propose(current_user, h, _slot_inputs(), request.form.get("comment"), lock),
         "別の候補日時を提案しました。",
     )
@@ -245,7 +242,7 @@ def counter(hearing_id):
 def confirm(hearing_id):
     return _act(
         hearing_id,
-        "hearing.manage",
+        Action.HEARING_MANAGE,
         lambda h, lock: service.confirm(
             current_user,
             h,
@@ -262,7 +259,7 @@ def confirm(hearing_id):
 def reschedule(hearing_id):
     return _act(
         hearing_id,
-        "hearing.manage",
+        Action.HEARING_MANAGE,
         lambda h, lock: service.reschedule(current_user, h, request.form.get("reason"), lock),
         "確定を取り消しました。新しい候補日時を提示してください。",
     )
@@ -272,7 +269,7 @@ def reschedule(hearing_id):
 def cancel(hearing_id):
     return _act(
         hearing_id,
-        "hearing.manage",
+        Action.HEARING_MANAGE,
         lambda h, lock: service.cancel(current_user, h, request.form.get("reason"), lock),
         "中止しました。",
     )
@@ -282,7 +279,7 @@ def cancel(hearing_id):
 def documents(hearing_id):
     return _act(
         hearing_id,
-        "hearing.manage",
+        Action.HEARING_MANAGE,
         lambda h, lock: service.update_documents(current_user, h, request.form.get("documents"), lock),
         "準備資料を更新しました。",
     )
@@ -293,7 +290,7 @@ def record(hearing_id):
     form = request.form
     return _act(
         hearing_id,
-        "hearing.manage",
+        Action.HEARING_MANAGE,
         lambda h, lock: service.save_record(
             current_user,
             h,
@@ -311,7 +308,7 @@ def record(hearing_id):
 def add_finding(hearing_id):
     return _act(
         hearing_id,
-        "hearing.manage",
+        Action.HEARING_MANAGE,
         lambda h, lock: service.add_finding(
             current_user, h, request.form.get("question", type=int), request.form.get("text")
         ),
@@ -328,7 +325,10 @@ def finding_to_point(hearing_id, finding_id):
         service.finding_to_point(current_user, hearing, finding)
 
     return _act(
-        hearing_id, "hearing.manage", call, "所見を改善点（下書き）にしました。審査画面から改善依頼として発行できます。"
+        hearing_id,
+        Action.HEARING_MANAGE,
+        call,
+        "所見を改善点（下書き）にしました。審査画面から改善依頼として発行できます。",
     )
 
 
@@ -336,7 +336,7 @@ def finding_to_point(hearing_id, finding_id):
 def publish(hearing_id):
     return _act(
         hearing_id,
-        "hearing.manage",
+        Action.HEARING_MANAGE,
         lambda h, lock: service.publish_report(current_user, h, lock),
         "報告を公開しました。機関と省統括課に通知しました。",
     )
@@ -352,15 +352,17 @@ def _ics_response(body, filename):
 @bp.get("/<int:hearing_id>.ics")
 def ics(hearing_id):
     hearing = policy.get_hearing_or_404(current_user, hearing_id)
-    if hearing.starts_at is None or hearing.status == "cancelled":
+    if hearing.starts_at is None or hearing.state not in HEARING_DATED:  # not in a calendar (or cancelled)
         abort(404)
-    return _ics_response(service.to_ics([hearing], "ヒアリング・訪問"), f"hearing-{hearing.id}.ics")
+    return _ics_response(calendars.to_ics([hearing], "ヒアリング・訪問"), f"hearing-{hearing.id}.ics")
 
 
 @bp.get("/feed/<int:user_id>/<signature>.ics")
 def feed(user_id, signature):
     """A user's calendar feed; the signed URL is the credential, so it never shows anything else."""
-    user = service.feed_user(user_id, signature)
+    user = calendars.feed_user(user_id, signature)
     if user is None:
         abort(404)
-    return _ics_response(service.to_ics(service.calendar_hearings(user), "住基ネット ヒアリング・訪問"), "hearings.ics")
+    return _ics_response(
+        calendars.to_ics(calendars.calendar_hearings(user), "住基ネット ヒアリング・訪問"), "hearings.ics"
+    )

@@ -16,31 +16,35 @@ from flask import (
 from flask_login import current_user
 
 from agencyapp import attachments, policy
+from agencyapp.actions import Action
 from agencyapp.forms import iso_date
 from agencyapp.htmx import is_htmx
-from agencyapp.models.review import POINT_STATUS_LABELS
-from agencyapp.services import DomainError
+from agencyapp.lifecycles import POINT, PointState
+from agencyapp.services import DomainError, workflow
 from agencyapp.services import improvements as service
+from agencyapp.views.common import page_arg, page_count, per_page, run
+
+ISSUED_STATES = PointState.choices(s for s in PointState if s is not POINT.initial)
 
 bp = Blueprint("improvements", __name__, url_prefix="/improvements")
 
 
 @bp.get("/")
 def index():
+    statuses = ISSUED_STATES  # the list shows issued points: drafts belong to no request yet
     filters = service.PointFilters(
-        status=request.args.get("status") if request.args.get("status") in POINT_STATUS_LABELS else "",
+        status=request.args.get("status") if request.args.get("status") in statuses else "",
         search=(request.args.get("q") or "").strip()[:100],
         overdue=request.args.get("overdue") == "1",
-        page=request.args.get("page", 1, type=int) or 1,
+        page=page_arg(),
     )
-    per_page = current_app.config["PAGE_SIZE"]
-    rows, total = service.visible_points(current_user, filters, per_page)
+    rows, total = service.visible_points(current_user, filters, per_page())
     context = dict(
         rows=rows,
         total=total,
         filters=filters,
-        statuses=POINT_STATUS_LABELS,
-        pages=max(1, -(-total // per_page)),
+        statuses=statuses,
+        pages=page_count(total, per_page()),
         is_overdue=service.is_overdue,
     )
     if is_htmx() and request.headers.get("HX-Target") == "point-list":
@@ -57,8 +61,8 @@ def _point_page(point, error=None, status=200, form=None):
         error=error,
         form=form or {},
         overdue=service.is_overdue(point),
-        can_answer=policy.can(current_user, "point.answer", point),
-        can_decide=policy.can(current_user, "point.close", point),
+        can_answer=workflow.permitted(current_user, point, "answer"),
+        can_decide=workflow.permitted(current_user, point, "close"),
     ), status
 
 
@@ -71,7 +75,7 @@ def _act(point_id, action, call, success):
     """Fetch and authorise, run one service call; 303 back, or the page with the message and the input."""
     point = policy.get_point_or_404(current_user, point_id, action)
     try:
-        call(point, request.form.get("lock_version", type=int))
+        run(call, point, request.form.get("lock_version", type=int))
     except DomainError as exc:
         return _point_page(point, exc.message, exc.status, form=request.form)
     flash(success, "success")
@@ -82,7 +86,7 @@ def _act(point_id, action, call, success):
 def answer(point_id):
     return _act(
         point_id,
-        "point.answer",
+        Action.POINT_ANSWER,
         lambda point, lock: service.answer_point(
             current_user,
             point,
@@ -100,7 +104,7 @@ def answer(point_id):
 def return_point(point_id):
     return _act(
         point_id,
-        "point.return",
+        Action.POINT_RETURN,
         lambda point, lock: service.return_point(current_user, point, request.form.get("comment"), lock),
         "回答を差し戻しました。機関に通知しました。",
     )
@@ -110,7 +114,7 @@ def return_point(point_id):
 def close_point(point_id):
     return _act(
         point_id,
-        "point.close",
+        Action.POINT_CLOSE,
         lambda point, lock: service.close_point(current_user, point, request.form.get("comment"), lock),
         "改善点を完了にしました。機関に通知しました。",
     )

@@ -9,6 +9,7 @@ from agencyapp.extensions import db
 from agencyapp.models import Ministry, Unit
 from agencyapp.services import DomainError
 from agencyapp.services import organisations as service
+from agencyapp.views.common import run
 
 bp = Blueprint("organisations", __name__, url_prefix="/admin/organisations")
 
@@ -29,7 +30,7 @@ def index():
 
 def _act(call, success):
     try:
-        call()
+        run(call)
     except DomainError as exc:
         return _page(exc.message, exc.status)
     flash(success, "success")

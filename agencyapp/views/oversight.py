@@ -2,32 +2,29 @@
 
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from agencyapp import charts
+from agencyapp import charts, policy
+from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.htmx import page_of
-from agencyapp.models import Answer, ChecklistQuestion, Cycle, Ministry, Submission
-from agencyapp.models.user import MINISTRY
+from agencyapp.models import Answer, ChecklistQuestion, Ministry, Submission
 from agencyapp.services import oversight as service
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.selfcheck import latest_snapshot
+from agencyapp.views.common import chosen_cycle, per_page, run
 
 bp = Blueprint("oversight", __name__, url_prefix="/oversight")
 
 
 def _context():
     """Cycle, the ministry filter (center and admin only) and a label for the scope."""
-    cycles = db.session.scalars(select(Cycle).order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())).all()
-    wanted = request.args.get("cycle", type=int)
-    cycle = next((c for c in cycles if c.id == wanted), None) if wanted else (cycles[0] if cycles else None)
-    if wanted and cycle is None:
-        abort(404)
+    cycles, cycle = chosen_cycle()
     ministries = db.session.scalars(select(Ministry).order_by(Ministry.position)).all()
-    if current_user.role == MINISTRY:
-        ministry_id = current_user.ministry_id
+    if not policy.can(current_user, Action.OVERSIGHT_ANY_MINISTRY):
+        ministry_id = policy.own_ministry_id(current_user)
     else:
         ministry_id = request.args.get("ministry", type=int)
         if ministry_id and ministry_id not in {m.id for m in ministries}:
@@ -65,7 +62,7 @@ def home():
         else None
     )
     totals = service.totals(rows)
-    rows, page, pages = page_of(rows, request.args.get("page", type=int), current_app.config["PAGE_SIZE"] * 2)
+    rows, page, pages = page_of(rows, request.args.get("page", type=int), per_page(2))
     return render_template(
         "oversight/home.html",
         cycles=cycles,
@@ -93,7 +90,7 @@ def unit(unit_id):
     )
     snapshot = latest_snapshot(submission) if submission else None
     if submission is not None:
-        service.record_view(current_user, submission, "oversight")
+        run(service.record_view, current_user, submission, "oversight")
     everyone = service.latest_scores(cycle.id)
     ministry_ids = set(db.session.scalars(service.scoped_units(current_user, unit.ministry_id)))
     ministry_means = service.pooled_by_category([s for u, s in everyone.items() if u in ministry_ids])
@@ -165,7 +162,7 @@ def _export_data(cycle, ministry):
         ],
     )
     by_submission = {r.submission.id: r for r in rows}
-    frozen = [r.submission.id for r in rows if r.submission.status in ("submitted", "accepted")]
+    frozen = [r.submission.id for r in rows if r.submission.frozen]
     version = cycle.version
     answers = (
         ["府省", "機関", "設問番号", "設問", "回答", "回答の意味", "備考"],
@@ -232,7 +229,7 @@ def _export_data(cycle, ministry):
                     h.status_label,
                     h.starts_at,
                     h.place,
-                    h.minutes if h.status == "reported" else "",
+                    h.minutes if h.reported_at else "",
                 ]
             )
     return {
@@ -263,8 +260,12 @@ def export_xlsx():
         abort(404)
     data = _export_data(cycle, ministry)
     body = workbook_bytes([data[k] for k in ("summary", "answers", "points", "hearings")])
-    service.record_export(
-        current_user, "Excel（.xlsx）", ministry.name if ministry else "全府省", sum(len(v[2]) for v in data.values())
+    run(
+        service.record_export,
+        current_user,
+        "Excel（.xlsx）",
+        ministry.name if ministry else "全府省",
+        sum(len(v[2]) for v in data.values()),
     )
     return _download(
         body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _filename(cycle, ministry, "xlsx")
@@ -283,7 +284,7 @@ def export_csv():
     if view not in data:
         abort(404)
     title, headers, rows = data[view]
-    service.record_export(current_user, f"CSV（{title}）", ministry.name if ministry else "全府省", len(rows))
+    run(service.record_export, current_user, f"CSV（{title}）", ministry.name if ministry else "全府省", len(rows))
     response = _download(csv_bytes(headers, rows), "text/csv", _filename(cycle, ministry, f"{view}.csv"))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     return response

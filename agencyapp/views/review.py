@@ -3,7 +3,6 @@
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -14,44 +13,37 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from agencyapp import policy
+from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.forms import iso_date
 from agencyapp.htmx import is_htmx
-from agencyapp.models import Cycle, ImprovementPoint, Ministry
-from agencyapp.models.submission import STATUS_LABELS
+from agencyapp.lifecycles import SubmissionState
+from agencyapp.models import ImprovementPoint, Ministry
 from agencyapp.services import DomainError
 from agencyapp.services import improvements as points_service
 from agencyapp.services import review as service
 from agencyapp.services.selfcheck import latest_snapshot, load_state
+from agencyapp.views.common import chosen_cycle, page_arg, page_count, per_page, run
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 
-def _cycles():
-    return db.session.scalars(select(Cycle).order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())).all()
-
-
 @bp.get("/")
 def queue():
-    cycles = _cycles()
-    if not cycles:
-        return render_template("review/queue.html", cycle=None, cycles=[])
-    wanted = request.args.get("cycle", type=int)
-    cycle = next((c for c in cycles if c.id == wanted), None) if wanted else cycles[0]
+    cycles, cycle = chosen_cycle()
     if cycle is None:
-        abort(404)
+        return render_template("review/queue.html", cycle=None, cycles=[])
     filters = service.QueueFilters(
         search=(request.args.get("q") or "").strip()[:100],
-        status=request.args.get("status") if request.args.get("status") in STATUS_LABELS else "",
+        status=request.args.get("status") if request.args.get("status") in SubmissionState.choices() else "",
         ministry_id=request.args.get("ministry", type=int),
         important_not_met=request.args.get("important") == "not_met",
         overdue=request.args.get("overdue") == "1",
         sort=request.args.get("sort") if request.args.get("sort") in service.SORTS else "ministry",
         direction="desc" if request.args.get("dir") == "desc" else "asc",
-        page=request.args.get("page", 1, type=int) or 1,
+        page=page_arg(),
     )
-    per_page = current_app.config["PAGE_SIZE"]
-    rows, counts, total = service.review_queue(current_user, cycle, filters, per_page)
+    rows, counts, total = service.review_queue(current_user, cycle, filters, per_page())
     context = dict(
         cycles=cycles,
         cycle=cycle,
@@ -59,9 +51,9 @@ def queue():
         counts=counts,
         total=total,
         filters=filters,
-        statuses=STATUS_LABELS,
+        statuses=SubmissionState.choices(),
         ministries=db.session.scalars(select(Ministry).order_by(Ministry.position)).all(),
-        pages=max(1, -(-total // per_page)),
+        pages=page_count(total, per_page()),
     )
     if is_htmx() and request.headers.get("HX-Target") == "review-queue":
         return render_template("review/_queue_table.html", **context)
@@ -94,10 +86,10 @@ def _review_context(submission, error=None):
 
 @bp.get("/submissions/<int:submission_id>")
 def show(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, "submission.review")
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_REVIEW)
     from agencyapp.services import oversight
 
-    oversight.record_view(current_user, submission, "review")
+    run(lambda: oversight.record_view(current_user, submission, "review"))
     return render_template("review/show.html", views=oversight.views_of(submission), **_review_context(submission))
 
 
@@ -115,9 +107,16 @@ def _fail(submission, exc, anchor=""):
 
 @bp.post("/submissions/<int:submission_id>/assessments/<int:number>")
 def assess(submission_id, number):
-    submission = policy.get_submission_or_404(current_user, submission_id, "submission.assess")
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_ASSESS)
     try:
-        service.set_assessment(current_user, submission, number, request.form.get("value"), request.form.get("reason"))
+        run(
+            service.set_assessment,
+            current_user,
+            submission,
+            number,
+            request.form.get("value"),
+            request.form.get("reason"),
+        )
     except DomainError as exc:
         return _fail(submission, exc, f"#review-q-{number}")
     flash(f"設問{number}のセンター確認点を保存しました。", "success")
@@ -126,9 +125,9 @@ def assess(submission_id, number):
 
 @bp.post("/submissions/<int:submission_id>/notes")
 def add_note(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, "submission.note")
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_NOTE)
     try:
-        service.add_note(current_user, submission, request.form.get("body"))
+        run(service.add_note, current_user, submission, request.form.get("body"))
     except DomainError as exc:
         return _fail(submission, exc, "#notes")
     flash("内部メモを追加しました。", "success")
@@ -137,10 +136,14 @@ def add_note(submission_id):
 
 @bp.post("/submissions/<int:submission_id>/return")
 def return_submission(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, "submission.return")
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_RETURN)
     try:
-        service.return_submission(
-            current_user, submission, request.form.get("reason"), request.form.get("lock_version", type=int)
+        run(
+            service.return_submission,
+            current_user,
+            submission,
+            request.form.get("reason"),
+            request.form.get("lock_version", type=int),
         )
     except DomainError as exc:
         return _fail(submission, exc, "#decision")
@@ -150,9 +153,9 @@ def return_submission(submission_id):
 
 @bp.post("/submissions/<int:submission_id>/accept")
 def accept(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, "submission.accept")
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_ACCEPT)
     try:
-        service.accept_submission(current_user, submission, request.form.get("lock_version", type=int))
+        run(service.accept_submission, current_user, submission, request.form.get("lock_version", type=int))
     except DomainError as exc:
         return _fail(submission, exc, "#decision")
     flash("自己点検を確認済にしました。機関に通知しました。", "success")
@@ -171,9 +174,10 @@ def _drafts_response(submission, error=None, status=200):
 
 @bp.post("/submissions/<int:submission_id>/points")
 def add_point(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, "point.draft")
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.POINT_DRAFT)
     try:
-        points_service.add_point(
+        run(
+            points_service.add_point,
             current_user,
             submission,
             request.form.get("question", type=int),
@@ -189,7 +193,7 @@ def _draft_point(point_id):
     point = db.session.get(ImprovementPoint, point_id)
     if point is None:
         abort(404)
-    policy.get_submission_or_404(current_user, point.submission_id, "point.draft")
+    policy.get_submission_or_404(current_user, point.submission_id, Action.POINT_DRAFT)
     return point
 
 
@@ -197,7 +201,8 @@ def _draft_point(point_id):
 def edit_point(point_id):
     point = _draft_point(point_id)
     try:
-        points_service.edit_point(
+        run(
+            points_service.edit_point,
             current_user,
             point,
             request.form.get("finding"),
@@ -214,7 +219,7 @@ def delete_point(point_id):
     point = _draft_point(point_id)
     submission = point.submission
     try:
-        points_service.delete_point(current_user, point, request.form.get("lock_version", type=int))
+        run(points_service.delete_point, current_user, point, request.form.get("lock_version", type=int))
     except DomainError as exc:
         return _drafts_response(submission, exc.message, exc.status)
     return _drafts_response(submission)
@@ -222,9 +227,9 @@ def delete_point(point_id):
 
 @bp.post("/submissions/<int:submission_id>/suggestions")
 def suggest_points(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, "point.draft")
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.POINT_DRAFT)
     try:
-        created = points_service.suggest_points(current_user, submission)
+        created = run(points_service.suggest_points, current_user, submission)
     except DomainError as exc:
         return _fail(submission, exc, "#points")
     flash(
@@ -238,9 +243,10 @@ def suggest_points(submission_id):
 
 @bp.post("/submissions/<int:submission_id>/requests")
 def issue_request(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, "point.issue")
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.POINT_ISSUE)
     try:
-        request_row = points_service.issue_request(
+        request_row = run(
+            points_service.issue_request,
             current_user,
             submission,
             request.form.getlist("point_ids"),
@@ -261,8 +267,12 @@ def phrases():
 @bp.post("/phrases")
 def save_phrase():
     try:
-        points_service.save_phrase(
-            current_user, request.form.get("phrase_id", type=int), request.form.get("title"), request.form.get("body")
+        run(
+            points_service.save_phrase,
+            current_user,
+            request.form.get("phrase_id", type=int),
+            request.form.get("title"),
+            request.form.get("body"),
         )
     except DomainError as exc:
         flash(exc.message, "error")
@@ -273,6 +283,6 @@ def save_phrase():
 
 @bp.post("/phrases/<int:phrase_id>/delete")
 def delete_phrase(phrase_id):
-    points_service.delete_phrase(current_user, phrase_id)
+    run(points_service.delete_phrase, current_user, phrase_id)
     flash("定型文を削除しました。", "success")
     return redirect(url_for("review.phrases"), code=303)

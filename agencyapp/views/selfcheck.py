@@ -4,9 +4,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from agencyapp import policy
+from agencyapp.actions import Action
 from agencyapp.htmx import is_htmx
-from agencyapp.services import DomainError, oversight
+from agencyapp.services import DomainError, oversight, workflow
 from agencyapp.services import selfcheck as service
+from agencyapp.views.common import run
 
 bp = Blueprint("selfcheck", __name__, url_prefix="/submissions")
 
@@ -18,8 +20,8 @@ def _lock_version():
 def _page(submission, state=None, status=200, error=None):
     state = state or service.load_state(submission)
     snapshot = None if submission.editable else service.latest_snapshot(submission)
-    editable = policy.can(current_user, "submission.edit", submission) and submission.editable
-    views = oversight.views_of(submission) if policy.can(current_user, "submission.views", submission) else None
+    editable = workflow.permitted(current_user, submission, "save")
+    views = oversight.views_of(submission) if policy.can(current_user, Action.SUBMISSION_VIEWS, submission) else None
     return render_template(
         "selfcheck/show.html",
         submission=submission,
@@ -34,21 +36,23 @@ def _page(submission, state=None, status=200, error=None):
 @bp.get("/<int:submission_id>")
 def show(submission_id):
     submission = policy.get_submission_or_404(current_user, submission_id)
-    oversight.record_view(current_user, submission, "selfcheck")
+    run(lambda: oversight.record_view(current_user, submission, "selfcheck"))
     return _page(submission)
 
 
 @bp.post("/<int:submission_id>/answers/<int:number>")
 def save_answer(submission_id, number):
-    submission = policy.get_submission_or_404(current_user, submission_id, "submission.edit")
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_EDIT)
     try:
-        result = service.save_answer(
-            current_user,
-            submission,
-            number,
-            request.form.get(f"answer-{number}"),
-            request.form.get(f"note-{number}"),
-            _lock_version(),
+        result = run(
+            lambda: service.save_answer(
+                current_user,
+                submission,
+                number,
+                request.form.get(f"answer-{number}"),
+                request.form.get(f"note-{number}"),
+                _lock_version(),
+            )
         )
     except DomainError as exc:
         if is_htmx():
@@ -70,9 +74,9 @@ def save_answer(submission_id, number):
 
 @bp.post("/<int:submission_id>/answers")
 def save_all(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, "submission.edit")
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_EDIT)
     try:
-        changes, _ = service.save_all(current_user, submission, request.form, _lock_version())
+        changes, _ = run(lambda: service.save_all(current_user, submission, request.form, _lock_version()))
     except DomainError as exc:
         flash(exc.message, "error")
     else:
@@ -82,7 +86,7 @@ def save_all(submission_id):
 
 @bp.get("/<int:submission_id>/submit")
 def confirm_submit(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, "submission.submit")
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_SUBMIT)
     if not submission.editable:
         flash("この自己点検は提出済みです。", "info")
         return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
@@ -92,9 +96,9 @@ def confirm_submit(submission_id):
 
 @bp.post("/<int:submission_id>/submit")
 def submit(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, "submission.submit")
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_SUBMIT)
     try:
-        service.submit(current_user, submission, _lock_version())
+        run(lambda: service.submit(current_user, submission, _lock_version()))
     except DomainError as exc:
         state = service.load_state(submission)
         return render_template(

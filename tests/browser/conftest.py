@@ -86,6 +86,7 @@ def demo_data(app):
 
     with app.app_context():
         seed_demo()
+        db.session.commit()  # the seed is one action of the CLI's; here the fixture is the edge
         user = db.session.scalar(select(User).where(User.login_id == "demo-agency"))
         # This year's self-check (the demo also has last year's, already accepted).
         submission_id = db.session.scalar(

@@ -26,6 +26,7 @@ from agencyapp.demo import ORGANISATIONS
 from agencyapp.extensions import db
 from agencyapp.formatting import today_tokyo
 from tests.browser.test_journey_review import Timer, log_in, open_page, status_badge
+from tests.factories import act
 from tests.test_review import submit_answers
 
 pytestmark = pytest.mark.browser
@@ -70,28 +71,41 @@ def prepare_nenkin(app, submission_id, secret):
         submission = submit_answers(agency, db.session.get(Submission, submission_id))
         assert submission.status == "submitted", submission.status
 
-        assert improvements.suggest_points(center, submission) == 2
+        assert act(improvements.suggest_points, center, submission) == 2
         drafts = db.session.scalars(
             select(ImprovementPoint.id).where(
                 ImprovementPoint.submission_id == submission.id, ImprovementPoint.status == "draft"
             )
         ).all()
-        improvements.issue_request(center, submission, drafts, today_tokyo() + timedelta(days=30))
+        act(improvements.issue_request, center, submission, drafts, today_tokyo() + timedelta(days=30))
         db.session.expire_all()
         point = db.session.get(ImprovementPoint, min(drafts))
-        improvements.answer_point(agency, point, PLAN, today_tokyo() + timedelta(days=60), "", None, point.lock_version)
+        act(
+            improvements.answer_point,
+            agency,
+            point,
+            PLAN,
+            today_tokyo() + timedelta(days=60),
+            "",
+            None,
+            point.lock_version,
+        )
 
         # Center-only: an internal review note and a draft point that is never issued.
-        review.add_note(center, submission, secret["note"])
-        improvements.add_point(center, submission, None, secret["draft"], "下書きのまま発行しない指摘です。")
+        act(review.add_note, center, submission, secret["note"])
+        act(improvements.add_point, center, submission, None, secret["draft"], "下書きのまま発行しない指摘です。")
 
-        hearing = hearings.create_hearings(
-            center, submission.cycle, [submission.unit_id], "hearing", "", priority.WEIGHTS
+        hearing = act(
+            hearings.create_hearings, center, submission.cycle, [submission.unit_id], "hearing", "", priority.WEIGHTS
         )[0]
         hearing_id = hearing.id
         day = today_tokyo() + timedelta(days=14)
-        hearings.propose_slots(
-            center, hearing, [hearings.SlotInput(day, time(10, 0), time(11, 0), "会議室A")], hearing.lock_version
+        act(
+            hearings.propose_slots,
+            center,
+            hearing,
+            [hearings.SlotInput(day, time(10, 0), time(11, 0), "会議室A")],
+            hearing.lock_version,
         )
 
         def fresh():
@@ -100,15 +114,22 @@ def prepare_nenkin(app, submission_id, secret):
 
         hearing = fresh()
         slot_id = hearing.slots[0].id
-        hearings.pick_slot(agency, hearing, slot_id, "", hearing.lock_version)
+        act(hearings.pick_slot, agency, hearing, slot_id, "", hearing.lock_version)
         hearing = fresh()
-        hearings.confirm(center, hearing, slot_id, "", False, hearing.lock_version)
+        act(hearings.confirm, center, hearing, slot_id, "", False, hearing.lock_version)
         hearing = fresh()
-        hearings.save_record(
-            center, hearing, "情報 太郎", "年金 花子", secret["minutes"], secret["memo"], hearing.lock_version
+        act(
+            hearings.save_record,
+            center,
+            hearing,
+            "情報 太郎",
+            "年金 花子",
+            secret["minutes"],
+            secret["memo"],
+            hearing.lock_version,
         )
         hearing = fresh()
-        hearings.publish_report(center, hearing, hearing.lock_version)
+        act(hearings.publish_report, center, hearing, hearing.lock_version)
         assert fresh().status == "reported"
 
         # 労災管理課 (listed after 年金局 in the ministry) gets many open points: it must come first.
@@ -118,13 +139,13 @@ def prepare_nenkin(app, submission_id, secret):
             .where(Unit.code == BUSY_UNIT_CODE, Submission.cycle_id == submission.cycle_id)
         )
         assert busy.status == "submitted", busy.status
-        assert improvements.suggest_points(center, busy) >= 3
+        assert act(improvements.suggest_points, center, busy) >= 3
         drafts = db.session.scalars(
             select(ImprovementPoint.id).where(
                 ImprovementPoint.submission_id == busy.id, ImprovementPoint.status == "draft"
             )
         ).all()
-        improvements.issue_request(center, busy, drafts, today_tokyo() + timedelta(days=30))
+        act(improvements.issue_request, center, busy, drafts, today_tokyo() + timedelta(days=30))
         db.session.remove()
     return hearing_id
 

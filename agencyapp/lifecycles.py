@@ -1,0 +1,411 @@
+"""Every lifecycle as one table: its states (label, badge) and its transitions.
+
+A transition names the states it starts from, the state it leads to (``None``:
+the object stays where it is, for work done within a state), the policy action
+that allows it and the audit event it writes. ``services.workflow.apply`` is
+the one function that applies a transition; services and templates ask these
+tables instead of comparing status strings, and ``docs/workflows.md`` is
+generated from them (``flask --app wsgi docs-workflows``).
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from agencyapp.actions import Action
+
+
+class State(StrEnum):
+    """A state stored as its code (a string column); carries its Japanese label and badge style."""
+
+    def __new__(cls, value, label, badge):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        member.badge = badge
+        return member
+
+    @classmethod
+    def choices(cls, states=None) -> dict:
+        """{code: label} for a filter's options (all states, or the ones given), in table order."""
+        return {s.value: s.label for s in (cls if states is None else states)}
+
+
+class SubmissionState(State):
+    NOT_STARTED = "not_started", "未着手", "badge--not_started"
+    DRAFT = "draft", "入力中", "badge--draft"
+    SUBMITTED = "submitted", "提出済", "badge--submitted"
+    RETURNED = "returned", "差戻し", "badge--returned"
+    ACCEPTED = "accepted", "確認済", "badge--accepted"
+
+
+class PointState(State):
+    DRAFT = "draft", "下書き", "badge--point-draft"
+    ISSUED = "issued", "依頼中", "badge--point-issued"
+    ANSWERED = "answered", "回答済", "badge--point-answered"
+    CLOSED = "closed", "完了", "badge--point-closed"
+
+
+class HearingState(State):
+    CANDIDATE = "candidate", "候補", "badge--hearing-candidate"
+    PROPOSING = "proposing", "日程調整中", "badge--hearing-proposing"
+    SCHEDULED = "scheduled", "確定", "badge--hearing-scheduled"
+    HELD = "held", "実施済", "badge--hearing-held"
+    REPORTED = "reported", "報告済", "badge--hearing-reported"
+    CANCELLED = "cancelled", "中止", "badge--hearing-cancelled"
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str  # what the step is called on screen and in the documentation
+    sources: tuple  # the states it may start from
+    target: State | None  # None: stays in its state
+    action: Action
+    event: str  # the audit event it writes
+    cannot: str  # the predicate of the refusal: 「状況が「…」の自己点検は{cannot}」
+    refusal: str = ""  # a whole refusal message ({state}: the state's label), where the general one reads badly
+
+    def refused(self, lifecycle, state):
+        """The Japanese message of a refusal from ``state``; it always names the state."""
+        if self.refusal:
+            return self.refusal.format(state=state.label)
+        allowed = "・".join(f"「{s.label}」" for s in self.sources)
+        return f"状況が「{state.label}」の{lifecycle.label}は{self.cannot}（{allowed}のときのみ）。"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    name: str
+    label: str
+    states: type
+    initial: State
+    transitions: tuple
+    description: str = ""
+
+    def __post_init__(self):
+        names = [t.name for t in self.transitions]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{self.name}: duplicate transition names")
+        for t in self.transitions:
+            for state in (*t.sources, t.target):
+                if state is not None and not isinstance(state, self.states):
+                    raise ValueError(f"{self.name}.{t.name}: {state!r} is not a {self.states.__name__}")
+
+    def transition(self, name) -> Transition:
+        for t in self.transitions:
+            if t.name == name:
+                return t
+        raise ValueError(f"{self.name} has no transition {name!r}")
+
+    def state(self, value) -> State:
+        return self.states(value)
+
+    def allows(self, name, state) -> bool:
+        """May the transition start from ``state`` (a State or its stored code)?"""
+        return self.states(state) in self.transition(name).sources
+
+    def states_allowing(self, name) -> tuple:
+        return self.transition(name).sources
+
+    def target_of(self, name, state) -> State:
+        target = self.transition(name).target
+        return self.states(state) if target is None else target
+
+
+S, P, H = SubmissionState, PointState, HearingState
+FROZEN_REFUSAL = (
+    "この自己点検は提出済み（状況「{state}」）のため変更できません。"
+    "修正が必要な場合はセンターに差戻しを依頼してください。"
+)
+EDITING = (S.NOT_STARTED, S.DRAFT, S.RETURNED)
+FROZEN = (S.SUBMITTED, S.ACCEPTED)
+
+SUBMISSION = Lifecycle(
+    "submission",
+    "自己点検",
+    SubmissionState,
+    S.NOT_STARTED,
+    (
+        Transition(
+            "save",
+            "回答を保存",
+            EDITING,
+            S.DRAFT,
+            Action.SUBMISSION_EDIT,
+            "answer.saved",
+            "変更できません",
+            refusal=FROZEN_REFUSAL,
+        ),
+        Transition(
+            "save_all",
+            "回答を一括保存",
+            EDITING,
+            S.DRAFT,
+            Action.SUBMISSION_EDIT,
+            "answers.saved_all",
+            "変更できません",
+            refusal=FROZEN_REFUSAL,
+        ),
+        Transition(
+            "submit",
+            "提出",
+            EDITING,
+            S.SUBMITTED,
+            Action.SUBMISSION_SUBMIT,
+            "submission.submitted",
+            "提出できません",
+            refusal=FROZEN_REFUSAL,
+        ),
+        Transition(
+            "assess",
+            "センター確認点",
+            FROZEN,
+            None,
+            Action.SUBMISSION_ASSESS,
+            "assessment.saved",
+            "確認点をつけられません",
+            refusal="提出されていない自己点検は確認できません（状況「{state}」）。",
+        ),
+        Transition(
+            "unassess",
+            "センター確認点を取消",
+            FROZEN,
+            None,
+            Action.SUBMISSION_ASSESS,
+            "assessment.removed",
+            "確認点を取り消せません",
+            refusal="提出されていない自己点検は確認できません（状況「{state}」）。",
+        ),
+        Transition(
+            "note", "内部メモ", tuple(S), None, Action.SUBMISSION_NOTE, "review_note.added", "メモを追加できません"
+        ),
+        Transition(
+            "suggest",
+            "改善点の案を作成",
+            FROZEN,
+            None,
+            Action.POINT_DRAFT,
+            "point.suggested",
+            "改善点の案を作成できません",
+            refusal="提出された自己点検にのみ改善点の案を作成できます（状況「{state}」）。",
+        ),
+        Transition(
+            "issue",
+            "改善依頼を発行",
+            FROZEN,
+            None,
+            Action.POINT_ISSUE,
+            "request.issued",
+            "改善依頼を発行できません",
+            refusal="提出された自己点検にのみ改善依頼を発行できます（状況「{state}」）。",
+        ),
+        Transition(
+            "return",
+            "差戻し",
+            (S.SUBMITTED,),
+            S.RETURNED,
+            Action.SUBMISSION_RETURN,
+            "submission.returned",
+            "差し戻せません",
+        ),
+        Transition(
+            "accept",
+            "確認済にする",
+            (S.SUBMITTED,),
+            S.ACCEPTED,
+            Action.SUBMISSION_ACCEPT,
+            "submission.accepted",
+            "確認済にできません",
+        ),
+    ),
+    "年度点検を開くと対象機関ごとに未着手で作られ、最初の保存で入力中になる。提出で内容が凍結され"
+    "（スナップショットとSHA-256）、センターが差し戻すと再び入力できる。期限超過は保存せず期限から導く。",
+)
+
+POINT = Lifecycle(
+    "point",
+    "改善点",
+    PointState,
+    P.DRAFT,
+    (
+        Transition(
+            "edit",
+            "下書きを編集",
+            (P.DRAFT,),
+            None,
+            Action.POINT_DRAFT,
+            "point.edited",
+            "編集できません",
+            refusal="依頼済みの改善点は編集・削除できません（状況「{state}」）。",
+        ),
+        Transition(
+            "delete",
+            "下書きを削除",
+            (P.DRAFT,),
+            None,
+            Action.POINT_DRAFT,
+            "point.deleted",
+            "削除できません",
+            refusal="依頼済みの改善点は編集・削除できません（状況「{state}」）。",
+        ),
+        Transition(
+            "issue",
+            "改善依頼として発行",
+            (P.DRAFT,),
+            P.ISSUED,
+            Action.POINT_ISSUE,
+            "point.issued",
+            "依頼できません",
+            refusal="この改善点は既に依頼済みです（状況「{state}」）。",
+        ),
+        Transition(
+            "answer",
+            "回答（改善計画・完了報告）",
+            (P.ISSUED,),
+            P.ANSWERED,
+            Action.POINT_ANSWER,
+            "point.answered",
+            "回答できません",
+        ),
+        Transition(
+            "return",
+            "回答を差戻し",
+            (P.ANSWERED,),
+            P.ISSUED,
+            Action.POINT_RETURN,
+            "point.returned",
+            "差し戻せません",
+            refusal="回答済の改善点のみ差し戻せます（状況「{state}」）。",
+        ),
+        Transition(
+            "close",
+            "完了にする",
+            (P.ANSWERED,),
+            P.CLOSED,
+            Action.POINT_CLOSE,
+            "point.closed",
+            "完了にできません",
+            refusal="回答済の改善点のみ完了にできます（状況「{state}」）。",
+        ),
+    ),
+    "センターが下書きし（機関・省には見えない）、改善依頼として発行すると機関と省に見える。"
+    "機関が回答し、センターが完了にするか差し戻す。年度末に未完了の改善点は翌年度に持ち越して数える。",
+)
+
+ARRANGING = (H.CANDIDATE, H.PROPOSING, H.SCHEDULED)
+
+HEARING = Lifecycle(
+    "hearing",
+    "ヒアリング・訪問",
+    HearingState,
+    H.CANDIDATE,
+    (
+        Transition(
+            "propose",
+            "候補日時を提示",
+            (H.CANDIDATE, H.PROPOSING),
+            H.PROPOSING,
+            Action.HEARING_MANAGE,
+            "hearing.slots_proposed",
+            "候補日時を提示できません",
+        ),
+        Transition(
+            "pick",
+            "日時を選択",
+            (H.PROPOSING,),
+            None,
+            Action.HEARING_RESPOND,
+            "hearing.slot_picked",
+            "日時を選択できません",
+        ),
+        Transition(
+            "counter",
+            "別の日時を提案",
+            (H.PROPOSING,),
+            None,
+            Action.HEARING_RESPOND,
+            "hearing.counter_proposed",
+            "別の日時を提案できません",
+        ),
+        Transition(
+            "confirm",
+            "日時を確定",
+            (H.PROPOSING,),
+            H.SCHEDULED,
+            Action.HEARING_MANAGE,
+            "hearing.confirmed",
+            "日時を確定できません",
+        ),
+        Transition(
+            "reschedule",
+            "日程を変更",
+            (H.SCHEDULED,),
+            H.PROPOSING,
+            Action.HEARING_MANAGE,
+            "hearing.rescheduled",
+            "日程を変更できません",
+        ),
+        Transition(
+            "documents",
+            "準備資料を変更",
+            ARRANGING,
+            None,
+            Action.HEARING_MANAGE,
+            "hearing.documents",
+            "準備資料を変更できません",
+        ),
+        Transition(
+            "record",
+            "出席者と議事録を記録",
+            (H.SCHEDULED, H.HELD),
+            H.HELD,
+            Action.HEARING_MANAGE,
+            "hearing.recorded",
+            "記録できません",
+        ),
+        Transition(
+            "add_finding",
+            "所見を追加",
+            (H.HELD,),
+            None,
+            Action.HEARING_MANAGE,
+            "hearing.finding_added",
+            "所見を追加できません",
+        ),
+        Transition(
+            "finding_to_point",
+            "所見を改善点に",
+            (H.HELD, H.REPORTED),
+            None,
+            Action.HEARING_MANAGE,
+            "hearing.finding_to_point",
+            "所見を改善点にできません",
+        ),
+        Transition(
+            "publish",
+            "報告を公開",
+            (H.HELD,),
+            H.REPORTED,
+            Action.HEARING_MANAGE,
+            "hearing.reported",
+            "報告を公開できません",
+        ),
+        Transition(
+            "cancel", "中止", ARRANGING, H.CANCELLED, Action.HEARING_MANAGE, "hearing.cancelled", "中止できません"
+        ),
+    ),
+    "センターが優先度から候補を選び（候補は機関・省には見えない）、候補日時を提示する。機関が選ぶか別の日時を提案し、"
+    "センターが確定する。実施後に議事録と所見を記録し、報告を公開すると機関と省に見える。",
+)
+
+LIFECYCLES = (SUBMISSION, POINT, HEARING)
+
+# What agency and ministry users may see of hearings: nothing of a mere candidate.
+HEARING_VISIBLE_OUTSIDE_CENTER = tuple(s for s in HearingState if s is not H.CANDIDATE)
+# Hearings still going on (a unit has at most one per cycle).
+HEARING_ACTIVE = (H.CANDIDATE, H.PROPOSING, H.SCHEDULED, H.HELD)
+# Hearings that took place, and those with a date in a calendar.
+HEARING_HELD = (H.HELD, H.REPORTED)
+HEARING_DATED = (H.SCHEDULED, H.HELD, H.REPORTED)
+# Points the unit still has to act on, or the center to decide on.
+POINT_OPEN = (P.ISSUED, P.ANSWERED)

@@ -1,0 +1,78 @@
+"""Applying lifecycle transitions: the one function that changes a state.
+
+``apply`` checks the policy and the state against the object's lifecycle
+table (``agencyapp.lifecycles``), changes the state, and writes the
+transition's audit event. A refusal raises ``Forbidden`` (policy) or a
+``DomainError`` with the table's Japanese message, before anything changed.
+"""
+
+from agencyapp import policy
+from agencyapp.errors import DomainError, StaleError
+from agencyapp.lifecycles import Lifecycle, State, Transition
+from agencyapp.services.audit import record
+
+
+def lifecycle_of(obj) -> Lifecycle:
+    return type(obj).__lifecycle__
+
+
+NO_LOCK = object()
+
+
+def check(obj, name: str, user, *, lock_version=NO_LOCK, stale: str = "") -> Transition:
+    """Raise unless ``user`` may apply transition ``name`` to ``obj`` in its present state.
+
+    In order: the policy (Forbidden), the optimistic lock when ``lock_version``
+    is given (StaleError with ``stale``), then the state (DomainError).
+    """
+    lifecycle = lifecycle_of(obj)
+    transition = lifecycle.transition(name)
+    policy.require(user, transition.action, obj)
+    if lock_version is not NO_LOCK:
+        check_lock(obj, lock_version, stale)
+    state = lifecycle.state(obj.status)
+    if state not in transition.sources:
+        raise DomainError(transition.refused(lifecycle, state), transition=name, state=str(state))
+    return transition
+
+
+def permitted(user, obj, name: str) -> bool:
+    """Would ``check`` pass? For pages: show a form only where its action would be accepted."""
+    lifecycle = lifecycle_of(obj)
+    transition = lifecycle.transition(name)
+    return lifecycle.state(obj.status) in transition.sources and policy.can(user, transition.action, obj)
+
+
+def apply(
+    obj,
+    name: str,
+    user,
+    *,
+    summary: str,
+    before: dict | None = None,
+    after: dict | None = None,
+    subject=None,
+) -> State:
+    """Apply transition ``name`` to ``obj`` as ``user``; returns the new state.
+
+    The audit event records the state change (when there is one) with the
+    caller's ``before``/``after`` details, about ``subject`` when the step made
+    a new object (an improvement request), else about ``obj``; it joins the
+    caller's transaction.
+    """
+    transition = check(obj, name, user)
+    lifecycle = lifecycle_of(obj)
+    state = lifecycle.state(obj.status)
+    target = transition.target or state
+    if target is not state:
+        before = {"status": str(state), **(before or {})}
+        after = {"status": str(target), **(after or {})}
+        obj.status = str(target)
+    record(transition.event, actor=user, obj=subject or obj, summary=summary, before=before, after=after)
+    return target
+
+
+def check_lock(obj, lock_version: int | None, message: str) -> None:
+    """Optimistic lock: the page must have been built from the object's present version."""
+    if lock_version is None or lock_version != obj.lock_version:
+        raise StaleError(message)

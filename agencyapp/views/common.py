@@ -1,0 +1,39 @@
+"""Small helpers every blueprint uses: pages, the cycle being looked at, running one action."""
+
+from collections.abc import Callable
+
+from flask import abort, current_app, request
+
+from agencyapp.services.cycles import cycles_to_choose
+from agencyapp.unit_of_work import unit_of_work
+
+
+def page_arg() -> int:
+    """The page asked for (1 when missing or nonsense)."""
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def page_count(total: int, per_page: int) -> int:
+    """How many pages ``total`` rows fill (at least one, so an empty list still has its page)."""
+    return max(1, -(-total // per_page))
+
+
+def per_page(factor: int = 1) -> int:
+    return current_app.config["PAGE_SIZE"] * factor
+
+
+def chosen_cycle():
+    """(every cycle, newest first; the one asked for by ``?cycle=`` or the newest). An unknown id is 404."""
+    cycles = cycles_to_choose()
+    wanted = request.values.get("cycle", type=int)
+    cycle = next((c for c in cycles if c.id == wanted), None) if wanted else (cycles[0] if cycles else None)
+    if wanted and cycle is None:
+        abort(404)
+    return cycles, cycle
+
+
+def run(call: Callable[..., object], *args, **kwargs):
+    """One action, one transaction: ``call(*args, **kwargs)`` runs inside a unit of work and its
+    result is returned. A DomainError it raises propagates after the rollback, for the view to show."""
+    with unit_of_work():
+        return call(*args, **kwargs)
