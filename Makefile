@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 DEV := AGENCYAPP_ENV=development
 
-.PHONY: install run lint format test test-sqlite test-postgres migrate seed clean bench
+.PHONY: install run lint format test test-sqlite test-postgres migrate seed clean bench docs
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -56,3 +56,7 @@ clean:
 # Throughput and latency of the main pages under gunicorn, as ratios to a trivial route (needs wrk).
 bench: install
 	bash tests/bench/run.sh
+
+# docs/workflows.md from the lifecycle tables (agencyapp/lifecycles.py); tests/test_workflow_docs.py fails when it is stale.
+docs: install
+	$(BIN)/python -m agencyapp.workflow_docs
