@@ -5,7 +5,7 @@ the object stays where it is, for work done within a state), the policy action
 that allows it and the audit event it writes. ``services.workflow.apply`` is
 the one function that applies a transition; services and templates ask these
 tables instead of comparing status strings, and ``docs/workflows.md`` is
-generated from them (``flask --app wsgi docs-workflows``).
+generated from them (``make docs``).
 """
 
 from dataclasses import dataclass
@@ -52,6 +52,14 @@ class HearingState(State):
     HELD = "held", "実施済", "badge--hearing-held"
     REPORTED = "reported", "報告済", "badge--hearing-reported"
     CANCELLED = "cancelled", "中止", "badge--hearing-cancelled"
+
+
+class VersionState(State):
+    """A checklist version's states; its transitions (publish, retire) come with the revision workbench."""
+
+    DRAFT = "draft", "作成中", "badge--draft"
+    PUBLISHED = "published", "公開", "badge--accepted"
+    RETIRED = "retired", "廃止", "badge--returned"
 
 
 @dataclass(frozen=True)

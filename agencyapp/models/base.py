@@ -41,3 +41,16 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+class HasLifecycle:
+    """A model whose ``status`` column follows a table in ``agencyapp.lifecycles`` (set ``__lifecycle__``)."""
+
+    @property
+    def state(self):
+        """The status as its State member (label, badge)."""
+        return self.__lifecycle__.state(self.status)
+
+    @property
+    def status_label(self):
+        return self.state.label

@@ -5,10 +5,10 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from agencyapp.lifecycles import VersionState
 from agencyapp.models.base import Base, UTCDateTime, utcnow
 
 EDITIONS = {"national": "国の行政機関等版", "prefecture": "都道府県版", "municipal": "市区町村版"}
-VERSION_STATUSES = {"draft": "作成中", "published": "公開", "retired": "廃止"}
 
 
 class ChecklistVersion(Base):
@@ -19,7 +19,7 @@ class ChecklistVersion(Base):
     edition: Mapped[str] = mapped_column(String(16))
     fiscal_year: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="published")
+    status: Mapped[str] = mapped_column(String(16), default=VersionState.PUBLISHED.value)
     # [{"value": 3, "label": "実施している", "points": 3}, ...]; points None = 該当なし
     scale: Mapped[list] = mapped_column(JSON)
     source_sha256: Mapped[str] = mapped_column(String(64))

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agencyapp.lifecycles import HEARING, HearingState
-from agencyapp.models.base import Base, UTCDateTime, utcnow
+from agencyapp.models.base import Base, HasLifecycle, UTCDateTime, utcnow
 from agencyapp.models.checklist import ChecklistQuestion
 from agencyapp.models.cycle import Cycle
 from agencyapp.models.improvement import ImprovementPoint
@@ -27,7 +27,7 @@ DEFAULT_DOCUMENTS = (
 )
 
 
-class Hearing(Base):
+class Hearing(HasLifecycle, Base):
     __tablename__ = "hearing"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,14 +69,6 @@ class Hearing(Base):
 
     __mapper_args__ = {"version_id_col": lock_version}
     __lifecycle__ = HEARING
-
-    @property
-    def state(self) -> HearingState:
-        return HearingState(self.status)
-
-    @property
-    def status_label(self):
-        return self.state.label
 
     @property
     def kind_label(self):

@@ -6,7 +6,7 @@ from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agencyapp.lifecycles import POINT, POINT_OPEN, PointState
-from agencyapp.models.base import Base, UTCDateTime, utcnow
+from agencyapp.models.base import Base, HasLifecycle, UTCDateTime, utcnow
 from agencyapp.models.checklist import ChecklistQuestion
 from agencyapp.models.submission import Submission
 from agencyapp.models.user import User
@@ -31,7 +31,7 @@ class ImprovementRequest(Base):
     )
 
 
-class ImprovementPoint(Base):
+class ImprovementPoint(HasLifecycle, Base):
     """改善点 for one question (or the submission as a whole)."""
 
     __tablename__ = "improvement_point"
@@ -63,14 +63,6 @@ class ImprovementPoint(Base):
 
     __mapper_args__ = {"version_id_col": lock_version}
     __lifecycle__ = POINT
-
-    @property
-    def state(self) -> PointState:
-        return PointState(self.status)
-
-    @property
-    def status_label(self):
-        return self.state.label
 
     @property
     def issued(self):

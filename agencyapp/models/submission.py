@@ -6,13 +6,13 @@ from sqlalchemy import JSON, ForeignKey, SmallInteger, String, Text, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agencyapp.lifecycles import SUBMISSION, SubmissionState
-from agencyapp.models.base import Base, UTCDateTime, utcnow
+from agencyapp.models.base import Base, HasLifecycle, UTCDateTime, utcnow
 from agencyapp.models.cycle import Cycle
 from agencyapp.models.org import Unit
 from agencyapp.models.user import User
 
 
-class Submission(Base):
+class Submission(HasLifecycle, Base):
     __tablename__ = "submission"
     __table_args__ = (UniqueConstraint("cycle_id", "unit_id"),)
 
@@ -40,14 +40,6 @@ class Submission(Base):
 
     __mapper_args__ = {"version_id_col": lock_version}
     __lifecycle__ = SUBMISSION
-
-    @property
-    def state(self) -> SubmissionState:
-        return SubmissionState(self.status)
-
-    @property
-    def status_label(self):
-        return self.state.label
 
     @property
     def editable(self):

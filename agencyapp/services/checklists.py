@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from agencyapp.extensions import db
+from agencyapp.lifecycles import VersionState
 from agencyapp.models import (
     ChecklistGoal,
     ChecklistItem,
@@ -35,7 +36,7 @@ def import_checklist(spec, actor=None):
         edition=spec.edition,
         fiscal_year=spec.fiscal_year,
         title=spec.title,
-        status="published",
+        status=VersionState.PUBLISHED.value,
         scale=spec.scale,
         source_sha256=spec.source_sha256,
     )

@@ -11,7 +11,14 @@ from agencyapp import policy, priority
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import TOKYO, datetime_ja, today_tokyo
-from agencyapp.lifecycles import HEARING, HEARING_ACTIVE, HEARING_HELD, HearingState, PointState
+from agencyapp.lifecycles import (
+    HEARING,
+    HEARING_ACTIVE,
+    HEARING_HELD,
+    HEARING_VISIBLE_OUTSIDE_CENTER,
+    HearingState,
+    PointState,
+)
 from agencyapp.models import (
     ChecklistQuestion,
     Cycle,
@@ -393,7 +400,7 @@ def reschedule(user, hearing, reason, lock_version):
 def cancel(user, hearing, reason, lock_version):
     workflow.check(hearing, "cancel", user, lock_version=lock_version, stale=STALE)
     reason = _text(reason, "中止の理由", limit=2000)
-    offered = hearing.state is not HearingState.CANDIDATE  # the unit knows of it
+    offered = hearing.state in HEARING_VISIBLE_OUTSIDE_CENTER  # the unit knows of it
     hearing.cancel_reason = reason
     _touch(hearing)
     workflow.apply(hearing, "cancel", user, after={"reason": reason}, summary=f"{hearing.kind_label}を中止しました")

@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload
 from agencyapp.extensions import db
 from agencyapp.formatting import fiscal_year_of, today_tokyo
 from agencyapp.forms import iso_date
+from agencyapp.lifecycles import VersionState
 from agencyapp.models import ChecklistVersion, Cycle, Submission, Unit
 from agencyapp.services import DomainError
 from agencyapp.services.checklists import load_structure
@@ -37,7 +38,7 @@ def index():
 def new():
     versions = db.session.scalars(
         select(ChecklistVersion)
-        .where(ChecklistVersion.status == "published")
+        .where(ChecklistVersion.status == VersionState.PUBLISHED)
         .order_by(ChecklistVersion.fiscal_year.desc(), ChecklistVersion.id)
     ).all()
     form = request.form if request.method == "POST" else {}
