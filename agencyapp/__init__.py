@@ -49,6 +49,9 @@ def _init_extensions(app):
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
     csrf.init_app(app)
+    from agencyapp import unit_of_work
+
+    unit_of_work.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
 

@@ -9,7 +9,7 @@ rolled back (mail) wait in ``after_commit`` and run only once the commit succeed
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from flask import current_app, g, has_app_context
+from flask import current_app, g, has_app_context, request
 
 from agencyapp.extensions import db
 
@@ -86,3 +86,25 @@ def rollback() -> None:
     """Abandon the current action: nothing it did is written, nothing it queued is sent."""
     db.session.rollback()
     _discard()
+
+
+def pending_changes() -> list:
+    """Objects changed in the session and not yet committed."""
+    session = db.session
+    return list(session.new) + list(session.deleted) + [o for o in session.dirty if session.is_modified(o)]
+
+
+def init_app(app) -> None:
+    """A response must not leave changes behind: they would be lost without a word when the session closes."""
+
+    @app.after_request
+    def _nothing_left_uncommitted(response):
+        left = pending_changes()
+        if left:
+            what = ", ".join(sorted({type(o).__name__ for o in left}))
+            app.logger.error(
+                "request %s left uncommitted changes (%s): call services through unit_of_work", request.path, what
+            )
+            if app.testing:
+                raise RuntimeError(f"{request.path} left uncommitted changes: {what}")
+        return response

@@ -101,3 +101,15 @@ def test_a_notification_of_a_rolled_back_action_is_gone(held):
         assert _count(Notification) > before  # written in the transaction...
         raise DomainError("公開を取りやめ")
     assert _count(Notification) == before  # ...and gone with it
+
+
+def test_a_response_that_leaves_changes_uncommitted_is_an_error(app, world):
+    """A view that called a service outside the unit of work would lose its change without a word."""
+    from agencyapp.models import Phrase
+
+    with app.test_request_context("/"):
+        db.session.add(Phrase(title="忘れたコミット", body="本文", updated_by_id=world.center.id))
+        with pytest.raises(RuntimeError, match="uncommitted"):
+            app.process_response(app.response_class("ok"))
+        db.session.rollback()
+        app.process_response(app.response_class("ok"))  # nothing left: fine
