@@ -42,19 +42,26 @@ def to_tokyo(moment):
     return moment.astimezone(TOKYO)
 
 
+def local_date(value):
+    """The calendar date a person in Japan sees: a datetime (stored in UTC) becomes its Asia/Tokyo date."""
+    if isinstance(value, datetime):
+        return to_tokyo(value).date()
+    return value
+
+
 def date_ja(value):
     """2026年11月26日 (dates and datetimes, the latter in Japan time)."""
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = to_tokyo(value).date()
+    value = local_date(value)
     return f"{value.year}年{value.month}月{value.day}日"
 
 
 def date_wareki(value):
-    """令和9年1月29日（2027年1月29日）."""
+    """令和9年1月29日（2027年1月29日）; a datetime is taken on its Japan-time date for both parts."""
     if value is None:
         return ""
+    value = local_date(value)
     name, number = era_year(value.year, value.month, value.day)
     return f"{name}{number}年{value.month}月{value.day}日（{date_ja(value)}）"
 
@@ -81,6 +88,11 @@ def percent(value):
 
 def today_tokyo():
     return datetime.now(TOKYO).date()
+
+
+def stamp_tokyo():
+    """Today's date in Japan for file names: 20261202."""
+    return f"{today_tokyo():%Y%m%d}"
 
 
 def now_utc():

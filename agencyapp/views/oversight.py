@@ -1,7 +1,5 @@
 """Read-only oversight: ministries see their own units, the center all (with a ministry filter)."""
 
-from datetime import datetime
-
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
@@ -9,6 +7,7 @@ from sqlalchemy import select
 from agencyapp import charts, policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
+from agencyapp.formatting import stamp_tokyo
 from agencyapp.htmx import page_of
 from agencyapp.models import Answer, ChecklistQuestion, Ministry, Submission
 from agencyapp.services import oversight as service
@@ -242,7 +241,7 @@ def _export_data(cycle, ministry):
 
 def _filename(cycle, ministry, suffix):
     scope = ministry.code if ministry else "all"
-    return f"oversight-{cycle.fiscal_year}-{scope}-{datetime.now():%Y%m%d}.{suffix}"
+    return f"oversight-{cycle.fiscal_year}-{scope}-{stamp_tokyo()}.{suffix}"
 
 
 def _download(body, mimetype, filename):
