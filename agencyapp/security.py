@@ -74,7 +74,27 @@ def load_user(token):
     return db.session.scalar(select(User).where(User.session_token == token, User.active.is_(True)))
 
 
+INACTIVE_MESSAGE = (
+    "このアカウントは無効になっているため、ログインを終了しました。"
+    "引き続き利用する必要がある場合は、システム管理者にお問い合わせください。"
+)
+
+
+def _explain_lost_session():
+    """A signed-in session that no longer loads: say so when the account was deactivated."""
+    from agencyapp.models import User
+
+    user_id = session.get("uid")
+    if user_id is None:
+        return
+    user = db.session.get(User, user_id)
+    session.clear()
+    if user is not None and not user.active:
+        flash(INACTIVE_MESSAGE, "error")
+
+
 def unauthorized():
+    _explain_lost_session()
     target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
     if request.headers.get("HX-Request"):
         return hx_redirect(target, 401)

@@ -86,3 +86,24 @@ def test_user_list_is_searchable_and_admin_only(ctx, world, make_web):
         other.login(login_id, PASSWORD)
         assert other.get("/admin/users").status_code == 403
         assert other.post(f"/admin/users/{world.agency_b.id}/unlock").status_code == 403
+
+
+def test_a_deactivated_user_is_told_why_the_session_ended(ctx, world, make_web):
+    agency = make_web()
+    agency.login("agency-a", PASSWORD)
+    web = admin_web(make_web)
+    web.get(f"/admin/users/{world.agency.id}")
+    web.post(f"/admin/users/{world.agency.id}/active", {"active": "0"})
+    response = agency.client.get("/", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.request.path == "/login" and "このアカウントは無効になっている" in page
+    assert "このアカウントは無効" not in agency.client.get("/login").get_data(as_text=True)  # said once
+
+
+def test_a_session_ended_elsewhere_is_not_called_deactivated(ctx, world, make_web):
+    first, second = make_web(), make_web()
+    first.login("agency-a", PASSWORD)
+    second.login("agency-a", PASSWORD)
+    second.logout()  # rotates the token: the first session ends too
+    page = first.client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert "ログイン" in page and "無効" not in page

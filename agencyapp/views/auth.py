@@ -56,6 +56,7 @@ def login():
             session.clear()
             session.permanent = True  # the cookie expires with PERMANENT_SESSION_LIFETIME
             login_user(user)
+            session["uid"] = user.id  # to explain a session that ends because the account was deactivated
             flash(f"{user.display_name}さん、ようこそ。", "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.home"), code=303)
     status = 200 if request.method == "GET" else 422
