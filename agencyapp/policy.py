@@ -38,6 +38,7 @@ ENDPOINTS = {
     "auth.login": PUBLIC,
     "auth.logout": SIGNED_IN,
     "auth.password": SIGNED_IN,
+    "auth.keepalive": SIGNED_IN,
     "dashboard.home": SIGNED_IN,
     "selfcheck.show": SIGNED_IN,
     "selfcheck.save_answer": (AGENCY,),

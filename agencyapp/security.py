@@ -23,7 +23,14 @@ def init_app(app):
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
-    app.jinja_env.globals.update(can=_can, may=_may, may_reach=_may_reach, bound_scope=_bound_scope, Action=Action)
+    app.jinja_env.globals.update(
+        can=_can,
+        may=_may,
+        may_reach=_may_reach,
+        bound_scope=_bound_scope,
+        Action=Action,
+        idle_seconds=lambda: int(current_app.config["IDLE_TIMEOUT"].total_seconds()),
+    )
     app.before_request(note_client)
     app.before_request(enforce_endpoint_policy)
     app.after_request(security_headers)
@@ -97,6 +104,9 @@ def unauthorized():
     _explain_lost_session()
     target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
     if request.headers.get("HX-Request"):
+        if request.method != "GET":
+            # An autosave: leaving for the login page would lose the answer; the page says what happened.
+            return "ログインの有効期限が切れました。", 401
         return hx_redirect(target, 401)
     return redirect(target)
 

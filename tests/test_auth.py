@@ -538,7 +538,7 @@ def test_idle_session_is_sent_to_login_with_a_message(app, web, user):
     assert not signed_in(web.client)
 
 
-def test_idle_htmx_request_gets_hx_redirect_to_login(app, web, scene):
+def test_idle_htmx_autosave_gets_401_and_the_page_stays(app, web, scene):
     web.login(scene.agency, PASSWORD)
     web.get(f"/submissions/{scene.submission_a}")
     idle = app.config["IDLE_TIMEOUT"].total_seconds()
@@ -549,8 +549,38 @@ def test_idle_htmx_request_gets_hx_redirect_to_login(app, web, scene):
         {f"answer-{scene.question}": "3", "lock_version": "1"},
         htmx=True,
     )
-    assert urlsplit(response.headers.get("HX-Redirect", "")).path == "/login"
+    assert response.status_code == 401 and "HX-Redirect" not in response.headers
     assert "<form" not in response.get_data(as_text=True)
+
+
+def test_an_htmx_get_after_expiry_still_goes_to_the_login_page(app, web, scene):
+    """Nothing is lost on a GET (a search, a page): htmx loads the login page, which returns here after."""
+    web.login(scene.agency, PASSWORD)
+    web.get(f"/submissions/{scene.submission_a}")
+    with web.client.session_transaction() as session:
+        session["seen"] = session["seen"] - app.config["IDLE_TIMEOUT"].total_seconds() - 60
+    response = web.client.get("/improvements/?q=x", headers={"HX-Request": "true"})
+    target = urlsplit(response.headers.get("HX-Redirect", ""))
+    assert target.path == "/login" and "next=" in target.query
+
+
+def test_an_autosave_with_no_cookie_at_all_is_a_session_message_not_a_400(app, client, scene):
+    response = client.post(
+        f"/submissions/{scene.submission_a}/answers/{scene.question}",
+        data={f"answer-{scene.question}": "3", "lock_version": "1"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 401 and "ログイン" in response.get_data(as_text=True)
+
+
+def test_keepalive_renews_the_idle_clock(app, web, scene):
+    web.login(scene.agency, PASSWORD)
+    with web.client.session_transaction() as session:
+        session["seen"] = session["seen"] - app.config["IDLE_TIMEOUT"].total_seconds() + 60  # a minute left
+    assert web.client.get("/session/keepalive").status_code == 204
+    with web.client.session_transaction() as session:
+        session["seen"] = session["seen"] - 120  # two more minutes pass: still inside the timeout
+    assert web.client.get("/").status_code == 200
 
 
 def test_an_active_session_keeps_going_and_then_times_out_when_idle(web, user, clock):

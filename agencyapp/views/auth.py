@@ -98,3 +98,9 @@ def password():
             return redirect(url_for("dashboard.home"), code=303)
     status = 200 if request.method == "GET" else 422
     return render_template("auth/password.html", form=form, error=error), status
+
+
+@bp.get("/session/keepalive")
+def keepalive():
+    """「ログインを続ける」: the request itself renews the idle clock (security._session_expired)."""
+    return "", 204

@@ -45,6 +45,12 @@ def init_app(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
+        from flask_login import current_user
+
+        from agencyapp.security import unauthorized
+
+        if not current_user.is_authenticated and request.endpoint != "auth.login":
+            return unauthorized()  # no session at all (it expired, or the cookie is gone): not a "bad request"
         return _render(
             400, "セキュリティ確認用のトークンが無効です。ページを再読み込みしてから、もう一度操作してください。"
         )

@@ -30,6 +30,7 @@ def _page(submission, state=None, status=200, error=None):
         editable=editable,
         error=error,
         views=views,
+        note_max=service.NOTE_MAX,
     ), status
 
 
@@ -69,6 +70,7 @@ def save_answer(submission_id, number):
         number=number,
         result=result,
         editable=True,
+        note_max=service.NOTE_MAX,
     )
 
 
