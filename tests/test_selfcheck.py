@@ -183,6 +183,26 @@ def test_save_all_stale_is_refused(agency, world):
     assert value_of(sub, 1) == 3
 
 
+def test_a_stale_save_all_shows_the_page_again_with_what_was_typed_and_the_conflict(agency, world):
+    """Without JavaScript nothing typed is lost: the posted values are on the page again, the clash marked."""
+    sub = world.submission_a
+    stale = version_of(sub)
+    save(agency, sub, 1, "3", lock=stale)  # another tab saved Q1 meanwhile
+    response = agency.post(
+        url(sub), {"answer-1": "1", "answer-2": "2", "note-2": "手で入力した備考", "lock_version": stale}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409 and "保存できませんでした" in page
+    assert 'name="answer-1" value="1" checked' in page and 'name="answer-2" value="2" checked' in page
+    assert "手で入力した備考" in page
+    assert "「3 実施している」に変更されています" in page and 'id="q-2-conflict"' not in page
+    assert value_of(sub, 1) == 3 and value_of(sub, 2) is None
+    fresh = version_of(sub)
+    assert f'name="lock_version" value="{fresh}"' in page  # sending it again saves the typed values
+    assert agency.post(url(sub), {"answer-1": "1", "answer-2": "2", "lock_version": fresh}).status_code == 303
+    assert value_of(sub, 1) == 1 and value_of(sub, 2) == 2
+
+
 def test_note_longer_than_the_limit_is_refused(agency, world):
     sub = world.submission_a
     response = save(agency, sub, 1, "3", note="あ" * 2001)

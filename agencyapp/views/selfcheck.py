@@ -6,7 +6,7 @@ from flask_login import current_user
 from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.htmx import is_htmx
-from agencyapp.services import DomainError, oversight, workflow
+from agencyapp.services import DomainError, StaleError, oversight, workflow
 from agencyapp.services import selfcheck as service
 from agencyapp.views.common import run
 
@@ -17,8 +17,31 @@ def _lock_version():
     return request.form.get("lock_version", type=int)
 
 
-def _page(submission, state=None, status=200, error=None):
+def _posted(form, state):
+    """What the no-JavaScript form sent, to show it again when it could not be saved: (values, notes, conflicts).
+
+    A conflict is a question whose stored answer is not what was sent (somebody saved it meanwhile).
+    """
+    values, notes, conflicts = {}, {}, {}
+    for key, raw in form.items():
+        prefix, _, tail = key.partition("-")
+        number = int(tail) if tail.isdigit() else None
+        if number not in state.structure.by_number:
+            continue
+        if prefix == "answer":
+            values[number] = int(raw) if raw.isdigit() else None
+        elif prefix == "note":
+            notes[number] = raw
+    for number, value in values.items():
+        stored = state.values.get(number)
+        if value != stored and stored is not None:
+            conflicts[number] = f"{stored} {state.structure.version.scale_label(stored)}"
+    return values, notes, conflicts
+
+
+def _page(submission, state=None, status=200, error=None, posted=None):
     state = state or service.load_state(submission)
+    posted_values, posted_notes, conflicts = _posted(posted, state) if posted else ({}, {}, {})
     snapshot = None if submission.editable else service.latest_snapshot(submission)
     editable = workflow.permitted(current_user, submission, "save")
     views = oversight.views_of(submission) if policy.can(current_user, Action.SUBMISSION_VIEWS, submission) else None
@@ -31,6 +54,9 @@ def _page(submission, state=None, status=200, error=None):
         error=error,
         views=views,
         note_max=service.NOTE_MAX,
+        posted_values=posted_values,
+        posted_notes=posted_notes,
+        conflicts=conflicts,
     ), status
 
 
@@ -79,10 +105,13 @@ def save_all(submission_id):
     submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_EDIT)
     try:
         changes, _ = run(lambda: service.save_all(current_user, submission, request.form, _lock_version()))
+    except StaleError as exc:
+        # The page again with what was sent, nothing lost; answers saved meanwhile by someone else are marked.
+        return _page(submission, status=exc.status, error=exc.message, posted=request.form)
     except DomainError as exc:
         flash(exc.message, "error")
-    else:
-        flash(f"{changes}件の変更を保存しました。" if changes else "変更はありませんでした。", "success")
+        return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
+    flash(f"{changes}件の変更を保存しました。" if changes else "変更はありませんでした。", "success")
     return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
 
 
