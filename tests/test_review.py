@@ -462,9 +462,44 @@ def test_issue_over_http_with_a_past_date_shows_a_message_and_changes_nothing(su
     response = web.post(
         f"/review/submissions/{submitted.submission_a.id}/requests", {"point_ids": ids, "due_on": "2020-01-01"}
     )
-    assert response.status_code == 303
-    assert "明日以降" in web.get(response.headers["Location"]).get_data(as_text=True)
+    # The page again (no redirect to an anchor): the message sits in the issue form, the date is kept.
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="issue-error" role="alert">回答期限は明日以降' in page
+    assert 'value="2020-01-01" aria-invalid="true" aria-describedby="issue-error" autofocus' in page
     assert db.session.scalar(select(func.count()).select_from(ImprovementRequest)) == 0
+
+
+def test_a_refused_assessment_keeps_the_chosen_score_and_says_why_beside_it(submitted, make_web):
+    web = signed_in(make_web, "center")
+    sub = submitted.submission_a
+    web.get(f"/review/submissions/{sub.id}")
+    response = web.post(f"/review/submissions/{sub.id}/assessments/2", {"value": "1", "reason": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="assess-2-error" role="alert">' in page and "理由を入力してください" in page
+    form = page[page.index('id="assess-2"') : page.index('id="assess-reason-2"')]
+    assert '<option value="1" selected>' in form  # the score does not snap back
+    assert 'aria-describedby="assess-2-error" autofocus' in page
+
+
+def test_an_empty_note_and_a_failed_new_point_keep_their_place_and_what_was_typed(submitted, make_web):
+    web = signed_in(make_web, "center")
+    sub = submitted.submission_a
+    web.get(f"/review/submissions/{sub.id}")
+    page = web.post(f"/review/submissions/{sub.id}/notes", {"body": "  "}).get_data(as_text=True)
+    assert 'id="notes-error" role="alert">メモの内容を入力してください' in page
+    response = web.post(
+        f"/review/submissions/{sub.id}/points",
+        {"question": "999", "finding": "入力した指摘", "requested_action": "求める事項"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="add-point-error" role="alert">設問番号 999' in page
+    assert '<details class="add-point" open>' in page and "入力した指摘" in page and "求める事項" in page
+    fragment = web.post(
+        f"/review/submissions/{sub.id}/points", {"question": "999", "finding": "htmxの指摘"}, htmx=True
+    ).get_data(as_text=True)
+    assert 'id="add-point-error"' in fragment and "htmxの指摘" in fragment and 'class="add-point" open' in fragment
 
 
 # --- queue ----------------------------------------------------------------------------------

@@ -60,7 +60,9 @@ def queue():
     return render_template("review/queue.html", **context)
 
 
-def _review_context(submission, error=None):
+def _review_context(submission, error=None, failed=None, typed=None):
+    """Everything the review page shows; after a refusal, ``failed`` names the form the message belongs to
+    (it is shown there, the control focused) and ``typed`` is what the user sent, shown again."""
     state = load_state(submission)
     assessed = service.assessments(submission)
     previous, previous_values = service.previous_values(submission)
@@ -80,6 +82,8 @@ def _review_context(submission, error=None):
         points=points_service.points_of_submission(submission, include_drafts=True),
         phrases=points_service.phrases(),
         error=error,
+        failed=failed,
+        typed=typed or {},
         is_overdue=points_service.is_overdue,
     )
 
@@ -97,12 +101,15 @@ def _back(submission, anchor=""):
     return redirect(url_for("review.show", submission_id=submission.id) + anchor, code=303)
 
 
-def _fail(submission, exc, anchor=""):
-    """A refused action: an inline message for htmx, else the page with the message."""
+def _fail(submission, exc, form_key):
+    """A refused action: the page again (no redirect that jumps away), with the message beside the form
+    ``form_key`` and what was typed still in it; htmx gets the message as a fragment."""
     if is_htmx():
         return render_template("errors/_fragment.html", title="操作できませんでした", message=exc.message), exc.status
-    flash(exc.message, "error")
-    return _back(submission, anchor)
+    from agencyapp.services import oversight
+
+    context = _review_context(submission, exc.message, failed=form_key, typed=request.form)
+    return render_template("review/show.html", views=oversight.views_of(submission), **context), exc.status
 
 
 @bp.post("/submissions/<int:submission_id>/assessments/<int:number>")
@@ -118,7 +125,7 @@ def assess(submission_id, number):
             request.form.get("reason"),
         )
     except DomainError as exc:
-        return _fail(submission, exc, f"#review-q-{number}")
+        return _fail(submission, exc, f"assess-{number}")
     flash(f"設問{number}のセンター確認点を保存しました。", "success")
     return _back(submission, f"#review-q-{number}")
 
@@ -129,7 +136,7 @@ def add_note(submission_id):
     try:
         run(service.add_note, current_user, submission, request.form.get("body"))
     except DomainError as exc:
-        return _fail(submission, exc, "#notes")
+        return _fail(submission, exc, "notes")
     flash("内部メモを追加しました。", "success")
     return _back(submission, "#notes")
 
@@ -146,7 +153,7 @@ def return_submission(submission_id):
             request.form.get("lock_version", type=int),
         )
     except DomainError as exc:
-        return _fail(submission, exc, "#decision")
+        return _fail(submission, exc, "decision")
     flash("自己点検を差し戻しました。機関に通知しました。", "success")
     return _back(submission)
 
@@ -157,18 +164,22 @@ def accept(submission_id):
     try:
         run(service.accept_submission, current_user, submission, request.form.get("lock_version", type=int))
     except DomainError as exc:
-        return _fail(submission, exc, "#decision")
+        return _fail(submission, exc, "decision")
     flash("自己点検を確認済にしました。機関に通知しました。", "success")
     return _back(submission)
 
 
-def _drafts_response(submission, error=None, status=200):
-    """The drafts region (htmx) or the page."""
+def _drafts_response(submission, error=None, status=200, form_key=None):
+    """The drafts region (htmx) or the page; a refusal keeps what was typed beside its form."""
+    typed = request.form if error else None
     if is_htmx():
-        context = _review_context(submission, error)
+        context = _review_context(submission, error, failed=form_key, typed=typed)
         return render_template("review/_points.html", **context), status
     if error:
-        flash(error, "error")
+        from agencyapp.services import oversight
+
+        context = _review_context(submission, error, failed=form_key, typed=typed)
+        return render_template("review/show.html", views=oversight.views_of(submission), **context), status
     return _back(submission, "#points")
 
 
@@ -185,7 +196,7 @@ def add_point(submission_id):
             request.form.get("requested_action"),
         )
     except DomainError as exc:
-        return _drafts_response(submission, exc.message, exc.status)
+        return _drafts_response(submission, exc.message, exc.status, "add-point")
     return _drafts_response(submission)
 
 
@@ -210,7 +221,7 @@ def edit_point(point_id):
             request.form.get("lock_version", type=int),
         )
     except DomainError as exc:
-        return _drafts_response(point.submission, exc.message, exc.status)
+        return _drafts_response(point.submission, exc.message, exc.status, f"draft-{point.id}")
     return _drafts_response(point.submission)
 
 
@@ -221,7 +232,7 @@ def delete_point(point_id):
     try:
         run(points_service.delete_point, current_user, point, request.form.get("lock_version", type=int))
     except DomainError as exc:
-        return _drafts_response(submission, exc.message, exc.status)
+        return _drafts_response(submission, exc.message, exc.status, f"draft-{point_id}")
     return _drafts_response(submission)
 
 
@@ -231,7 +242,7 @@ def suggest_points(submission_id):
     try:
         created = run(points_service.suggest_points, current_user, submission)
     except DomainError as exc:
-        return _fail(submission, exc, "#points")
+        return _fail(submission, exc, "suggest")
     flash(
         f"改善点の案を{created}件作成しました。内容を確認・編集してから依頼してください。"
         if created
@@ -254,7 +265,7 @@ def issue_request(submission_id):
             request.form.get("message"),
         )
     except DomainError as exc:
-        return _fail(submission, exc, "#issue")
+        return _fail(submission, exc, "issue")
     flash("改善依頼を発行しました。機関と省統括課に通知しました。", "success")
     return redirect(url_for("improvements.request", request_id=request_row.id), code=303)
 
