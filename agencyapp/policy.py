@@ -12,7 +12,8 @@ units a user may see; every scoped query is built on it.
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, select, true
+from flask_login import AnonymousUserMixin
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, false, select, true
 
 from agencyapp.actions import Action
 from agencyapp.errors import Forbidden, NotFound
@@ -26,13 +27,16 @@ from agencyapp.models import (
     PointEvent,
     Submission,
     Unit,
+    User,
 )
 from agencyapp.models.user import ADMIN, AGENCY, CENTER, MINISTRY, ROLES
 
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = ROLES  # any signed-in role
 
-ENDPOINTS = {
+Rule = str | tuple[str, ...]  # PUBLIC, or the roles that may reach an endpoint
+
+ENDPOINTS: dict[str, Rule] = {
     "static": PUBLIC,
     "health.healthz": PUBLIC,
     "auth.login": PUBLIC,
@@ -106,16 +110,16 @@ ENDPOINTS = {
 }
 
 
-def endpoint_rule(endpoint: str):
+def endpoint_rule(endpoint: str) -> Rule | None:
     """The declared rule of an endpoint, or None when it declares none."""
     return ENDPOINTS.get(endpoint)
 
 
-def role_may_reach(role: str, rule) -> bool:
+def role_may_reach(role: str, rule: Rule) -> bool:
     return rule == PUBLIC or role in rule
 
 
-def may_reach(user, endpoint: str) -> bool:
+def may_reach(user: User | AnonymousUserMixin, endpoint: str) -> bool:
     """May the user open this endpoint at all (for menus: a link is shown only where it leads somewhere)?"""
     rule = endpoint_rule(endpoint)
     if rule is None:
@@ -186,7 +190,7 @@ RULES: dict[Action, Callable[[Any, Any], bool]] = {
 }
 
 
-def can(user, action: Action | str, obj=None) -> bool:
+def can(user: User | AnonymousUserMixin, action: Action | str, obj: object | None = None) -> bool:
     """May ``user`` do ``action`` on ``obj`` (an object already fetched through the user's scope)?
 
     An action that is not an ``Action`` raises ValueError: a typo must not read as a refusal.
@@ -197,7 +201,7 @@ def can(user, action: Action | str, obj=None) -> bool:
     return RULES[action](user, obj)
 
 
-def require(user, action: Action | str, obj=None) -> None:
+def require(user: User | AnonymousUserMixin, action: Action | str, obj: object | None = None) -> None:
     """Raise ``Forbidden`` unless ``user`` may do ``action`` on ``obj``."""
     if not can(user, action, obj):
         raise Forbidden(Action(action))
@@ -206,7 +210,9 @@ def require(user, action: Action | str, obj=None) -> None:
 # --- the one scope rule, and the scoped queries built on it ------------------------------------
 
 
-def unit_scope(user, unit_column, ministry_id: int | None = None) -> ColumnElement[bool]:
+def unit_scope(
+    user: User, unit_column: SQLColumnExpression[int], ministry_id: int | None = None
+) -> ColumnElement[bool]:
     """A SQL condition on a unit-id column: the user's own unit, the units of the user's ministry,
     or every unit (center, admin), optionally narrowed by those to one ministry."""
     if user.role in (CENTER, ADMIN):
@@ -223,17 +229,17 @@ def unit_scope(user, unit_column, ministry_id: int | None = None) -> ColumnEleme
 HOME_PAGES = {AGENCY: "own", CENTER: "review", MINISTRY: "oversight", ADMIN: "list"}
 
 
-def home_page(user) -> str:
+def home_page(user: User) -> str:
     """Which home a role lands on: its own self-checks, the review queue, oversight, or the plain list."""
     return HOME_PAGES.get(user.role, "list")
 
 
-def belongs_to_unit(user, unit_id: int) -> bool:
+def belongs_to_unit(user: User, unit_id: int) -> bool:
     """Is the user one of the unit's own contacts?"""
     return user.role == AGENCY and user.unit_id == unit_id
 
 
-def bound_scope_name(user) -> str:
+def bound_scope_name(user: User) -> str:
     """The name of the one unit or ministry a user is bound to (for headings); empty for center and admin."""
     if user.role == AGENCY and user.unit:
         return user.unit.name
@@ -242,22 +248,22 @@ def bound_scope_name(user) -> str:
     return ""
 
 
-def own_ministry_id(user) -> int | None:
+def own_ministry_id(user: User) -> int | None:
     """The ministry a user is bound to (ministry users), else None."""
     return user.ministry_id if user.role == MINISTRY else None
 
 
-def scoped_unit_ids(user, ministry_id: int | None = None) -> Select:
+def scoped_unit_ids(user: User, ministry_id: int | None = None) -> Select:
     """A ``select(Unit.id)`` of the units the user may see (center and admin: optionally one ministry)."""
     return select(Unit.id).where(unit_scope(user, Unit.id, ministry_id))
 
 
-def scope_submissions(user, stmt: Select) -> Select:
+def scope_submissions(user: User, stmt: Select) -> Select:
     """Restrict a ``select(Submission)`` statement to what ``user`` may see."""
     return stmt.where(unit_scope(user, Submission.unit_id))
 
 
-def scope_points(user, stmt: Select) -> Select:
+def scope_points(user: User, stmt: Select) -> Select:
     """Restrict a ``select(ImprovementPoint)`` to what ``user`` may see: drafts never leave the center."""
     if user.role == CENTER:
         return stmt
@@ -269,14 +275,14 @@ def scope_points(user, stmt: Select) -> Select:
     )
 
 
-def visible_hearing_states(user) -> tuple:
+def visible_hearing_states(user: User) -> tuple[HearingState, ...]:
     """The hearing states the user may see: candidates stay with the center."""
     if can(user, Action.HEARING_SEE_CANDIDATES):
         return tuple(HearingState)
     return HEARING_VISIBLE_OUTSIDE_CENTER
 
 
-def scope_hearings(user, stmt: Select) -> Select:
+def scope_hearings(user: User, stmt: Select) -> Select:
     """Restrict a ``select(Hearing)``: candidates stay with the center; units and ministries see their own."""
     if not can(user, Action.HEARING_SEE_CANDIDATES):
         stmt = stmt.where(Hearing.status.in_(HEARING_VISIBLE_OUTSIDE_CENTER))
@@ -289,27 +295,27 @@ def _found(row):
     return row
 
 
-def get_hearing_or_404(user, hearing_id: int, action: Action = Action.HEARING_VIEW) -> Hearing:
+def get_hearing_or_404(user: User, hearing_id: int, action: Action = Action.HEARING_VIEW) -> Hearing:
     hearing = _found(db.session.scalar(scope_hearings(user, select(Hearing).where(Hearing.id == hearing_id))))
     require(user, action, hearing)
     return hearing
 
 
-def get_point_or_404(user, point_id: int, action: Action = Action.POINT_VIEW) -> ImprovementPoint:
+def get_point_or_404(user: User, point_id: int, action: Action = Action.POINT_VIEW) -> ImprovementPoint:
     stmt = scope_points(user, select(ImprovementPoint).where(ImprovementPoint.id == point_id))
     point = _found(db.session.scalar(stmt))
     require(user, action, point)
     return point
 
 
-def get_request_or_404(user, request_id: int) -> ImprovementRequest:
+def get_request_or_404(user: User, request_id: int) -> ImprovementRequest:
     """An issued request is visible to whoever may see its submission."""
     request_row = _found(db.session.get(ImprovementRequest, request_id))
     get_submission_or_404(user, request_row.submission_id)
     return request_row
 
 
-def get_attachment_or_404(user, attachment_id: int) -> Attachment:
+def get_attachment_or_404(user: User, attachment_id: int) -> Attachment:
     """An attachment is visible to whoever may see its point."""
     row = _found(
         db.session.execute(
@@ -322,7 +328,7 @@ def get_attachment_or_404(user, attachment_id: int) -> Attachment:
     return row.Attachment
 
 
-def get_submission_or_404(user, submission_id: int, action: Action = Action.SUBMISSION_VIEW) -> Submission:
+def get_submission_or_404(user: User, submission_id: int, action: Action = Action.SUBMISSION_VIEW) -> Submission:
     """Fetch a submission the user may see (else NotFound) and may ``action`` (else Forbidden)."""
     stmt = scope_submissions(user, select(Submission).where(Submission.id == submission_id))
     submission = _found(db.session.scalar(stmt))
@@ -330,7 +336,7 @@ def get_submission_or_404(user, submission_id: int, action: Action = Action.SUBM
     return submission
 
 
-def get_unit_or_404(user, unit_id: int) -> Unit:
+def get_unit_or_404(user: User, unit_id: int) -> Unit:
     """A unit the user may see (with its ministry loaded)."""
     from sqlalchemy.orm import joinedload
 

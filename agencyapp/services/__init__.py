@@ -5,18 +5,20 @@ Services never commit: the outermost caller does, once per action
 They know nothing of HTTP: refusals are the domain errors below.
 """
 
+from sqlalchemy import ColumnElement, SQLColumnExpression
+
 from agencyapp.errors import DomainError, Forbidden, LoginError, NotFound, StaleError
 
 __all__ = ["DomainError", "Forbidden", "LoginError", "NotFound", "StaleError", "clean_text", "contains"]
 
 
-def contains(column, text):
+def contains(column: SQLColumnExpression[str], text: str) -> ColumnElement[bool]:
     """A "contains" filter in which %, _ and \\ typed by the user are literal characters."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.like(f"%{escaped}%", escape="\\")
 
 
-def clean_text(value, label, required=True, limit=4000):
+def clean_text(value: str | None, label: str, required: bool = True, limit: int = 4000) -> str:
     """Form text with Windows line ends unified and ends trimmed; refused when missing or too long."""
     value = (value or "").replace("\r\n", "\n").strip()
     if required and not value:

@@ -3,7 +3,7 @@
 from flask import g, has_app_context
 
 from agencyapp.extensions import db
-from agencyapp.models import AuditEvent
+from agencyapp.models import AuditEvent, User
 
 
 def _ip():
@@ -17,7 +17,15 @@ def _unwrap(value):
     return getter() if getter else value
 
 
-def record(action, actor=None, obj=None, summary="", before=None, after=None, actor_login=None):
+def record(
+    action: str,
+    actor: User | None = None,
+    obj: object | None = None,
+    summary: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    actor_login: str | None = None,
+) -> AuditEvent:
     """Add an audit event to the session; the caller's commit writes it."""
     actor, obj = _unwrap(actor), _unwrap(obj)
     event = AuditEvent(

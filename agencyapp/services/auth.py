@@ -18,7 +18,7 @@ def _now():
     return datetime.now(UTC)
 
 
-def locked_message(user):
+def locked_message(user: User) -> str:
     from agencyapp.formatting import time_ja
 
     return (
@@ -28,7 +28,7 @@ def locked_message(user):
     )
 
 
-def authenticate(login_id, password):
+def authenticate(login_id: str | None, password: str) -> User:
     """Return the user whose credentials these are, or raise LoginError.
 
     A failure changes the account (failure count, lockout) and the history:
@@ -65,7 +65,7 @@ def authenticate(login_id, password):
     return user
 
 
-def end_session(user, reason="logout"):
+def end_session(user: User, reason: str = "logout") -> None:
     """Sign out: rotate the session token so that every copy of the cookie dies."""
     user.rotate_session_token()
     summary = {
@@ -76,7 +76,7 @@ def end_session(user, reason="logout"):
     record("logout", actor=user, obj=user, summary=summary)
 
 
-def set_password(user, new_password, actor=None):
+def set_password(user: User, new_password: str, actor: User | None = None) -> None:
     """Set a password that passes the policy; rotates the session token."""
     problems = passwords.policy_problems(
         new_password,
@@ -91,7 +91,7 @@ def set_password(user, new_password, actor=None):
     record("user.password_changed", actor=actor or user, obj=user, summary="パスワードを変更しました")
 
 
-def change_own_password(user, current_password, new_password):
+def change_own_password(user: User, current_password: str, new_password: str) -> None:
     """Wrong current passwords count towards the lockout, as failed logins do (the caller commits
     when a wrong current password is refused, so that the count stays)."""
     if not passwords.verify_password(user.password_hash, current_password):
@@ -114,7 +114,7 @@ def change_own_password(user, current_password, new_password):
     set_password(user, new_password)
 
 
-def unlock(user, actor=None):
+def unlock(user: User, actor: User | None = None) -> None:
     user.locked_until = None
     user.failed_login_count = 0
     record(

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+from collections.abc import Iterable, Sequence
 
 from flask import current_app
 from sqlalchemy import select
@@ -15,21 +16,21 @@ from agencyapp.lifecycles import HEARING_DATED
 from agencyapp.models import Hearing, User
 
 
-def feed_signature(user):
+def feed_signature(user: User) -> str:
     """The secret part of a user's calendar feed URL; a password change makes a new one."""
     key = current_app.config["SECRET_KEY"].encode()
     message = f"calendar:{user.id}:{user.password_changed_at.isoformat()}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:40]
 
 
-def feed_user(user_id, signature):
+def feed_user(user_id: int, signature: str | None) -> User | None:
     user = db.session.get(User, user_id)
     if user is None or not user.active or not hmac.compare_digest(feed_signature(user), signature or ""):
         return None
     return user
 
 
-def calendar_hearings(user):
+def calendar_hearings(user: User) -> Sequence[Hearing]:
     """Dated, not cancelled hearings the user may see (the staff member's own for the center)."""
     stmt = policy.scope_hearings(user, select(Hearing)).where(
         Hearing.starts_at.is_not(None), Hearing.status.in_(HEARING_DATED)
@@ -39,7 +40,7 @@ def calendar_hearings(user):
     return db.session.scalars(stmt.options(joinedload(Hearing.unit)).order_by(Hearing.starts_at)).unique().all()
 
 
-def to_ics(hearings, name):
+def to_ics(hearings: Iterable[Hearing], name: str) -> bytes:
     """An iCalendar (RFC 5545) with Asia/Tokyo times and its VTIMEZONE."""
     from icalendar import Calendar, Event
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from agencyapp.checklists.loader import ChecklistSpec
 from agencyapp.extensions import db
 from agencyapp.lifecycles import VersionState
 from agencyapp.models import (
@@ -12,12 +13,13 @@ from agencyapp.models import (
     ChecklistQuestion,
     ChecklistSection,
     ChecklistVersion,
+    User,
 )
 from agencyapp.services import DomainError
 from agencyapp.services.audit import record
 
 
-def import_checklist(spec, actor=None):
+def import_checklist(spec: ChecklistSpec, actor: User | None = None) -> tuple[ChecklistVersion, bool]:
     """Store a ChecklistSpec as a new published version; idempotent for the same file.
 
     Returns (version, created). A different file under an existing code is refused:
@@ -135,7 +137,7 @@ class GoalNode:
     items: list = field(default_factory=list)  # (ChecklistItem, QuestionInfo | None)
 
     @property
-    def questions(self):
+    def questions(self) -> list[QuestionInfo]:
         found = [self.question] if self.question else []
         return found + [q for _, q in self.items if q]
 
@@ -146,7 +148,7 @@ class SectionNode:
     children: list = field(default_factory=list)
     goals: list = field(default_factory=list)
 
-    def all_questions(self):
+    def all_questions(self) -> list[QuestionInfo]:
         result = [q for g in self.goals for q in g.questions]
         for child in self.children:
             result.extend(child.all_questions())
@@ -162,7 +164,7 @@ class Structure:
     goals_by_number: dict
 
 
-def load_structure(version):
+def load_structure(version: ChecklistVersion) -> Structure:
     """The whole tree of a version in four statements, whatever its size."""
     sections = db.session.scalars(
         select(ChecklistSection).where(ChecklistSection.version_id == version.id).order_by(ChecklistSection.position)

@@ -1,18 +1,30 @@
 """Opening a fiscal year's self-check cycle for its target units."""
 
+from collections.abc import Iterable, Sequence
+from datetime import date
+
 from sqlalchemy import select
 
 from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
-from agencyapp.models import ChecklistGoal, Cycle, Submission
+from agencyapp.models import ChecklistGoal, ChecklistVersion, Cycle, Submission, Unit, User
 from agencyapp.services import DomainError
 from agencyapp.services.audit import record
 
 
 def open_cycle(
-    *, fiscal_year, version, title, opens_on, due_on, important_goal_numbers, important_label, units, actor=None
-):
+    *,
+    fiscal_year: int | None,
+    version: ChecklistVersion | None,
+    title: str | None,
+    opens_on: date | None,
+    due_on: date | None,
+    important_goal_numbers: Sequence[int],
+    important_label: str,
+    units: Sequence[Unit],
+    actor: User | None = None,
+) -> Cycle:
     """Create the cycle and an untouched submission for each target unit (``actor`` None: the CLI)."""
     if actor is not None:
         policy.require(actor, Action.CYCLE_MANAGE)
@@ -68,7 +80,7 @@ def open_cycle(
     return cycle
 
 
-def add_targets(cycle, units, actor=None):
+def add_targets(cycle: Cycle, units: Iterable[Unit], actor: User | None = None) -> list[Unit]:
     """Open the cycle for further units (those already targeted are left alone)."""
     have = set(db.session.scalars(select(Submission.unit_id).where(Submission.cycle_id == cycle.id)))
     added = [u for u in units if u.id not in have]
@@ -85,7 +97,7 @@ def add_targets(cycle, units, actor=None):
     return added
 
 
-def cycles_to_choose():
+def cycles_to_choose() -> Sequence[Cycle]:
     """Every cycle, newest fiscal year first: what a page's cycle selector offers."""
     from agencyapp.models import Cycle
 

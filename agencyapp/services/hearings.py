@@ -1,5 +1,6 @@
 """Hearings and visits: candidates, scheduling, preparation, the record and the report."""
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -70,7 +71,9 @@ class Candidate:
     hearing: Hearing | None  # an active hearing of this cycle, if any
 
 
-def candidates(user, cycle, weights, ministry_id=None):
+def candidates(
+    user: User, cycle: Cycle, weights: Mapping[str, float], ministry_id: int | None = None
+) -> list[Candidate]:
     """Every target unit of the cycle with its priority; six statements whatever the number of units."""
     policy.require(user, Action.HEARING_MANAGE)
     stmt = (
@@ -135,7 +138,14 @@ def _fiscal_year(moment):
     return local.year if local.month >= 4 else local.year - 1
 
 
-def create_hearings(user, cycle, unit_ids, kind, comment, weights):
+def create_hearings(
+    user: User,
+    cycle: Cycle,
+    unit_ids: Iterable[int | str],
+    kind: str | None,
+    comment: str | None,
+    weights: Mapping[str, float],
+) -> list[Hearing]:
     """Create a candidate hearing (or visit) for each chosen unit, recording why it was chosen."""
     policy.require(user, Action.HEARING_MANAGE)
     if kind not in KIND_LABELS:
@@ -192,7 +202,7 @@ class SlotInput:
     place: str = ""
 
 
-def parse_slot(day, start, end, place=""):
+def parse_slot(day: str | None, start: str | None, end: str | None, place: str | None = "") -> SlotInput | None:
     """Form text (西暦 date, HH:MM in Japan time) to a SlotInput; blank rows give None."""
     if not (day or start or end):
         return None
@@ -232,7 +242,7 @@ def _validated_slots(inputs, now=None):
     return result
 
 
-def propose_slots(user, hearing, inputs, lock_version):
+def propose_slots(user: User, hearing: Hearing, inputs: Iterable[SlotInput | None], lock_version: int | None) -> None:
     """The center offers one to five slots; earlier unchosen offers are withdrawn."""
     workflow.check(hearing, "propose", user, lock_version=lock_version, stale=STALE)
     slots = _validated_slots(inputs)
@@ -258,7 +268,7 @@ def propose_slots(user, hearing, inputs, lock_version):
     )
 
 
-def choosable_slots(hearing, by_center):
+def choosable_slots(hearing: Hearing, by_center: bool) -> list[HearingSlot]:
     """Slots the center may confirm (any open one) or the agency may pick (the center's open offers)."""
     return [s for s in hearing.slots if not s.withdrawn and (by_center or s.proposed_by == "center")]
 
@@ -270,7 +280,7 @@ def _open_slot(hearing, slot_id, by_center):
     return slot
 
 
-def pick_slot(user, hearing, slot_id, comment, lock_version):
+def pick_slot(user: User, hearing: Hearing, slot_id: int | None, comment: str | None, lock_version: int | None) -> None:
     workflow.check(hearing, "pick", user, lock_version=lock_version, stale=STALE)
     slot = _open_slot(hearing, slot_id, by_center=False)
     for other in hearing.slots:
@@ -289,7 +299,13 @@ def pick_slot(user, hearing, slot_id, comment, lock_version):
     )
 
 
-def counter_propose(user, hearing, inputs, comment, lock_version):
+def counter_propose(
+    user: User,
+    hearing: Hearing,
+    inputs: Iterable[SlotInput | None],
+    comment: str | None,
+    lock_version: int | None,
+) -> None:
     workflow.check(hearing, "counter", user, lock_version=lock_version, stale=STALE)
     slots = _validated_slots(inputs)
     comment = _text(comment, "コメント", required=False, limit=2000)
@@ -322,7 +338,7 @@ def _notify_staff(hearing, message):
         notify([hearing.staff], "hearing_update", message, f"/hearings/{hearing.id}")
 
 
-def conflicts(hearing, starts, ends):
+def conflicts(hearing: Hearing, starts: datetime, ends: datetime) -> Sequence[Hearing]:
     """Confirmed hearings of the same staff member overlapping [starts, ends)."""
     if hearing.staff_id is None:
         return []
@@ -339,7 +355,14 @@ def conflicts(hearing, starts, ends):
     ).all()
 
 
-def confirm(user, hearing, slot_id, place, force, lock_version):
+def confirm(
+    user: User,
+    hearing: Hearing,
+    slot_id: int | None,
+    place: str | None,
+    force: bool,
+    lock_version: int | None,
+) -> None:
     """Fix the date. A double booking of the staff member is refused unless confirmed knowingly."""
     workflow.check(hearing, "confirm", user, lock_version=lock_version, stale=STALE)
     slot = _open_slot(hearing, slot_id, by_center=True)
@@ -372,7 +395,7 @@ def confirm(user, hearing, slot_id, place, force, lock_version):
     notify_unit_and_ministry(hearing.unit, "hearing_scheduled", message, f"/hearings/{hearing.id}")
 
 
-def reschedule(user, hearing, reason, lock_version):
+def reschedule(user: User, hearing: Hearing, reason: str | None, lock_version: int | None) -> None:
     workflow.check(hearing, "reschedule", user, lock_version=lock_version, stale=STALE)
     reason = _text(reason, "日程変更の理由", limit=2000)
     before = hearing.starts_at
@@ -397,7 +420,7 @@ def reschedule(user, hearing, reason, lock_version):
     )
 
 
-def cancel(user, hearing, reason, lock_version):
+def cancel(user: User, hearing: Hearing, reason: str | None, lock_version: int | None) -> None:
     workflow.check(hearing, "cancel", user, lock_version=lock_version, stale=STALE)
     reason = _text(reason, "中止の理由", limit=2000)
     offered = hearing.state in HEARING_VISIBLE_OUTSIDE_CENTER  # the unit knows of it
@@ -416,7 +439,7 @@ def cancel(user, hearing, reason, lock_version):
 # --- preparation, record, findings, report ------------------------------------------------------
 
 
-def update_documents(user, hearing, text, lock_version):
+def update_documents(user: User, hearing: Hearing, text: str | None, lock_version: int | None) -> None:
     """The list of documents to prepare, one per line."""
     workflow.check(hearing, "documents", user, lock_version=lock_version, stale=STALE)
     titles = [line.strip() for line in (text or "").splitlines() if line.strip()]
@@ -435,7 +458,15 @@ def update_documents(user, hearing, text, lock_version):
     )
 
 
-def save_record(user, hearing, center_attendees, agency_attendees, minutes, internal_notes, lock_version):
+def save_record(
+    user: User,
+    hearing: Hearing,
+    center_attendees: str | None,
+    agency_attendees: str | None,
+    minutes: str | None,
+    internal_notes: str | None,
+    lock_version: int | None,
+) -> None:
     """Attendees and minutes; saving them marks a confirmed hearing as held."""
     workflow.check(hearing, "record", user, lock_version=lock_version, stale=STALE)
     before = {"minutes": hearing.minutes}
@@ -454,7 +485,7 @@ def save_record(user, hearing, center_attendees, agency_attendees, minutes, inte
     )
 
 
-def add_finding(user, hearing, question_number, text):
+def add_finding(user: User, hearing: Hearing, question_number: int | None, text: str | None) -> HearingFinding:
     workflow.check(hearing, "add_finding", user)
     question_id = None
     if question_number:
@@ -481,7 +512,7 @@ def add_finding(user, hearing, question_number, text):
     return finding
 
 
-def finding_to_point(user, hearing, finding):
+def finding_to_point(user: User, hearing: Hearing, finding: HearingFinding) -> ImprovementPoint:
     """Turn a finding into a draft improvement point of the unit's self-check (then issued as usual)."""
     workflow.check(hearing, "finding_to_point", user)
     if finding.point_id is not None:
@@ -504,7 +535,7 @@ def finding_to_point(user, hearing, finding):
     return point
 
 
-def publish_report(user, hearing, lock_version):
+def publish_report(user: User, hearing: Hearing, lock_version: int | None) -> None:
     workflow.check(hearing, "publish", user, lock_version=lock_version, stale=STALE)
     if not hearing.minutes:
         raise DomainError("議事録がないため報告を公開できません。")
@@ -518,7 +549,7 @@ def publish_report(user, hearing, lock_version):
 # --- reminders ---------------------------------------------------------------------------------------
 
 
-def send_reminders(now=None, days=None):
+def send_reminders(now: datetime | None = None, days: int | None = None) -> Sequence[Hearing]:
     """Remind the unit's contacts and the staff member of confirmed hearings starting within ``days`` days."""
     now = now or datetime.now(UTC)
     days = current_app.config["HEARING_REMINDER_DAYS"] if days is None else days
@@ -575,7 +606,7 @@ def _season_query(user, cycle, filters):
     return stmt
 
 
-def season(user, cycle, filters, per_page=25):
+def season(user: User, cycle: Cycle, filters: SeasonFilters, per_page: int = 25) -> tuple[Sequence[Hearing], int]:
     stmt = _season_query(user, cycle, filters)
     total = db.session.scalar(stmt.with_only_columns(func.count(Hearing.id)))
     rows = (
@@ -591,7 +622,7 @@ def season(user, cycle, filters, per_page=25):
     return rows, total
 
 
-def month_hearings(user, cycle, year, month, filters):
+def month_hearings(user: User, cycle: Cycle, year: int, month: int, filters: SeasonFilters) -> Sequence[Hearing]:
     """Dated hearings of one month for the calendar grid."""
     first = datetime(year, month, 1, tzinfo=TOKYO)
     last = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=TOKYO)
@@ -603,7 +634,7 @@ def month_hearings(user, cycle, year, month, filters):
     return db.session.scalars(stmt.order_by(Hearing.starts_at)).unique().all()
 
 
-def load_hearing(hearing_id):
+def load_hearing(hearing_id: int) -> Hearing | None:
     return db.session.scalar(
         select(Hearing)
         .where(Hearing.id == hearing_id)
@@ -617,11 +648,11 @@ def load_hearing(hearing_id):
     )
 
 
-def center_staff():
+def center_staff() -> Sequence[User]:
     from agencyapp.models.user import CENTER
 
     return db.session.scalars(select(User).where(User.role == CENTER, User.active.is_(True)).order_by(User.id)).all()
 
 
-def ministries():
+def ministries() -> Sequence[Ministry]:
     return db.session.scalars(select(Ministry).order_by(Ministry.position)).all()

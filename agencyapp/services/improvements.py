@@ -1,9 +1,11 @@
 """Improvement points and requests: draft, suggest, issue, answer, return and close."""
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import IO, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from agencyapp import attachments, policy
@@ -21,6 +23,7 @@ from agencyapp.models import (
     PointEvent,
     Submission,
     Unit,
+    User,
 )
 from agencyapp.services import DomainError, clean_text, contains, workflow
 from agencyapp.services.audit import record
@@ -29,6 +32,16 @@ from agencyapp.services.selfcheck import load_state
 from agencyapp.unit_of_work import after_rollback
 
 TEXT_MAX = 4000
+
+
+class Upload(Protocol):
+    """An uploaded file as the web layer hands it over (werkzeug's ``FileStorage``)."""
+
+    @property
+    def filename(self) -> str | None: ...
+
+    @property
+    def stream(self) -> IO[bytes]: ...
 
 
 STALE = "この改善点はほかの操作で更新されています（二重送信の可能性があります）。ページを再読み込みしてください。"
@@ -67,7 +80,14 @@ def _question_id(submission, number):
     return question.id
 
 
-def add_point(user, submission, question_number, finding, requested_action, source="review") -> ImprovementPoint:
+def add_point(
+    user: User,
+    submission: Submission,
+    question_number: int | None,
+    finding: str | None,
+    requested_action: str | None,
+    source: str = "review",
+) -> ImprovementPoint:
     """A new draft (the lifecycle's initial state), visible to the center only."""
     policy.require(user, Action.POINT_DRAFT, submission)
     point = ImprovementPoint(
@@ -92,7 +112,13 @@ def add_point(user, submission, question_number, finding, requested_action, sour
     return point
 
 
-def edit_point(user, point, finding, requested_action, lock_version) -> ImprovementPoint:
+def edit_point(
+    user: User,
+    point: ImprovementPoint,
+    finding: str | None,
+    requested_action: str | None,
+    lock_version: int | None,
+) -> ImprovementPoint:
     workflow.check(point, "edit", user, lock_version=lock_version, stale=STALE)
     before = _snapshot(point)
     point.finding = _text(finding, "指摘事項")
@@ -102,13 +128,13 @@ def edit_point(user, point, finding, requested_action, lock_version) -> Improvem
     return point
 
 
-def delete_point(user, point, lock_version) -> None:
+def delete_point(user: User, point: ImprovementPoint, lock_version: int | None) -> None:
     workflow.check(point, "delete", user, lock_version=lock_version, stale=STALE)
     workflow.apply(point, "delete", user, before=_snapshot(point), summary="改善点（下書き）を削除しました")
     db.session.delete(point)
 
 
-def suggest_points(user, submission) -> int:
+def suggest_points(user: User, submission: Submission) -> int:
     """Propose a draft for every important-item answer below 3 and every answer of 1.
 
     Questions that already have a point (draft or open) get none. Nothing is issued.
@@ -167,7 +193,13 @@ def suggest_points(user, submission) -> int:
 # --- issue (center) ------------------------------------------------------------------------
 
 
-def issue_request(user, submission, point_ids, due_on, message="") -> ImprovementRequest:
+def issue_request(
+    user: User,
+    submission: Submission,
+    point_ids: Iterable[int | str],
+    due_on: date | None,
+    message: str | None = "",
+) -> ImprovementRequest:
     """Issue the chosen drafts as one 改善依頼 with a due date; they become visible to agency and ministry."""
     workflow.check(submission, "issue", user)
     ids = sorted({int(i) for i in point_ids if str(i).isdigit()})
@@ -226,7 +258,15 @@ def issue_request(user, submission, point_ids, due_on, message="") -> Improvemen
 # --- respond (agency) and verdict (center) -----------------------------------------------
 
 
-def answer_point(user, point, plan, plan_due_on, report, upload, lock_version) -> ImprovementPoint:
+def answer_point(
+    user: User,
+    point: ImprovementPoint,
+    plan: str | None,
+    plan_due_on: date | None,
+    report: str | None,
+    upload: Upload | None,
+    lock_version: int | None,
+) -> ImprovementPoint:
     """The agency's plan (what, by when) and, when done, its completion report, with an optional file."""
     workflow.check(point, "answer", user, lock_version=lock_version, stale=STALE)
     plan = _text(plan, "改善計画（実施内容）")
@@ -280,7 +320,7 @@ def answer_point(user, point, plan, plan_due_on, report, upload, lock_version) -
     return point
 
 
-def return_point(user, point, comment, lock_version) -> None:
+def return_point(user: User, point: ImprovementPoint, comment: str | None, lock_version: int | None) -> None:
     workflow.check(point, "return", user, lock_version=lock_version, stale=STALE)
     comment = _text(comment, "差戻しのコメント")
     now = datetime.now(UTC)
@@ -295,7 +335,7 @@ def return_point(user, point, comment, lock_version) -> None:
     )
 
 
-def close_point(user, point, comment, lock_version) -> None:
+def close_point(user: User, point: ImprovementPoint, comment: str | None, lock_version: int | None) -> None:
     workflow.check(point, "close", user, lock_version=lock_version, stale=STALE)
     if not point.report:
         raise DomainError(
@@ -325,11 +365,11 @@ class PointFilters:
     page: int = 1
 
 
-def overdue_points_clause():
+def overdue_points_clause() -> ColumnElement[bool]:
     return (ImprovementPoint.status == PointState.ISSUED) & (ImprovementRequest.due_on < today_tokyo())
 
 
-def visible_points(user, filters, per_page=25):
+def visible_points(user: User, filters: PointFilters, per_page: int = 25) -> tuple[Sequence[ImprovementPoint], int]:
     """A page of the points ``user`` may see (drafts only for the center), with their request and unit."""
     stmt = (
         policy.scope_points(user, select(ImprovementPoint))
@@ -361,7 +401,7 @@ def visible_points(user, filters, per_page=25):
     return rows, total
 
 
-def points_of_submission(submission, include_drafts):
+def points_of_submission(submission: Submission, include_drafts: bool) -> Sequence[ImprovementPoint]:
     stmt = (
         select(ImprovementPoint)
         .where(ImprovementPoint.submission_id == submission.id)
@@ -373,7 +413,7 @@ def points_of_submission(submission, include_drafts):
     return db.session.scalars(stmt).unique().all()
 
 
-def point_history(point):
+def point_history(point: ImprovementPoint) -> Sequence[PointEvent]:
     return (
         db.session.scalars(
             select(PointEvent)
@@ -386,21 +426,21 @@ def point_history(point):
     )
 
 
-def is_overdue(point):
+def is_overdue(point: ImprovementPoint) -> bool:
     return point.state is PointState.ISSUED and point.request is not None and point.request.due_on < today_tokyo()
 
 
 # --- phrases ------------------------------------------------------------------------------------
 
 
-def phrases(active_only=True):
+def phrases(active_only: bool = True) -> Sequence[Phrase]:
     stmt = select(Phrase).order_by(Phrase.title, Phrase.id)
     if active_only:
         stmt = stmt.where(Phrase.active.is_(True))
     return db.session.scalars(stmt).all()
 
 
-def save_phrase(user, phrase_id, title, body):
+def save_phrase(user: User, phrase_id: int | None, title: str | None, body: str | None) -> Phrase:
     policy.require(user, Action.PHRASE_MANAGE)
     title = _text(title, "定型文の見出し")[:100]
     body = _text(body, "定型文の本文")
@@ -433,7 +473,7 @@ def save_phrase(user, phrase_id, title, body):
     return phrase
 
 
-def delete_phrase(user, phrase_id):
+def delete_phrase(user: User, phrase_id: int) -> None:
     policy.require(user, Action.PHRASE_MANAGE)
     phrase = db.session.get(Phrase, phrase_id)
     if phrase is None or not phrase.active:

@@ -5,9 +5,10 @@ of work (``agencyapp.unit_of_work.after_commit``) and is sent only once the
 action has committed, so a mail never announces something that was rolled back.
 """
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from flask import current_app, g, has_app_context
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import func, select, update
 
 from agencyapp.extensions import db
@@ -31,24 +32,24 @@ KINDS = {
 }
 
 
-def unit_users(unit_id):
+def unit_users(unit_id: int) -> Sequence[User]:
     return db.session.scalars(
         select(User).where(User.role == AGENCY, User.unit_id == unit_id, User.active.is_(True))
     ).all()
 
 
-def ministry_users_of_unit(unit_id):
+def ministry_users_of_unit(unit_id: int) -> Sequence[User]:
     ministry_id = select(Unit.ministry_id).where(Unit.id == unit_id).scalar_subquery()
     return db.session.scalars(
         select(User).where(User.role == MINISTRY, User.ministry_id == ministry_id, User.active.is_(True))
     ).all()
 
 
-def center_users():
+def center_users() -> Sequence[User]:
     return db.session.scalars(select(User).where(User.role == CENTER, User.active.is_(True))).all()
 
 
-def notify(users, kind: str, message: str, link: str = "") -> None:
+def notify(users: Iterable[User], kind: str, message: str, link: str = "") -> None:
     """Add a notification for each user; their mails go out once the action has committed."""
     from agencyapp.unit_of_work import after_commit
 
@@ -62,7 +63,7 @@ def notify(users, kind: str, message: str, link: str = "") -> None:
             after_commit(_mailer(user.email, f"{KINDS.get(kind, '')}：{message}", link))
 
 
-def notify_unit_and_ministry(unit, kind: str, message: str, link: str) -> None:
+def notify_unit_and_ministry(unit: Unit, kind: str, message: str, link: str) -> None:
     """The unit's contacts get ``message``; its ministry's security division the same, prefixed with the unit."""
     notify(unit_users(unit.id), kind, message, link)
     notify(ministry_users_of_unit(unit.id), kind, f"{unit.name}：{message}", link)
@@ -89,7 +90,7 @@ def _mailer(address, subject, link):
     return send
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     @app.context_processor
     def _unread():
         from flask_login import current_user
@@ -101,7 +102,7 @@ def init_app(app):
         return {"unread_notifications": unread_notifications}
 
 
-def unread_count(user):
+def unread_count(user: User) -> int:
     return db.session.scalar(
         select(func.count())
         .select_from(Notification)
@@ -109,7 +110,7 @@ def unread_count(user):
     )
 
 
-def mark_read(user, notification_id=None):
+def mark_read(user: User, notification_id: int | None = None) -> int:
     """Mark one (or every) notification of ``user`` read; other users' rows are never touched."""
     stmt = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
     if notification_id is not None:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
-from agencyapp.models import Ministry, Unit
+from agencyapp.models import Ministry, Unit, User
 from agencyapp.services import DomainError, clean_text
 from agencyapp.services.audit import record
 
@@ -27,7 +27,7 @@ def _code(value, model):
     return code
 
 
-def add_ministry(user, code, name):
+def add_ministry(user: User, code: str | None, name: str | None) -> Ministry:
     _require(user)
     ministry = Ministry(
         code=_code(code, Ministry),
@@ -46,7 +46,7 @@ def add_ministry(user, code, name):
     return ministry
 
 
-def add_unit(user, ministry_id, code, name, kind):
+def add_unit(user: User, ministry_id: int | None, code: str | None, name: str | None, kind: str | None) -> Unit:
     _require(user)
     ministry = db.session.get(Ministry, ministry_id) if ministry_id else None
     if ministry is None:
@@ -70,7 +70,7 @@ def add_unit(user, ministry_id, code, name, kind):
     return unit
 
 
-def update_unit(user, unit, name, kind, active):
+def update_unit(user: User, unit: Unit, name: str | None, kind: str | None, active: bool) -> Unit:
     """Rename, re-kind or (de)activate a unit; its history stays as it is."""
     _require(user)
     before = {"name": unit.name, "kind": unit.kind, "active": unit.active}

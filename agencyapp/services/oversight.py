@@ -1,9 +1,10 @@
 """Oversight for ministries (own units) and the center (all, with a ministry filter): read only."""
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import joinedload
 
 from agencyapp import policy
@@ -40,16 +41,16 @@ class UnitRow:
     attention: list = field(default_factory=list)
 
     @property
-    def unit(self):
+    def unit(self) -> Unit:
         return self.submission.unit
 
 
-def scoped_units(user, ministry_id=None):
+def scoped_units(user: User, ministry_id: int | None = None) -> Select:
     """A ``select(Unit.id)`` of the units the user oversees (center and admin: optionally one ministry)."""
     return policy.scoped_unit_ids(user, ministry_id)
 
 
-def unit_rows(user, cycle, ministry_id=None):
+def unit_rows(user: User, cycle: Cycle, ministry_id: int | None = None) -> list[UnitRow]:
     """Every overseen unit of the cycle, units needing attention first; four statements."""
     _require(user)
     units = scoped_units(user, ministry_id)
@@ -101,7 +102,7 @@ def unit_rows(user, cycle, ministry_id=None):
     return rows
 
 
-def totals(rows):
+def totals(rows: Sequence[UnitRow]) -> dict[str, int | float | None]:
     submitted = [r for r in rows if r.submission.score_mean is not None]
     return {
         "units": len(rows),
@@ -114,7 +115,7 @@ def totals(rows):
     }
 
 
-def latest_scores(cycle_id, unit_ids=None):
+def latest_scores(cycle_id: int, unit_ids: Sequence[int] | None = None) -> dict[int, dict]:
     """{unit_id: scores dict of the latest snapshot} for submitted units of the cycle; one statement."""
     latest = (
         select(SubmissionSnapshot.submission_id, func.max(SubmissionSnapshot.sequence).label("sequence"))
@@ -136,7 +137,7 @@ def latest_scores(cycle_id, unit_ids=None):
     return dict(db.session.execute(stmt).all())
 
 
-def pooled_by_category(score_list):
+def pooled_by_category(score_list: Iterable[Mapping]) -> dict[str, float]:
     """Per 大分類: the mean over every scored answer of the given units (weighted by their counts)."""
     sums, counts = {}, {}
     for scores in score_list:
@@ -147,7 +148,9 @@ def pooled_by_category(score_list):
     return {code: round(sums[code] / counts[code], 2) for code in sums}
 
 
-def category_comparison(user, cycle, ministry_id=None):
+def category_comparison(
+    user: User, cycle: Cycle, ministry_id: int | None = None
+) -> tuple[dict[str, float], dict[str, float]]:
     """(ministry or filtered means, national means) per 大分類."""
     own_ids = list(db.session.scalars(scoped_units(user, ministry_id)))
     everyone = latest_scores(cycle.id)
@@ -155,7 +158,7 @@ def category_comparison(user, cycle, ministry_id=None):
     return pooled_by_category(own), pooled_by_category(everyone.values())
 
 
-def year_over_year(unit_ids, edition):
+def year_over_year(unit_ids: Sequence[int], edition: str) -> list[tuple[int, float, int]]:
     """[(fiscal year, mean of the units' submitted means)] over every cycle of the edition."""
     from agencyapp.models import ChecklistVersion
 
@@ -172,11 +175,11 @@ def year_over_year(unit_ids, edition):
     return [(year, round(float(mean), 2), count) for year, mean, count in rows]
 
 
-def get_unit_or_404(user, unit_id):
+def get_unit_or_404(user: User, unit_id: int) -> Unit:
     return policy.get_unit_or_404(user, unit_id)
 
 
-def issued_points(user, cycle_id, unit_ids):
+def issued_points(user: User, cycle_id: int, unit_ids: Sequence[int]) -> dict[int, list[ImprovementPoint]]:
     """Issued points of the units in one cycle, plus those of earlier cycles still open (carried),
     by unit id; drafts never leave the center. One statement."""
     stmt = (
@@ -200,7 +203,7 @@ def issued_points(user, cycle_id, unit_ids):
     return result
 
 
-def unit_hearings(user, unit_id):
+def unit_hearings(user: User, unit_id: int) -> Sequence[Hearing]:
     return db.session.scalars(
         policy.scope_hearings(user, select(Hearing))
         .where(Hearing.unit_id == unit_id)
@@ -212,14 +215,14 @@ def unit_hearings(user, unit_id):
 # --- who has looked ------------------------------------------------------------------------------
 
 
-def record_view(user, submission, page):
+def record_view(user: User, submission: Submission, page: str) -> None:
     """Log an opening of the submission by someone outside its unit (its own contacts are not logged)."""
     if policy.belongs_to_unit(user, submission.unit_id):
         return
     db.session.add(ReadLog(submission_id=submission.id, user_id=user.id, page=page, at=datetime.now(UTC)))
 
 
-def views_of(submission, limit=20):
+def views_of(submission: Submission, limit: int = 20) -> tuple[Sequence[Row[ReadLog, User]], int]:
     """The latest openings with who, and the total count; two statements."""
     total = db.session.scalar(select(func.count()).select_from(ReadLog).where(ReadLog.submission_id == submission.id))
     rows = db.session.execute(
@@ -232,7 +235,7 @@ def views_of(submission, limit=20):
     return rows, total
 
 
-def record_export(user, kind, scope_label, rows):
+def record_export(user: User, kind: str, scope_label: str, rows: int) -> None:
     record(
         "export",
         actor=user,

@@ -1,10 +1,11 @@
 """The center's review of submissions: queue, validated scores, notes, return and accept."""
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, asc, desc, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, asc, desc, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from agencyapp import policy, scoring
@@ -22,10 +23,11 @@ from agencyapp.models import (
     Submission,
     SubmissionSnapshot,
     Unit,
+    User,
 )
 from agencyapp.services import DomainError, contains, workflow
 from agencyapp.services.notifications import notify, unit_users
-from agencyapp.services.selfcheck import load_answers, load_state, parse_value
+from agencyapp.services.selfcheck import SelfCheckState, load_answers, load_state, parse_value
 
 REASON_MAX = 2000
 
@@ -61,12 +63,14 @@ class QueueFilters:
     page: int = 1
 
 
-def overdue_clause(cycle):
+def overdue_clause(cycle: Cycle) -> ColumnElement[bool]:
     """Not submitted by the due date (derived, never stored)."""
     return and_(Submission.status.in_(SUBMISSION.states_allowing("save")), cycle.due_on < today_tokyo())
 
 
-def review_queue(user, cycle, filters, per_page=25):
+def review_queue(
+    user: User, cycle: Cycle, filters: QueueFilters, per_page: int = 25
+) -> tuple[Sequence[Row[Submission, int]], dict[str, int], int]:
     """One page of the cycle's submissions with counts per status; a fixed number of statements."""
     policy.require(user, Action.SUBMISSION_REVIEW)
     base = (
@@ -100,7 +104,7 @@ def review_queue(user, cycle, filters, per_page=25):
     return rows, counts, total
 
 
-def assessments(submission):
+def assessments(submission: Submission) -> dict[int, CenterAssessment]:
     """{question number: CenterAssessment}."""
     rows = db.session.execute(
         select(CenterAssessment, ChecklistQuestion.number)
@@ -111,7 +115,7 @@ def assessments(submission):
     return {number: row for row, number in rows}
 
 
-def validated_scores(state, assessed):
+def validated_scores(state: SelfCheckState, assessed: Mapping[int, CenterAssessment]) -> scoring.Scores:
     """Scores with the center's values where it disagreed (the agency's answers stay as they are)."""
     values = dict(state.values)
     for number, assessment in assessed.items():
@@ -121,7 +125,7 @@ def validated_scores(state, assessed):
     )
 
 
-def previous_values(submission):
+def previous_values(submission: Submission) -> tuple[Submission | None, dict[int, int | None]]:
     """Last fiscal year's answers of the same unit (same edition), by question number."""
     previous = db.session.scalar(
         select(Submission)
@@ -152,7 +156,9 @@ def _reason(text: str | None, missing: str) -> str:
     return text
 
 
-def set_assessment(user, submission, number: int, raw_value, reason):
+def set_assessment(
+    user: User, submission: Submission, number: int, raw_value: str | None, reason: str | None
+) -> CenterAssessment | None:
     """Record the center's score for one question; the same value as the agency's removes it."""
     workflow.check(submission, "assess", user)
     state = load_state(submission)
@@ -191,7 +197,7 @@ def set_assessment(user, submission, number: int, raw_value, reason):
     return existing
 
 
-def add_note(user, submission, body) -> ReviewNote:
+def add_note(user: User, submission: Submission, body: str | None) -> ReviewNote:
     workflow.check(submission, "note", user)
     body = (body or "").strip()
     if not body:
@@ -204,7 +210,7 @@ def add_note(user, submission, body) -> ReviewNote:
     return note
 
 
-def notes(submission):
+def notes(submission: Submission) -> Sequence[ReviewNote]:
     return db.session.scalars(
         select(ReviewNote)
         .where(ReviewNote.submission_id == submission.id)
@@ -213,7 +219,7 @@ def notes(submission):
     ).all()
 
 
-def return_submission(user, submission, reason, lock_version: int | None) -> None:
+def return_submission(user: User, submission: Submission, reason: str | None, lock_version: int | None) -> None:
     """差戻し: the agency may edit again and resubmit; the snapshots stay."""
     workflow.check(submission, "return", user, lock_version=lock_version, stale=STALE)
     reason = _reason(reason, "差戻しの理由を入力してください。")
@@ -229,7 +235,7 @@ def return_submission(user, submission, reason, lock_version: int | None) -> Non
     )
 
 
-def accept_submission(user, submission, lock_version: int | None) -> None:
+def accept_submission(user: User, submission: Submission, lock_version: int | None) -> None:
     """確認済."""
     workflow.check(submission, "accept", user, lock_version=lock_version, stale=STALE)
     submission.reviewed_at = datetime.now(UTC)
@@ -243,7 +249,9 @@ def accept_submission(user, submission, lock_version: int | None) -> None:
     )
 
 
-def snapshot_changes(submission):
+def snapshot_changes(
+    submission: Submission,
+) -> tuple[Sequence[SubmissionSnapshot] | None, list[dict[str, object]]]:
     """What changed between the last two frozen snapshots: [(number, old, new)] with value and note."""
     snapshots = db.session.scalars(
         select(SubmissionSnapshot)

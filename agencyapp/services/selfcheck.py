@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -11,9 +12,9 @@ from sqlalchemy.orm import joinedload
 from agencyapp import policy, scoring
 from agencyapp.checklists.conditions import applicability, describe
 from agencyapp.extensions import db
-from agencyapp.models import Answer, ChecklistQuestion, Submission, SubmissionSnapshot
+from agencyapp.models import Answer, ChecklistQuestion, Cycle, Submission, SubmissionSnapshot, User
 from agencyapp.services import DomainError, contains, workflow
-from agencyapp.services.checklists import load_structure
+from agencyapp.services.checklists import QuestionInfo, Structure, load_structure
 
 NOTE_MAX = 2000
 
@@ -22,30 +23,30 @@ NOTE_MAX = 2000
 class SelfCheckState:
     """Everything a page needs about a submission's answers, computed once."""
 
-    structure: object
+    structure: Structure
     answers: dict  # question number -> Answer
     values: dict  # question number -> value or None
     applies: dict  # question number -> bool
     important_goals: list = field(default_factory=list)
 
-    def progress(self, questions=None):
+    def progress(self, questions: Sequence[QuestionInfo] | None = None) -> tuple[int, int]:
         return scoring.progress(
             questions if questions is not None else self.structure.questions, self.values, self.applies
         )
 
-    def missing(self):
+    def missing(self) -> list[QuestionInfo]:
         return [q for q in self.structure.questions if self.applies[q.number] and self.values.get(q.number) is None]
 
-    def scores(self):
+    def scores(self) -> scoring.Scores:
         return scoring.compute(
             self.structure.questions, self.values, self.applies, self.structure.version.scale, self.important_goals
         )
 
-    def off_reason(self, question):
+    def off_reason(self, question: QuestionInfo) -> str:
         return describe(question.conditions)
 
 
-def load_answers(submission_ids):
+def load_answers(submission_ids: Sequence[int]) -> dict[int, dict[int, Answer]]:
     """Answers of several submissions in one statement: {submission_id: {question number: Answer}}."""
     result = {sid: {} for sid in submission_ids}
     if not submission_ids:
@@ -60,7 +61,7 @@ def load_answers(submission_ids):
     return result
 
 
-def load_state(submission, structure=None):
+def load_state(submission: Submission, structure: Structure | None = None) -> SelfCheckState:
     structure = structure or load_structure(submission.cycle.version)
     answers = load_answers([submission.id])[submission.id]
     values = {number: a.value for number, a in answers.items()}
@@ -80,7 +81,7 @@ def _check_editable(user, submission, transition, lock_version):
     workflow.check_lock(submission, lock_version, STALE)
 
 
-def parse_value(raw, question):
+def parse_value(raw: str | None, question: QuestionInfo) -> int | None:
     """An answer value from form text; None for no answer. Raises DomainError."""
     if raw is None or raw == "":
         return None
@@ -108,7 +109,14 @@ class SaveResult:
     state: SelfCheckState
 
 
-def save_answer(user, submission, number, raw_value, raw_note, lock_version):
+def save_answer(
+    user: User,
+    submission: Submission,
+    number: int,
+    raw_value: str | None,
+    raw_note: str | None,
+    lock_version: int | None,
+) -> SaveResult:
     """Save one answer (autosave). Refuses unknown questions, values outside the scale,
     answers to switched-off questions, stale pages and submitted self-checks."""
     _check_editable(user, submission, "save", lock_version)
@@ -148,7 +156,9 @@ def save_answer(user, submission, number, raw_value, raw_note, lock_version):
     return SaveResult(True, switched, state)
 
 
-def save_all(user, submission, form, lock_version):
+def save_all(
+    user: User, submission: Submission, form: Mapping[str, str], lock_version: int | None
+) -> tuple[int, SelfCheckState]:
     """Save the whole page at once (the form without JavaScript).
 
     ``form`` maps field names ``answer-N`` / ``note-N`` to text. Everything is
@@ -217,11 +227,11 @@ def save_all(user, submission, form, lock_version):
     return changes, state
 
 
-def canonical_json(data):
+def canonical_json(data: object) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def submit(user, submission, lock_version):
+def submit(user: User, submission: Submission, lock_version: int | None) -> SubmissionSnapshot:
     """Validate completeness, freeze a snapshot with its hash and mark submitted."""
     _check_editable(user, submission, "submit", lock_version)
     state = load_state(submission)
@@ -244,7 +254,7 @@ def submit(user, submission, lock_version):
     return snapshot
 
 
-def freeze(submission, user, state):
+def freeze(submission: Submission, user: User, state: SelfCheckState) -> SubmissionSnapshot:
     """Write the snapshot (canonical JSON, SHA-256, scores) and copy its figures to the submission.
 
     The caller applies the "submit" transition. Returns the snapshot.
@@ -297,7 +307,7 @@ def freeze(submission, user, state):
     return snapshot
 
 
-def latest_snapshot(submission):
+def latest_snapshot(submission: Submission) -> SubmissionSnapshot | None:
     return db.session.scalar(
         select(SubmissionSnapshot)
         .where(SubmissionSnapshot.submission_id == submission.id)
@@ -306,7 +316,9 @@ def latest_snapshot(submission):
     )
 
 
-def cycle_submissions(user, cycle, *, search="", status="", page=1, per_page=25):
+def cycle_submissions(
+    user: User, cycle: Cycle, *, search: str = "", status: str = "", page: int = 1, per_page: int = 25
+) -> tuple[Sequence[Submission], dict[str, int], int]:
     """A page of the cycle's submissions the user may see, with progress; bounded statements."""
     from agencyapp.models import Unit
 

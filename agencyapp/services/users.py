@@ -1,13 +1,14 @@
 """Creating accounts with a role and the matching scope."""
 
 import re
+from collections.abc import Sequence
 
 from flask import current_app
 from sqlalchemy import select
 
 from agencyapp import passwords
 from agencyapp.extensions import db
-from agencyapp.models import User
+from agencyapp.models import Ministry, Unit, User
 from agencyapp.models.user import AGENCY, MINISTRY, ROLES
 from agencyapp.services import DomainError
 from agencyapp.services.audit import record
@@ -15,7 +16,17 @@ from agencyapp.services.audit import record
 LOGIN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
 
 
-def create_user(*, login_id, display_name, role, password, unit=None, ministry=None, email="", actor=None):
+def create_user(
+    *,
+    login_id: str,
+    display_name: str,
+    role: str,
+    password: str,
+    unit: Unit | None = None,
+    ministry: Ministry | None = None,
+    email: str = "",
+    actor: User | None = None,
+) -> User:
     problems = []
     if not LOGIN_ID_RE.match(login_id or ""):
         problems.append("ログインIDは半角英数字と . _ - で3〜64文字にしてください。")
@@ -56,7 +67,7 @@ def create_user(*, login_id, display_name, role, password, unit=None, ministry=N
     return user
 
 
-def set_active(actor, user, active):
+def set_active(actor: User, user: User, active: bool) -> User:
     """Deactivate (every session dies at once) or reactivate an account."""
     if actor.id == user.id and not active:
         raise DomainError("自分自身のアカウントは無効にできません。")
@@ -75,7 +86,7 @@ def set_active(actor, user, active):
     return user
 
 
-def search_users(text="", role="", page=1, per_page=25):
+def search_users(text: str = "", role: str = "", page: int = 1, per_page: int = 25) -> tuple[Sequence[User], int]:
     """A page of accounts (inactive demo contacts included), with the total; two statements."""
     from sqlalchemy import func, or_
     from sqlalchemy.orm import joinedload

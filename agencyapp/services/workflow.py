@@ -9,17 +9,22 @@ transition's audit event. A refusal raises ``Forbidden`` (policy) or a
 from agencyapp import policy
 from agencyapp.errors import DomainError, StaleError
 from agencyapp.lifecycles import Lifecycle, State, Transition
+from agencyapp.models import Hearing, ImprovementPoint, Submission, User
 from agencyapp.services.audit import record
 
+Governed = Submission | ImprovementPoint | Hearing  # the models with a lifecycle table
 
-def lifecycle_of(obj) -> Lifecycle:
+
+def lifecycle_of(obj: Governed) -> Lifecycle:
     return type(obj).__lifecycle__
 
 
 NO_LOCK = object()
 
 
-def check(obj, name: str, user, *, lock_version=NO_LOCK, stale: str = "") -> Transition:
+def check(
+    obj: Governed, name: str, user: User, *, lock_version: int | None | object = NO_LOCK, stale: str = ""
+) -> Transition:
     """Raise unless ``user`` may apply transition ``name`` to ``obj`` in its present state.
 
     In order: the policy (Forbidden), the optimistic lock when ``lock_version``
@@ -36,7 +41,7 @@ def check(obj, name: str, user, *, lock_version=NO_LOCK, stale: str = "") -> Tra
     return transition
 
 
-def permitted(user, obj, name: str) -> bool:
+def permitted(user: User, obj: Governed, name: str) -> bool:
     """Would ``check`` pass? For pages: show a form only where its action would be accepted."""
     lifecycle = lifecycle_of(obj)
     transition = lifecycle.transition(name)
@@ -44,14 +49,14 @@ def permitted(user, obj, name: str) -> bool:
 
 
 def apply(
-    obj,
+    obj: Governed,
     name: str,
-    user,
+    user: User,
     *,
     summary: str,
     before: dict | None = None,
     after: dict | None = None,
-    subject=None,
+    subject: object | None = None,
 ) -> State:
     """Apply transition ``name`` to ``obj`` as ``user``; returns the new state.
 
@@ -72,7 +77,7 @@ def apply(
     return target
 
 
-def check_lock(obj, lock_version: int | None, message: str) -> None:
+def check_lock(obj: Governed, lock_version: int | None, message: str) -> None:
     """Optimistic lock: the page must have been built from the object's present version."""
     if lock_version is None or lock_version != obj.lock_version:
         raise StaleError(message)
