@@ -225,9 +225,19 @@ SUBMISSION = Lifecycle(
             "submission.accepted",
             "確認済にできません",
         ),
+        Transition(
+            "reopen",
+            "確認済を取り消す",
+            (S.ACCEPTED,),
+            S.SUBMITTED,
+            Action.SUBMISSION_ACCEPT,
+            "submission.reopened",
+            "確認済を取り消せません",
+        ),
     ),
     "年度点検を開くと対象機関ごとに未着手で作られ、最初の保存で入力中になる。提出で内容が凍結され"
-    "（スナップショットとSHA-256）、センターが差し戻すと再び入力できる。期限超過は保存せず期限から導く。",
+    "（スナップショットとSHA-256）、センターが差し戻すと再び入力できる。確認済は理由を添えて取り消せる（提出済に戻る）。"
+    "期限超過は保存せず期限から導く。",
 )
 
 POINT = Lifecycle(

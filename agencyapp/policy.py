@@ -55,6 +55,7 @@ ENDPOINTS: dict[str, Rule] = {
     "review.add_note": (CENTER,),
     "review.return_submission": (CENTER,),
     "review.accept": (CENTER,),
+    "review.reopen": (CENTER,),
     "review.add_point": (CENTER,),
     "review.edit_point": (CENTER,),
     "review.delete_point": (CENTER,),

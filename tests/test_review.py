@@ -638,3 +638,38 @@ def test_due_date_input_starts_tomorrow(submitted, make_web):
     act(points.suggest_points, submitted.center, submitted.submission_a)
     page = signed_in(make_web, "center").get(f"/review/submissions/{submitted.submission_a.id}").get_data(as_text=True)
     assert f'min="{(today_tokyo() + timedelta(days=1)).isoformat()}"' in page
+
+
+def test_the_center_reopens_an_accepted_submission_with_a_reason_and_the_card_shows_the_record(submitted, make_web):
+    sub = submitted.submission_a
+    act(review.return_submission, submitted.center, sub, "設問1の根拠を確認してください", sub.lock_version)
+    sub = reload(Submission, sub.id)
+    act(save_all, submitted.agency, sub, {"answer-1": "3"}, sub.lock_version)
+    act(submit, submitted.agency, reload(Submission, sub.id), reload(Submission, sub.id).lock_version)
+    sub = reload(Submission, sub.id)
+    act(review.accept_submission, submitted.center, sub, sub.lock_version)
+    sub = reload(Submission, sub.id)
+    with pytest.raises(DomainError, match="理由"):
+        act(review.reopen_submission, submitted.center, sub, " ", sub.lock_version)
+    web = signed_in(make_web, "center")
+    page = web.get(f"/review/submissions/{sub.id}").get_data(as_text=True)
+    assert "確認済を取り消す</button>" in page and 'data-confirm="確認済を取り消して' in page
+    response = web.post(f"/review/submissions/{sub.id}/reopen", {"reason": "", "lock_version": sub.lock_version})
+    assert response.status_code == 422 and 'id="reopen-error"' in response.get_data(as_text=True)
+    response = web.post(
+        f"/review/submissions/{sub.id}/reopen", {"reason": "添付の規程が旧版でした", "lock_version": sub.lock_version}
+    )
+    assert response.status_code == 303
+    assert reload(Submission, sub.id).status == "submitted"
+    page = web.get(f"/review/submissions/{sub.id}").get_data(as_text=True)
+    log = page[page.index("確認の記録") :]
+    for what in ("確認済の取消し", "確認済", "差戻し", "提出"):
+        assert what in log
+    assert "理由：添付の規程が旧版でした" in log and "理由：設問1の根拠を確認してください" in log
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "submission.reopened"))
+    assert event.actor_id == submitted.center.id and event.after == {
+        "status": "submitted",
+        "reason": "添付の規程が旧版でした",
+    }
+    kinds = db.session.scalars(select(Notification.kind).where(Notification.user_id == submitted.agency.id)).all()
+    assert "submission_reopened" in kinds

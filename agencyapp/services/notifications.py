@@ -22,6 +22,7 @@ KINDS = {
     "point_closed": "改善完了",
     "submission_returned": "自己点検差戻し",
     "submission_accepted": "自己点検確認済",
+    "submission_reopened": "自己点検の確認済取消し",
     "hearing_proposed": "ヒアリング日程の提示",
     "hearing_update": "ヒアリング日程の回答",
     "hearing_scheduled": "ヒアリング日程の確定",

@@ -14,6 +14,7 @@ from agencyapp.extensions import db
 from agencyapp.formatting import today_tokyo
 from agencyapp.lifecycles import POINT_OPEN, SUBMISSION
 from agencyapp.models import (
+    AuditEvent,
     CenterAssessment,
     ChecklistQuestion,
     Cycle,
@@ -247,6 +248,45 @@ def accept_submission(user: User, submission: Submission, lock_version: int | No
         f"{submission.cycle.title}の自己点検がセンターで確認済となりました。",
         f"/submissions/{submission.id}",
     )
+
+
+def reopen_submission(user: User, submission: Submission, reason: str | None, lock_version: int | None) -> None:
+    """確認済の取消し: back to 提出済 with a reason, so that the center can review it again (or return it)."""
+    workflow.check(submission, "reopen", user, lock_version=lock_version, stale=STALE)
+    reason = _reason(reason, "確認済を取り消す理由を入力してください。")
+    submission.reviewed_at = datetime.now(UTC)
+    submission.reviewed_by_id = user.id
+    workflow.apply(submission, "reopen", user, after={"reason": reason}, summary="確認済を取り消しました")
+    notify(
+        unit_users(submission.unit_id),
+        "submission_reopened",
+        f"{submission.cycle.title}の自己点検の確認済が取り消され、センターが再確認します。理由：{reason}",
+        f"/submissions/{submission.id}",
+    )
+
+
+DECISIONS = {
+    "submission.submitted": "提出",
+    "submission.returned": "差戻し",
+    "submission.accepted": "確認済",
+    "submission.reopened": "確認済の取消し",
+}
+
+
+def decisions(submission: Submission) -> list[tuple[str, AuditEvent, str]]:
+    """The submission's record of submits and the center's decisions: (what, event, who), newest first."""
+    rows = db.session.execute(
+        select(AuditEvent, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.object_type == "submission",
+            AuditEvent.object_id == submission.id,
+            AuditEvent.action.in_(list(DECISIONS)),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(20)
+    ).all()
+    return [(DECISIONS[event.action], event, name or event.actor_login) for event, name in rows]
 
 
 def snapshot_changes(

@@ -78,6 +78,7 @@ def _review_context(submission, error=None, failed=None, typed=None):
         snapshots=snapshots,
         changes=changes,
         notes=service.notes(submission),
+        decisions=service.decisions(submission),
         snapshot=latest_snapshot(submission),
         points=points_service.points_of_submission(submission, include_drafts=True),
         phrases=points_service.phrases(),
@@ -166,6 +167,23 @@ def accept(submission_id):
     except DomainError as exc:
         return _fail(submission, exc, "decision")
     flash("自己点検を確認済にしました。機関に通知しました。", "success")
+    return _back(submission)
+
+
+@bp.post("/submissions/<int:submission_id>/reopen")
+def reopen(submission_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_ACCEPT)
+    try:
+        run(
+            service.reopen_submission,
+            current_user,
+            submission,
+            request.form.get("reason"),
+            request.form.get("lock_version", type=int),
+        )
+    except DomainError as exc:
+        return _fail(submission, exc, "reopen")
+    flash("確認済を取り消しました（提出済に戻りました）。機関に通知しました。", "success")
     return _back(submission)
 
 
