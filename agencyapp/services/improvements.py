@@ -25,7 +25,7 @@ from agencyapp.models import (
     Unit,
     User,
 )
-from agencyapp.services import DomainError, clean_text, contains, workflow
+from agencyapp.services import DomainError, clean_text, matches, workflow
 from agencyapp.services.audit import record
 from agencyapp.services.notifications import center_users, notify, notify_unit_and_ministry, unit_users
 from agencyapp.services.selfcheck import load_state
@@ -382,7 +382,7 @@ def visible_points(user: User, filters: PointFilters, per_page: int = 25) -> tup
     if filters.overdue:
         stmt = stmt.where(overdue_points_clause())
     if filters.search:
-        stmt = stmt.where(contains(Unit.name, filters.search) | contains(ImprovementPoint.finding, filters.search))
+        stmt = stmt.where(matches(filters.search, Unit.name, ImprovementPoint.finding))
     total = db.session.scalar(stmt.with_only_columns(func.count(ImprovementPoint.id)))
     rows = (
         db.session.scalars(

@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Row, and_, asc, desc, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, asc, desc, func, select
 from sqlalchemy.orm import joinedload
 
 from agencyapp import policy, scoring
@@ -26,7 +26,7 @@ from agencyapp.models import (
     Unit,
     User,
 )
-from agencyapp.services import DomainError, contains, workflow
+from agencyapp.services import DomainError, matches, workflow
 from agencyapp.services.notifications import notify, unit_users
 from agencyapp.services.selfcheck import SelfCheckState, load_answers, load_state, parse_value
 
@@ -81,7 +81,7 @@ def review_queue(
         .where(Submission.cycle_id == cycle.id)
     )
     if filters.search:
-        base = base.where(or_(contains(Unit.name, filters.search), contains(Ministry.name, filters.search)))
+        base = base.where(matches(filters.search, Unit.name, Ministry.name))
     if filters.ministry_id:
         base = base.where(Unit.ministry_id == filters.ministry_id)
     if filters.important_not_met:

@@ -13,7 +13,7 @@ from agencyapp import policy, scoring
 from agencyapp.checklists.conditions import applicability, describe
 from agencyapp.extensions import db
 from agencyapp.models import Answer, ChecklistQuestion, Cycle, Submission, SubmissionSnapshot, User
-from agencyapp.services import DomainError, contains, workflow
+from agencyapp.services import DomainError, matches, workflow
 from agencyapp.services.checklists import QuestionInfo, Structure, load_structure
 
 NOTE_MAX = 2000
@@ -325,7 +325,7 @@ def cycle_submissions(
     stmt = policy.scope_submissions(user, select(Submission).where(Submission.cycle_id == cycle.id))
     stmt = stmt.join(Unit, Unit.id == Submission.unit_id)
     if search:
-        stmt = stmt.where(contains(Unit.name, search))
+        stmt = stmt.where(matches(search, Unit.name))
     counts_stmt = stmt.with_only_columns(Submission.status, func.count()).group_by(Submission.status)
     counts = dict(db.session.execute(counts_stmt).all())
     if status:

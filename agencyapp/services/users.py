@@ -88,15 +88,15 @@ def set_active(actor: User, user: User, active: bool) -> User:
 
 def search_users(text: str = "", role: str = "", page: int = 1, per_page: int = 25) -> tuple[Sequence[User], int]:
     """A page of accounts (inactive demo contacts included), with the total; two statements."""
-    from sqlalchemy import func, or_
+    from sqlalchemy import func
     from sqlalchemy.orm import joinedload
 
     from agencyapp.models import Unit
-    from agencyapp.services import contains
+    from agencyapp.services import matches
 
     stmt = select(User)
     if text:
-        stmt = stmt.where(or_(contains(User.login_id, text), contains(User.display_name, text)))
+        stmt = stmt.where(matches(text, User.login_id, User.display_name))
     if role in ROLES:
         stmt = stmt.where(User.role == role)
     total = db.session.scalar(stmt.with_only_columns(func.count(User.id)))

@@ -9,7 +9,7 @@ from agencyapp.extensions import db
 from agencyapp.formatting import TOKYO
 from agencyapp.forms import iso_date
 from agencyapp.models import AuditEvent
-from agencyapp.services import contains
+from agencyapp.services import matches
 from agencyapp.views.common import page_arg, page_count, per_page
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -46,9 +46,9 @@ def index():
     if area:
         stmt = stmt.where((AuditEvent.action == area) | AuditEvent.action.startswith(area + "."))
     if actor:
-        stmt = stmt.where(contains(AuditEvent.actor_login, actor))
+        stmt = stmt.where(matches(actor, AuditEvent.actor_login))
     if text:
-        stmt = stmt.where(contains(AuditEvent.summary, text))
+        stmt = stmt.where(matches(text, AuditEvent.summary))
     if since:
         stmt = stmt.where(AuditEvent.at >= datetime.combine(since, time(), TOKYO))
     if until:
