@@ -10,7 +10,7 @@ from tests.factories import PASSWORD, act
     "typed, words",
     [
         ("厚生労働省　年金局", ["厚生労働省", "年金局"]),  # the IME's full-width space separates words
-        ("設問１２", ["設問88"]),  # full-width digits are digits
+        ("設問８８", ["設問88"]),  # full-width digits are digits
         ("  ＡＧＥＮＣＹ-a ", ["AGENCY-a"]),
         ("", []),
     ],
