@@ -9,7 +9,8 @@ their session):
 | 重要点検項目で3点未満の設問 | number of such questions | 3 |
 | 平均点の低さ | 3 − mean (0 when not submitted) | 10 |
 | 前年度からの低下 | last year's mean − this year's (when positive) | 10 |
-| 期限超過・未回答の改善点 | number of points overdue or not yet answered | 2 |
+| 回答期限を過ぎた未回答の改善点 | number of issued points past their due date | 2 |
+| 回答期限前の未回答の改善点 | number of issued points not yet due | 0.5 |
 | 提出の遅れ・未提出 | 1 when not submitted by the due date or submitted late | 5 |
 | 前回のヒアリング・訪問からの年数 | years since the last one (5 when never), at most 5 | 1 |
 """
@@ -21,6 +22,7 @@ WEIGHTS = {
     "low_mean": 10.0,
     "drop": 10.0,
     "open_points": 2.0,
+    "waiting_points": 0.5,
     "late": 5.0,
     "years_since": 1.0,
 }
@@ -28,7 +30,8 @@ LABELS = {
     "important_below": "重要点検項目で3点未満の設問",
     "low_mean": "平均点の低さ（3 − 平均点）",
     "drop": "前年度からの平均点の低下",
-    "open_points": "期限超過・未回答の改善点",
+    "open_points": "回答期限を過ぎた未回答の改善点",
+    "waiting_points": "回答期限前の未回答の改善点",
     "late": "提出の遅れ・未提出",
     "years_since": "前回のヒアリング・訪問からの年数",
 }
@@ -43,9 +46,10 @@ class UnitFacts:
     important_below: int = 0
     mean: float | None = None  # None: not submitted
     last_year_mean: float | None = None
-    open_points: int = 0
+    open_points: int = 0  # issued, not answered, past the due date
     late: bool = False
     years_since_last: int | None = None  # None: never heard or visited
+    waiting_points: int = 0  # issued, not answered, not yet due (shown apart: a fresh point is not overdue)
 
 
 @dataclass
@@ -83,6 +87,7 @@ def amounts(facts):
         "low_mean": round(3 - facts.mean, 2) if facts.mean is not None else 0.0,
         "drop": drop,
         "open_points": float(facts.open_points),
+        "waiting_points": float(facts.waiting_points),
         "late": 1.0 if facts.late else 0.0,
         "years_since": float(years),
     }

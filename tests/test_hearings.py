@@ -132,7 +132,7 @@ def test_candidate_facts_include_last_years_mean_and_open_points(scene):
         for r in service.candidates(scene.center, scene.cycle, priority.WEIGHTS)
         if r.submission.unit_id == scene.unit_a.id
     )
-    assert row.facts.open_points == 2
+    assert row.facts.waiting_points == 2  # issued for five days from now: open, not yet overdue
     assert row.facts.last_year_mean > row.facts.mean
     assert any(r.key == "drop" for r in row.priority.reasons)
 
@@ -464,3 +464,29 @@ def test_candidates_are_paginated(scene, make_web):
     assert "1 / 2 ページ" in first and first.count('name="unit_ids"') == 50
     second = web.get("/hearings/candidates?page=2").get_data(as_text=True)
     assert "2 / 2 ページ" in second and second.count('name="unit_ids"') == 8
+
+
+def test_fresh_points_are_not_overdue_and_past_due_ones_are(scene):
+    """Points issued a minute ago wait for their due date; only those past it count as overdue."""
+    from agencyapp.models import ImprovementRequest
+    from agencyapp.services import improvements
+
+    act(improvements.suggest_points, scene.center, scene.submission_a)
+    ids = [p.id for p in db.session.scalars(select(ImprovementPoint))]
+    request_row = act(
+        improvements.issue_request, scene.center, scene.submission_a, ids, today_tokyo() + timedelta(days=5)
+    )
+
+    def facts():
+        rows = service.candidates(scene.center, scene.cycle, priority.WEIGHTS)
+        return next(r for r in rows if r.submission.unit_id == scene.unit_a.id)
+
+    row = facts()
+    assert (row.facts.open_points, row.facts.waiting_points) == (0, 2)
+    assert "open_points" not in {r.key for r in row.priority.reasons}
+    db.session.get(ImprovementRequest, request_row.id).due_on = today_tokyo() - timedelta(days=1)
+    db.session.commit()
+    row = facts()
+    assert (row.facts.open_points, row.facts.waiting_points) == (2, 0)
+    reasons = {r.key: r for r in row.priority.reasons}
+    assert reasons["open_points"].label == "回答期限を過ぎた未回答の改善点" and reasons["open_points"].points == 4

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from agencyapp import policy, priority
@@ -28,6 +28,7 @@ from agencyapp.models import (
     HearingFinding,
     HearingSlot,
     ImprovementPoint,
+    ImprovementRequest,
     Ministry,
     Submission,
     Unit,
@@ -92,14 +93,18 @@ def candidates(
             .where(Cycle.fiscal_year == cycle.fiscal_year - 1, Submission.score_mean.is_not(None))
         ).all()
     )
-    open_points = dict(
-        db.session.execute(
-            select(Submission.unit_id, func.count(ImprovementPoint.id))
+    today = today_tokyo()
+    overdue = ImprovementRequest.due_on < today
+    waiting = {
+        unit_id: (int(past or 0), count - int(past or 0))
+        for unit_id, count, past in db.session.execute(
+            select(Submission.unit_id, func.count(ImprovementPoint.id), func.sum(case((overdue, 1), else_=0)))
             .join(Submission, Submission.id == ImprovementPoint.submission_id)
+            .join(ImprovementRequest, ImprovementRequest.id == ImprovementPoint.request_id)
             .where(ImprovementPoint.status == PointState.ISSUED)
             .group_by(Submission.unit_id)
-        ).all()
-    )
+        )
+    }
     last_held = dict(
         db.session.execute(
             select(Hearing.unit_id, func.max(Hearing.starts_at))
@@ -113,7 +118,6 @@ def candidates(
             select(Hearing).where(Hearing.cycle_id == cycle.id, Hearing.status.in_(HEARING_ACTIVE))
         )
     }
-    today = today_tokyo()
     rows = []
     for submission in submissions:
         held = last_held.get(submission.unit_id)
@@ -124,7 +128,8 @@ def candidates(
             important_below=submission.important_below or 0,
             mean=submission.score_mean,
             last_year_mean=last_year.get(submission.unit_id),
-            open_points=open_points.get(submission.unit_id, 0),
+            open_points=waiting.get(submission.unit_id, (0, 0))[0],
+            waiting_points=waiting.get(submission.unit_id, (0, 0))[1],
             late=late,
             years_since_last=None if held is None else max(0, cycle.fiscal_year - _fiscal_year(held)),
         )
