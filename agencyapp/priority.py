@@ -106,15 +106,23 @@ def score(facts, weights=None):
 
 def parse_weights(values):
     """Weights from form or query values; anything missing or invalid keeps its default (0–100)."""
-    result = dict(WEIGHTS)
+    return check_weights(values)[0]
+
+
+def check_weights(values):
+    """(weights, {key: Japanese message}): an invalid weight keeps its default and says why."""
+    result, problems = dict(WEIGHTS), {}
     for key in WEIGHTS:
         raw = values.get(f"w_{key}")
         if raw in (None, ""):
             continue
         try:
-            number = float(raw)
+            number = float(str(raw).strip())
         except (TypeError, ValueError):
+            problems[key] = f"「{raw}」は数値ではないため、既定値 {WEIGHTS[key]:g} のままにしました。"
             continue
-        if 0 <= number <= 100:
-            result[key] = number
-    return result
+        if not 0 <= number <= 100:
+            problems[key] = f"重みは0〜100で指定してください（既定値 {WEIGHTS[key]:g} のままにしました）。"
+            continue
+        result[key] = number
+    return result, problems

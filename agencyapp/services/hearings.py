@@ -279,6 +279,8 @@ def choosable_slots(hearing: Hearing, by_center: bool) -> list[HearingSlot]:
 
 
 def _open_slot(hearing, slot_id, by_center):
+    if slot_id is None:
+        raise DomainError("候補日時を1つ選んでください。")
     slot = next((s for s in choosable_slots(hearing, by_center) if s.id == slot_id), None)
     if slot is None:
         raise DomainError("選ばれた日時は、このヒアリングで提示されている候補ではありません。")

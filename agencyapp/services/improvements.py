@@ -272,6 +272,8 @@ def answer_point(
     plan = _text(plan, "改善計画（実施内容）")
     if not isinstance(plan_due_on, date):
         raise DomainError("改善の完了予定日を正しい日付で入力してください。")
+    if plan_due_on < today_tokyo():
+        raise DomainError("改善の完了予定日は今日以降の日付にしてください（過去の日付は指定できません）。")
     report = _text(report, "完了報告", required=False)
     stored = attachments.store(upload) if upload is not None and upload.filename else None
     if stored:  # the file is on disk already: it goes if the action does not commit

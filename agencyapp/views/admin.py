@@ -11,7 +11,7 @@ from agencyapp.models.user import ROLE_LABELS
 from agencyapp.services import DomainError
 from agencyapp.services import auth as auth_service
 from agencyapp.services import users as service
-from agencyapp.views.common import page_arg, page_count, per_page, run
+from agencyapp.views.common import page_arg, page_count, past_the_last_page, per_page, run
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -22,6 +22,9 @@ def users():
     role = request.args.get("role") if request.args.get("role") in ROLE_LABELS else ""
     page = page_arg()
     rows, total = service.search_users(text, role, page, per_page())
+    beyond = past_the_last_page(page, total, per_page())
+    if beyond:
+        return beyond
     return render_template(
         "admin/users.html",
         rows=rows,

@@ -10,7 +10,7 @@ from agencyapp.formatting import TOKYO
 from agencyapp.forms import iso_date
 from agencyapp.models import AuditEvent
 from agencyapp.services import matches
-from agencyapp.views.common import page_arg, page_count, per_page
+from agencyapp.views.common import page_arg, page_count, past_the_last_page, per_page
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -41,6 +41,14 @@ def index():
     actor = (request.args.get("actor") or "").strip()[:64]
     text = (request.args.get("q") or "").strip()[:100]
     since, until = iso_date(request.args.get("from")), iso_date(request.args.get("to"))
+    date_problems = {
+        key: f"{label}は 2026-12-01 の形式の日付で入力してください（この条件は使わずに表示しています）。"
+        for key, label, parsed in (("from", "開始日", since), ("to", "終了日", until))
+        if request.args.get(key) and parsed is None
+    }
+    if since and until and until < since:
+        date_problems["to"] = "終了日は開始日以降の日付にしてください（この条件は使わずに表示しています）。"
+        until = None
     page = page_arg()
     stmt = select(AuditEvent)
     if area:
@@ -55,6 +63,9 @@ def index():
         stmt = stmt.where(AuditEvent.at < datetime.combine(until + timedelta(days=1), time(), TOKYO))
     size = per_page(2)
     total = db.session.scalar(stmt.with_only_columns(func.count(AuditEvent.id)))
+    beyond = past_the_last_page(page, total, size)
+    if beyond:
+        return beyond
     rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc()).offset((page - 1) * size).limit(size)).all()
     return render_template(
         "audit/index.html",
@@ -65,6 +76,8 @@ def index():
         areas=AREAS,
         area=area,
         actor=actor,
+        date_problems=date_problems,
+        typed_dates={key: request.args.get(key, "") for key in ("from", "to")},
         text=text,
         since=since,
         until=until,

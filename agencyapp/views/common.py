@@ -2,8 +2,9 @@
 
 from collections.abc import Callable
 
-from flask import abort, current_app, request
+from flask import abort, current_app, flash, redirect, request, url_for
 
+from agencyapp.htmx import hx_redirect, is_htmx
 from agencyapp.services.cycles import cycles_to_choose
 from agencyapp.unit_of_work import unit_of_work
 
@@ -20,6 +21,18 @@ def page_count(total: int, per_page: int) -> int:
 
 def per_page(factor: int = 1) -> int:
     return current_app.config["PAGE_SIZE"] * factor
+
+
+def past_the_last_page(page: int, total: int, size: int):
+    """A page number past the end of the list: a redirect to the last page, saying so; else None."""
+    last = page_count(total, size)
+    if page <= last:
+        return None
+    args = request.args.to_dict(flat=False)
+    args["page"] = [str(last)]
+    flash(f"{page}ページ目はありません（全{last}ページ、{total}件）。最後のページを表示しています。", "info")
+    target = url_for(request.endpoint, **(request.view_args or {}), **args)
+    return hx_redirect(target) if is_htmx() else redirect(target)
 
 
 def chosen_cycle():

@@ -13,7 +13,7 @@ from agencyapp.lifecycles import SubmissionState
 from agencyapp.models import Cycle, Submission
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.selfcheck import cycle_submissions, load_answers
-from agencyapp.views.common import chosen_cycle, page_arg, page_count, per_page
+from agencyapp.views.common import chosen_cycle, page_arg, page_count, past_the_last_page, per_page
 
 bp = Blueprint("dashboard", __name__)
 STATUSES = SubmissionState.choices()
@@ -75,6 +75,9 @@ def _list_home():
         )
         if rows:
             progress = _progress_by_submission(rows, {cycle.version_id: load_structure(cycle.version)})
+    beyond = past_the_last_page(page, total, size)
+    if beyond:
+        return beyond
     pages = page_count(total, size)
     context = dict(
         cycles=cycles,

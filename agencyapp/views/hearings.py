@@ -26,15 +26,21 @@ from agencyapp.models import HearingFinding
 from agencyapp.models.hearing import KIND_LABELS
 from agencyapp.services import DomainError, calendars
 from agencyapp.services import hearings as service
-from agencyapp.views.common import chosen_cycle, page_arg, page_count, per_page, run
+from agencyapp.views.common import chosen_cycle, page_arg, page_count, past_the_last_page, per_page, run
 
 bp = Blueprint("hearings", __name__, url_prefix="/hearings")
 
 
-def _weights():
-    """Weights for this session: changed through the form, kept in the session cookie."""
+def _weights(problems=None):
+    """Weights for this session: changed through the form, kept in the session cookie.
+
+    Invalid values keep their defaults; ``problems`` (a dict) receives a message per field.
+    """
     if any(key.startswith("w_") for key in request.args):
-        session["priority_weights"] = priority.parse_weights(request.args)
+        weights, found = priority.check_weights(request.args)
+        session["priority_weights"] = weights
+        if problems is not None:
+            problems.update(found)
     if request.args.get("reset_weights"):
         session.pop("priority_weights", None)
     return {**priority.WEIGHTS, **session.get("priority_weights", {})}
@@ -45,7 +51,8 @@ def candidates():
     cycles, cycle = chosen_cycle()
     if cycle is None:
         return render_template("hearings/candidates.html", cycle=None, cycles=[])
-    weights = _weights()
+    weight_problems = {}
+    weights = _weights(weight_problems)
     ministry_id = request.args.get("ministry", type=int)
     min_score = request.args.get("min_score", type=float)
     rows = service.candidates(current_user, cycle, weights, ministry_id)
@@ -77,6 +84,7 @@ def candidates():
         sort=sort,
         kinds=KIND_LABELS,
         custom_weights=weights != priority.WEIGHTS,
+        weight_problems=weight_problems,
     )
 
 
@@ -115,6 +123,9 @@ def index():
         page=page_arg(),
     )
     rows, total = service.season(current_user, cycle, filters, per_page())
+    beyond = past_the_last_page(filters.page, total, per_page())
+    if beyond:
+        return beyond
     try:
         year, month = (int(x) for x in (request.args.get("month") or "").split("-"))
         date(year, month, 1)

@@ -22,7 +22,7 @@ from agencyapp.htmx import is_htmx
 from agencyapp.lifecycles import POINT, PointState
 from agencyapp.services import DomainError, workflow
 from agencyapp.services import improvements as service
-from agencyapp.views.common import page_arg, page_count, per_page, run
+from agencyapp.views.common import page_arg, page_count, past_the_last_page, per_page, run
 
 ISSUED_STATES = PointState.choices(s for s in PointState if s is not POINT.initial)
 
@@ -39,6 +39,9 @@ def index():
         page=page_arg(),
     )
     rows, total = service.visible_points(current_user, filters, per_page())
+    beyond = past_the_last_page(filters.page, total, per_page())
+    if beyond:
+        return beyond
     context = dict(
         rows=rows,
         total=total,

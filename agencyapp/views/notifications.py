@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from agencyapp.extensions import db
 from agencyapp.models import Notification
 from agencyapp.services import notifications as service
-from agencyapp.views.common import page_arg, page_count, per_page, run
+from agencyapp.views.common import page_arg, page_count, past_the_last_page, per_page, run
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -20,6 +20,9 @@ def index():
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
     total = db.session.scalar(stmt.with_only_columns(func.count()))
+    beyond = past_the_last_page(page, total, size)
+    if beyond:
+        return beyond
     rows = db.session.scalars(stmt.order_by(Notification.id.desc()).offset((page - 1) * size).limit(size)).all()
     return render_template(
         "notifications/index.html",

@@ -23,7 +23,7 @@ from agencyapp.services import DomainError
 from agencyapp.services import improvements as points_service
 from agencyapp.services import review as service
 from agencyapp.services.selfcheck import latest_snapshot, load_state
-from agencyapp.views.common import chosen_cycle, page_arg, page_count, per_page, run
+from agencyapp.views.common import chosen_cycle, page_arg, page_count, past_the_last_page, per_page, run
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -44,6 +44,9 @@ def queue():
         page=page_arg(),
     )
     rows, counts, total = service.review_queue(current_user, cycle, filters, per_page())
+    beyond = past_the_last_page(filters.page, total, per_page())
+    if beyond:
+        return beyond
     context = dict(
         cycles=cycles,
         cycle=cycle,
