@@ -32,6 +32,7 @@ class QuestionSpec:
     goal_number: int
     item_number: str | None
     group_code: str  # 小分類 code such as "3.8.2"; 中分類 and 大分類 are its prefixes
+    answer_labels: dict = field(default_factory=dict)  # {value: label} where the scale's labels would mislead
 
     def allowed_values(self, scale_values):
         return [v for v in scale_values if v != 0 or self.allow_zero]
@@ -103,8 +104,9 @@ SECTION_KEYS = {
     2: {"code", "title", "groups", "applies_if"},
     3: {"code", "title", "goals", "applies_if"},
 }
-GOAL_KEYS = {"number", "text", "question", "allow_zero", "applies_if", "items"}
-ITEM_KEYS = {"number", "text", "question", "allow_zero", "applies_if"}
+GOAL_KEYS = {"number", "text", "question", "allow_zero", "answer_labels", "applies_if", "items"}
+ITEM_KEYS = {"number", "text", "question", "allow_zero", "answer_labels", "applies_if"}
+ANSWER_LABEL_MAX = 100
 COND_KEYS = {"question", "in", "not_in"}
 
 
@@ -360,6 +362,8 @@ class _Validator:
         if number is None:
             if allow_zero:
                 self.problem(where, "設問番号のない行に allow_zero は指定できません")
+            if "answer_labels" in node:
+                self.problem(where, "設問番号のない行に answer_labels は指定できません")
             return None
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
             self.problem(where, f"設問番号は 1 以上の整数です（{number!r}）")
@@ -369,6 +373,8 @@ class _Validator:
             return None
         if allow_zero and 0 not in self.scale_values:
             self.problem(where, f"設問 {number}: 尺度に 0 がないため allow_zero は使えません")
+        allowed = [v for v in self.scale_values if v != 0 or allow_zero]
+        labels = self.answer_labels(node.get("answer_labels"), where, number, allowed)
         spec = QuestionSpec(
             number=number,
             text=text,
@@ -377,10 +383,32 @@ class _Validator:
             goal_number=goal_number,
             item_number=item_number,
             group_code=group,
+            answer_labels=labels,
         )
         self.questions[number] = (spec, where)
         self.pending_conditions.append((spec, where))
         return spec
+
+    def answer_labels(self, raw, where, number, allowed):
+        """Labels of this question's own answers: every key an allowed answer, every label short text."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict) or not raw:
+            self.problem(where, f"設問 {number}: answer_labels は「回答の値: 表示名」の対応で書きます")
+            return {}
+        labels = {}
+        for value, label in raw.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value not in allowed:
+                choices = "・".join(map(str, allowed))
+                self.problem(
+                    where, f"設問 {number}: answer_labels の {value!r} はこの設問の回答（{choices}）ではありません"
+                )
+                continue
+            if not isinstance(label, str) or not label.strip() or len(label.strip()) > ANSWER_LABEL_MAX:
+                self.problem(where, f"設問 {number}: 回答 {value} の表示名は{ANSWER_LABEL_MAX}文字以内の文字列です")
+                continue
+            labels[value] = label.strip()
+        return labels
 
     def check_conditions(self):
         order = {num: index for index, num in enumerate(self.questions)}

@@ -102,4 +102,6 @@ class ChecklistQuestion(Base):
     allow_zero: Mapped[bool] = mapped_column(default=False)
     # [{"question": 21, "in": [0]}, ...]: all clauses must hold; [] = always applies
     conditions: Mapped[list] = mapped_column(JSON, default=list)
+    # {"0": "委託していない（…は該当なし）", ...}: this question's own names for its answers (JSON keys are text)
+    answer_labels: Mapped[dict | None] = mapped_column(JSON)
     position: Mapped[int]

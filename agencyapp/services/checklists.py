@@ -29,6 +29,9 @@ def import_checklist(spec: ChecklistSpec, actor: User | None = None) -> tuple[Ch
     if existing is not None:
         if existing.source_sha256 == spec.source_sha256:
             return existing, False
+        if _identity_of_spec(spec) == _identity_of_version(existing):
+            _refresh_answer_labels(existing, spec, actor)
+            return existing, False
         raise DomainError(
             f"コード {spec.code} のチェックリストは既に別の内容で登録されています。"
             "改訂する場合は新しいコードで登録してください。"
@@ -60,6 +63,7 @@ def import_checklist(spec: ChecklistSpec, actor: User | None = None) -> tuple[Ch
                 text=qspec.text,
                 allow_zero=qspec.allow_zero,
                 conditions=qspec.conditions,
+                answer_labels=_labels_json(qspec.answer_labels),
                 position=next_position("question"),
             )
         )
@@ -115,6 +119,62 @@ def import_checklist(spec: ChecklistSpec, actor: User | None = None) -> tuple[Ch
     return version, True
 
 
+def _labels_json(labels: dict) -> dict | None:
+    return {str(value): label for value, label in labels.items()} or None
+
+
+def _identity_of_spec(spec: ChecklistSpec) -> tuple:
+    """What makes a version the version it is: everything but the answer labels (presentation)."""
+    return (
+        spec.edition,
+        spec.fiscal_year,
+        spec.title,
+        spec.scale,
+        [(s.level, s.code, s.title) for s in spec.sections()],
+        [(g.number, g.text) for g in spec.goals],
+        sorted((i.number, i.text) for g in spec.goals for i in g.items),
+        sorted((q.number, q.text, q.allow_zero, q.conditions, q.goal_number, q.item_number) for q in spec.questions),
+    )
+
+
+def _identity_of_version(version: ChecklistVersion) -> tuple:
+    structure = load_structure(version)
+    sections = db.session.scalars(
+        select(ChecklistSection).where(ChecklistSection.version_id == version.id).order_by(ChecklistSection.position)
+    ).all()
+    items = db.session.scalars(select(ChecklistItem).where(ChecklistItem.version_id == version.id)).all()
+    return (
+        version.edition,
+        version.fiscal_year,
+        version.title,
+        version.scale,
+        [(s.level, s.code, s.title) for s in sections],
+        [(number, node.goal.text) for number, node in structure.goals_by_number.items()],
+        sorted((i.number, i.text) for i in items),
+        sorted(
+            (q.number, q.text, q.allow_zero, q.conditions, q.goal_number, q.item_number) for q in structure.questions
+        ),
+    )
+
+
+def _refresh_answer_labels(version: ChecklistVersion, spec: ChecklistSpec, actor: User | None) -> None:
+    """The same version with new names for some answers: the labels (and the file's hash) follow the file."""
+    labels = {q.number: _labels_json(q.answer_labels) for q in spec.questions}
+    for question in db.session.scalars(select(ChecklistQuestion).where(ChecklistQuestion.version_id == version.id)):
+        question.answer_labels = labels.get(question.number)
+    before = version.source_sha256
+    version.source_sha256 = spec.source_sha256
+    record(
+        "checklist.labels_updated",
+        actor=actor,
+        obj=version,
+        actor_login=None if actor else "cli",
+        before={"sha256": before},
+        after={"sha256": spec.source_sha256},
+        summary=f"チェックリスト {version.code} の回答の表示名を更新しました（設問・条件は変わりません）",
+    )
+
+
 @dataclass
 class QuestionInfo:
     """A question with what the pages and the scoring need to know about it."""
@@ -128,6 +188,14 @@ class QuestionInfo:
     group_code: str
     item_number: str | None
     allowed_values: list
+    answer_labels: dict = field(default_factory=dict)  # {value: label}: this question's own names
+    scale_labels: dict = field(default_factory=dict)  # {value: label} of the version's scale
+
+    def label(self, value: int | None) -> str:
+        """The name of an answer: the question's own where it has one, else the scale's."""
+        if value is None:
+            return ""
+        return self.answer_labels.get(value) or self.scale_labels.get(value, "")
 
 
 @dataclass
@@ -162,6 +230,12 @@ class Structure:
     questions: list  # QuestionInfo in document order
     by_number: dict
     goals_by_number: dict
+
+    def switches(self, number: int) -> list[tuple[int, str]]:
+        """What each answer of a controlling question switches off: [(value, "設問87〜108（22問）")]."""
+        from agencyapp.checklists.conditions import number_ranges, switched_by
+
+        return [(value, number_ranges(off)) for value, off in switched_by(self.questions, number)]
 
 
 def load_structure(version: ChecklistVersion) -> Structure:
@@ -207,6 +281,8 @@ def load_structure(version: ChecklistVersion) -> Structure:
             group_code=nodes[goal_node.goal.section_id].section.code,
             item_number=None,
             allowed_values=[v for v in scale_values if v != 0 or q.allow_zero],
+            answer_labels={int(k): v for k, v in (q.answer_labels or {}).items()},
+            scale_labels={e["value"]: e["label"] for e in version.scale},
         )
         infos[q.id] = info
         ordered.append(info)

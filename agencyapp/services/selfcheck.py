@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from agencyapp import policy, scoring
-from agencyapp.checklists.conditions import applicability, describe
+from agencyapp.checklists.conditions import applicability, describe, waiting_on
 from agencyapp.extensions import db
 from agencyapp.models import Answer, ChecklistQuestion, Cycle, Submission, SubmissionSnapshot, User
 from agencyapp.services import DomainError, matches, workflow
@@ -44,6 +44,14 @@ class SelfCheckState:
 
     def off_reason(self, question: QuestionInfo) -> str:
         return describe(question.conditions)
+
+    def waiting_on(self, question: QuestionInfo) -> list[int]:
+        """The unanswered controlling questions that decide whether ``question`` applies ([] when decided)."""
+        return waiting_on(self.structure.by_number, self.values, self.applies, question)
+
+    def provisional(self) -> list[int]:
+        """Controlling questions still unanswered: until they are, the number of applicable questions may change."""
+        return sorted({n for q in self.structure.questions if not self.applies[q.number] for n in self.waiting_on(q)})
 
 
 def load_answers(submission_ids: Sequence[int]) -> dict[int, dict[int, Answer]]:
@@ -149,11 +157,20 @@ def save_answer(
         before=before,
         after={"question": number, "value": value, "note": note},
     )
-    old_applies = state.applies
+    before_shown = _shown(state)
     state.values[number] = value
     state.applies = applicability(state.structure.questions, state.values)
-    switched = [n for n, on in state.applies.items() if on != old_applies[n]]
+    after_shown = _shown(state)
+    switched = [n for n in after_shown if after_shown[n] != before_shown[n]]
     return SaveResult(True, switched, state)
+
+
+def _shown(state: SelfCheckState) -> dict[int, tuple]:
+    """How each question shows: applies, or what it still waits for (a change is re-drawn on the page)."""
+    return {
+        q.number: (True,) if state.applies[q.number] else (False, *state.waiting_on(q))
+        for q in state.structure.questions
+    }
 
 
 def save_all(
