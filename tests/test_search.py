@@ -44,4 +44,3 @@ def test_the_user_list_search_ignores_case_and_width(ctx, world, make_web):
     web.login("admin", PASSWORD)
     page = web.get("/admin/users?q=ＡＧＥＮＣＹ－Ａ２").get_data(as_text=True)
     assert "agency-a2" in page and "agency-b" not in page
-
