@@ -1,9 +1,11 @@
 """Japanese display of dates, fiscal years (年度, 和暦) and scores; template filters."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+HTTPS_RE = re.compile(r"https://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 # (first day, era name); 令和 and 平成 cover every fiscal year the product handles.
 ERAS = ((date(2019, 5, 1), "令和"), (date(1989, 1, 8), "平成"), (date(1926, 12, 25), "昭和"))
 
@@ -74,6 +76,33 @@ def datetime_ja(value):
     return f"{date_ja(local.date())} {local:%H:%M}"
 
 
+WEEKDAYS = "月火水木金土日"
+
+
+def datetime_wd(value):
+    """2026年12月3日（木） 10:00 in Japan time: for appointments, where the weekday matters."""
+    if value is None:
+        return ""
+    local = to_tokyo(value)
+    return f"{date_ja(local.date())}（{WEEKDAYS[local.weekday()]}） {local:%H:%M}"
+
+
+def https_links(text):
+    """Text with its https:// addresses as links (nothing else: no http, no mail, no markup); escaped."""
+    from markupsafe import Markup, escape
+
+    if not text:
+        return ""
+    parts, last = [], 0
+    for match in HTTPS_RE.finditer(text):
+        parts.append(escape(text[last : match.start()]))
+        url = match.group(0)
+        parts.append(Markup('<a href="{0}" rel="noopener noreferrer" target="_blank">{0}</a>').format(url))
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
 def time_ja(value):
     return to_tokyo(value).strftime("%H:%M") if value else ""
 
@@ -108,6 +137,8 @@ def init_app(app):
         date_ja=date_ja,
         date_wareki=date_wareki,
         datetime_ja=datetime_ja,
+        datetime_wd=datetime_wd,
+        https_links=https_links,
         time_ja=time_ja,
         fiscal_year=fiscal_year_label,
         fiscal_year_short=fiscal_year_short,

@@ -44,3 +44,21 @@ def test_dates_in_japanese():
 def test_datetimes_are_shown_in_japan_time():
     moment = datetime(2026, 11, 26, 15, 30, tzinfo=UTC)
     assert datetime_ja(moment) == "2026年11月27日 00:30"
+
+
+def test_appointments_show_their_weekday_in_japan_time():
+    from datetime import UTC, datetime
+
+    from agencyapp.formatting import datetime_wd
+
+    assert datetime_wd(datetime(2026, 12, 3, 1, 0, tzinfo=UTC)) == "2026年12月3日（木） 10:00"
+
+
+def test_only_https_addresses_become_links_and_everything_else_is_escaped():
+    from agencyapp.formatting import https_links
+
+    html = str(https_links("会議室A / https://meet.example.jp/abc?x=1 <b>http://evil.example</b> javascript:alert(1)"))
+    assert '<a href="https://meet.example.jp/abc?x=1" rel="noopener noreferrer" target="_blank">' in html
+    assert "&lt;b&gt;http://evil.example&lt;/b&gt;" in html and 'href="http://' not in html
+    assert "javascript:alert(1)" in html and html.count("<a ") == 1
+    assert str(https_links('https://x.example/"onmouseover="alert(1)')).count('"') == 6  # the quote ends the URL

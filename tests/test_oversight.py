@@ -272,6 +272,25 @@ def test_openings_from_outside_the_unit_are_recorded_and_shown_to_the_unit_and_t
     )
 
 
+def test_reloads_within_half_an_hour_are_one_view(scene, make_web):
+    import time_machine
+
+    from agencyapp.formatting import now_utc
+
+    center = web_for(make_web, "center")
+    url = f"/review/submissions/{scene.submission_a.id}"
+    start = now_utc()
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            center.get(url)  # reloads, and the redirects after each action
+    with time_machine.travel(start + timedelta(minutes=20), tick=False):
+        center.get(url)  # still the same look
+    with time_machine.travel(start + timedelta(minutes=40), tick=False):
+        center.get(url)  # more than 30 minutes after the first: a new view
+    logs = db.session.scalars(select(ReadLog).where(ReadLog.user_id == scene.center.id)).all()
+    assert len(logs) == 2
+
+
 # --- bounded statements -------------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import joinedload
@@ -215,11 +215,25 @@ def unit_hearings(user: User, unit_id: int) -> Sequence[Hearing]:
 # --- who has looked ------------------------------------------------------------------------------
 
 
+VIEW_WINDOW = timedelta(minutes=30)
+
+
 def record_view(user: User, submission: Submission, page: str) -> None:
-    """Log an opening of the submission by someone outside its unit (its own contacts are not logged)."""
+    """Log an opening of the submission by someone outside its unit (its own contacts are not logged).
+
+    One view per person per submission per 30 minutes: reloads and the redirects after each action of
+    a review are one look, not dozens.
+    """
     if policy.belongs_to_unit(user, submission.unit_id):
         return
-    db.session.add(ReadLog(submission_id=submission.id, user_id=user.id, page=page, at=datetime.now(UTC)))
+    now = datetime.now(UTC)
+    recent = db.session.scalar(
+        select(ReadLog.id)
+        .where(ReadLog.submission_id == submission.id, ReadLog.user_id == user.id, ReadLog.at > now - VIEW_WINDOW)
+        .limit(1)
+    )
+    if recent is None:
+        db.session.add(ReadLog(submission_id=submission.id, user_id=user.id, page=page, at=now))
 
 
 def views_of(submission: Submission, limit: int = 20) -> tuple[Sequence[Row[ReadLog, User]], int]:
