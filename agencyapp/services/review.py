@@ -225,28 +225,27 @@ def return_submission(user: User, submission: Submission, reason: str | None, lo
     workflow.check(submission, "return", user, lock_version=lock_version, stale=STALE)
     reason = _reason(reason, "差戻しの理由を入力してください。")
     submission.return_reason = reason
-    submission.reviewed_at = datetime.now(UTC)
-    submission.reviewed_by_id = user.id
-    workflow.apply(submission, "return", user, after={"reason": reason}, summary="自己点検を差し戻しました")
-    notify(
-        unit_users(submission.unit_id),
+    _decide(
+        user,
+        submission,
+        "return",
+        "自己点検を差し戻しました",
         "submission_returned",
-        f"{submission.cycle.title}の自己点検が差し戻されました。理由：{reason}",
-        f"/submissions/{submission.id}",
+        f"が差し戻されました。理由：{reason}",
+        reason,
     )
 
 
 def accept_submission(user: User, submission: Submission, lock_version: int | None) -> None:
     """確認済."""
     workflow.check(submission, "accept", user, lock_version=lock_version, stale=STALE)
-    submission.reviewed_at = datetime.now(UTC)
-    submission.reviewed_by_id = user.id
-    workflow.apply(submission, "accept", user, summary="自己点検を確認済にしました")
-    notify(
-        unit_users(submission.unit_id),
+    _decide(
+        user,
+        submission,
+        "accept",
+        "自己点検を確認済にしました",
         "submission_accepted",
-        f"{submission.cycle.title}の自己点検がセンターで確認済となりました。",
-        f"/submissions/{submission.id}",
+        "がセンターで確認済となりました。",
     )
 
 
@@ -254,13 +253,20 @@ def reopen_submission(user: User, submission: Submission, reason: str | None, lo
     """確認済の取消し: back to 提出済 with a reason, so that the center can review it again (or return it)."""
     workflow.check(submission, "reopen", user, lock_version=lock_version, stale=STALE)
     reason = _reason(reason, "確認済を取り消す理由を入力してください。")
+    message = f"の確認済が取り消され、センターが再確認します。理由：{reason}"
+    _decide(user, submission, "reopen", "確認済を取り消しました", "submission_reopened", message, reason)
+
+
+def _decide(user, submission, transition, summary, kind, message, reason=None):
+    """A decision of the center on a submission: who and when, the lifecycle step, the unit told."""
     submission.reviewed_at = datetime.now(UTC)
     submission.reviewed_by_id = user.id
-    workflow.apply(submission, "reopen", user, after={"reason": reason}, summary="確認済を取り消しました")
+    after = {"reason": reason} if reason else None
+    workflow.apply(submission, transition, user, after=after, summary=summary)
     notify(
         unit_users(submission.unit_id),
-        "submission_reopened",
-        f"{submission.cycle.title}の自己点検の確認済が取り消され、センターが再確認します。理由：{reason}",
+        kind,
+        f"{submission.cycle.title}の自己点検{message}",
         f"/submissions/{submission.id}",
     )
 
