@@ -298,3 +298,16 @@ def test_domain_errors_carry_japanese_messages(ctx, world):
         act(service.submit, world.agency, world.submission_a, world.submission_a.lock_version)
     assert "未回答の設問" in caught.value.message
     assert len(caught.value.details["missing"]) > 50
+
+
+def test_the_confirmation_groups_what_is_missing_and_shows_the_scores_before_submitting(agency, world):
+    sub = world.submission_a
+    save(agency, sub, 1, "3")
+    page = agency.get(f"/submissions/{sub.id}/submit").get_data(as_text=True)
+    assert '<h3 class="missing-category">1. ' in page and "問）</h3>" in page
+    form = all_threes(sub)
+    form["lock_version"] = version_of(sub)
+    agency.post(url(sub), form)
+    page = agency.get(f"/submissions/{sub.id}/submit").get_data(as_text=True)
+    assert "提出する内容の点数（提出前の確認）" in page and "総合平均点" in page and "提出する</button>" in page
+    assert "提出すると、この内容で固定されます" in page

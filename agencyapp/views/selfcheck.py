@@ -115,14 +115,30 @@ def save_all(submission_id):
     return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
 
 
+def _confirm_page(submission, error=None, status=200):
+    """Before the final button: what is missing, by 大分類, or the scores that will be submitted."""
+    state = service.load_state(submission)
+    missing = {q.number for q in state.missing()}
+    missing_by_category = [
+        (cat, [q for q in cat.all_questions() if q.number in missing]) for cat in state.structure.categories
+    ]
+    return render_template(
+        "selfcheck/confirm.html",
+        submission=submission,
+        state=state,
+        error=error,
+        missing_by_category=[(cat, qs) for cat, qs in missing_by_category if qs],
+        scores_dict=None if missing else state.scores().as_dict(),
+    ), status
+
+
 @bp.get("/<int:submission_id>/submit")
 def confirm_submit(submission_id):
     submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_SUBMIT)
     if not submission.editable:
         flash("この自己点検は提出済みです。", "info")
         return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
-    state = service.load_state(submission)
-    return render_template("selfcheck/confirm.html", submission=submission, state=state, error=None)
+    return _confirm_page(submission)
 
 
 @bp.post("/<int:submission_id>/submit")
@@ -131,9 +147,6 @@ def submit(submission_id):
     try:
         run(lambda: service.submit(current_user, submission, _lock_version()))
     except DomainError as exc:
-        state = service.load_state(submission)
-        return render_template(
-            "selfcheck/confirm.html", submission=submission, state=state, error=exc.message
-        ), exc.status
+        return _confirm_page(submission, exc.message, exc.status)
     flash("自己点検を提出しました。提出内容は固定され、変更できません。", "success")
     return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)

@@ -79,12 +79,14 @@ def read_progress(page):
     return answered, applicable
 
 
-def expect_off(page, number):
+def expect_off(page, number, waiting_for=None):
+    """Switched off: 該当なし, or (its controlling question unanswered) waiting for that answer."""
     fieldset = question(page, number)
     # Playwright's to_be_disabled() ignores <fieldset>; check the attribute itself.
     expect(page.locator(f"fieldset#q-{number}[disabled]")).to_have_count(1)
     expect(fieldset).to_have_class(re.compile(r"\bquestion--off\b"))
-    expect(fieldset.locator(".off-note")).to_contain_text("該当なし")
+    note = f"設問{waiting_for}に回答すると表示されます" if waiting_for else "該当なし"
+    expect(fieldset.locator(".off-note")).to_contain_text(note)
     expect(fieldset.locator("input[type=radio]")).to_have_count(0)
 
 
@@ -156,7 +158,7 @@ def test_agency_answers_and_submits_the_self_check(page, demo_data, assert_no_cs
 
     # 3. A controlling answer switches questions on and off without a reload.
     page.evaluate("() => { window.__sameDocument = true; }")
-    expect_off(page, 87)  # 設問86 is unanswered: the 委託先の管理 questions wait for it
+    expect_off(page, 87, waiting_for=86)  # 設問86 is unanswered: the 委託先の管理 questions wait for it
     choose(page, 86, 3)
     expect_on(page, 87)
     expect_on(page, 88)
