@@ -11,6 +11,7 @@ from agencyapp.extensions import db
 from agencyapp.htmx import is_htmx
 from agencyapp.lifecycles import SubmissionState
 from agencyapp.models import Cycle, Submission
+from agencyapp.services import todos
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.selfcheck import cycle_submissions, load_answers
 from agencyapp.views.common import chosen_cycle, page_arg, page_count, past_the_last_page, per_page
@@ -58,7 +59,9 @@ def _agency_home():
         if submission.cycle.version_id not in structures:
             structures[submission.cycle.version_id] = load_structure(submission.cycle.version)
     progress = _progress_by_submission(submissions, structures)
-    return render_template("dashboard/agency.html", submissions=submissions, progress=progress)
+    return render_template(
+        "dashboard/agency.html", submissions=submissions, progress=progress, todos=todos.agency_todos(current_user)
+    )
 
 
 def _list_home():

@@ -19,7 +19,7 @@ from agencyapp.forms import iso_date
 from agencyapp.htmx import is_htmx
 from agencyapp.lifecycles import SubmissionState
 from agencyapp.models import ImprovementPoint, Ministry
-from agencyapp.services import DomainError
+from agencyapp.services import DomainError, todos
 from agencyapp.services import improvements as points_service
 from agencyapp.services import review as service
 from agencyapp.services.selfcheck import latest_snapshot, load_state
@@ -32,7 +32,7 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 def queue():
     cycles, cycle = chosen_cycle()
     if cycle is None:
-        return render_template("review/queue.html", cycle=None, cycles=[])
+        return render_template("review/queue.html", cycle=None, cycles=[], todos=todos.center_todos(current_user))
     filters = service.QueueFilters(
         search=(request.args.get("q") or "").strip()[:100],
         status=request.args.get("status") if request.args.get("status") in SubmissionState.choices() else "",
@@ -60,7 +60,7 @@ def queue():
     )
     if is_htmx() and request.headers.get("HX-Target") == "review-queue":
         return render_template("review/_queue_table.html", **context)
-    return render_template("review/queue.html", **context)
+    return render_template("review/queue.html", todos=todos.center_todos(current_user), **context)
 
 
 def _review_context(submission, error=None, failed=None, typed=None):
