@@ -43,6 +43,7 @@ ENDPOINTS: dict[str, Rule] = {
     "auth.logout": SIGNED_IN,
     "auth.password": SIGNED_IN,
     "auth.keepalive": SIGNED_IN,
+    "auth.token": SIGNED_IN,
     "dashboard.home": SIGNED_IN,
     "selfcheck.show": SIGNED_IN,
     "selfcheck.save_answer": (AGENCY,),

@@ -311,3 +311,39 @@ def test_the_confirmation_groups_what_is_missing_and_shows_the_scores_before_sub
     page = agency.get(f"/submissions/{sub.id}/submit").get_data(as_text=True)
     assert "提出する内容の点数（提出前の確認）" in page and "総合平均点" in page and "提出する</button>" in page
     assert "提出すると、この内容で固定されます" in page
+
+
+def test_a_save_sent_with_the_token_of_an_ended_session_shows_the_page_again_with_what_was_sent(agency, world):
+    """Signed in again in another tab: the old page's form is refused, but nothing typed is lost."""
+    sub = world.submission_a
+    agency.get(f"/submissions/{sub.id}")
+    old_token = agency.token
+    agency.login("agency-a", "Correct-Horse-Battery-42")  # a new session: a new token
+    response = agency.client.post(
+        url(sub),
+        data={"answer-1": "2", "note-1": "古い画面の備考", "lock_version": version_of(sub), "csrf_token": old_token},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "入力内容は保存していません" in page
+    assert 'name="answer-1" value="2" checked' in page and "古い画面の備考" in page
+    assert value_of(sub, 1) is None
+
+
+def test_an_autosave_with_a_stale_token_asks_the_page_to_refresh_it(agency, world):
+    sub = world.submission_a
+    agency.get(f"/submissions/{sub.id}")
+    old_token = agency.token
+    agency.login("agency-a", "Correct-Horse-Battery-42")
+    response = agency.client.post(
+        url(sub, 1),
+        data={"answer-1": "3", "lock_version": version_of(sub)},
+        headers={"HX-Request": "true", "X-CSRFToken": old_token},
+    )
+    assert response.status_code == 400 and response.headers["X-CSRF-Stale"] == "1"
+    fresh = agency.client.get("/session/token").get_json()["csrf_token"]
+    response = agency.client.post(
+        url(sub, 1),
+        data={"answer-1": "3", "lock_version": version_of(sub)},
+        headers={"HX-Request": "true", "X-CSRFToken": fresh},
+    )
+    assert response.status_code == 200 and value_of(sub, 1) == 3

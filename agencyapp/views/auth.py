@@ -100,6 +100,15 @@ def password():
     return render_template("auth/password.html", form=form, error=error), status
 
 
+@bp.get("/session/token")
+def token():
+    """A fresh CSRF token for a page opened before the user signed in again (static/js/app.js)."""
+    from flask import jsonify
+    from flask_wtf.csrf import generate_csrf
+
+    return jsonify(csrf_token=generate_csrf())
+
+
 @bp.get("/session/keepalive")
 def keepalive():
     """「ログインを続ける」: the request itself renews the idle clock (security._session_expired)."""

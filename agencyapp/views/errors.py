@@ -27,6 +27,19 @@ def _render(status, detail=None):
     return render_template(template, status=status, title=title, message=detail or message), status
 
 
+STALE_TOKEN = "ログインし直したため、この画面の確認用トークンが古くなっていました。もう一度保存します。"
+# endpoint -> a view that shows the form again with what was sent, when its token was stale (no JavaScript).
+STALE_TOKEN_RECOVERY = {}
+
+
+def recovers_from_stale_token(endpoint):
+    def register(view):
+        STALE_TOKEN_RECOVERY[endpoint] = view
+        return view
+
+    return register
+
+
 def init_app(app):
     @app.errorhandler(Forbidden)
     def forbidden(error):
@@ -51,6 +64,16 @@ def init_app(app):
 
         if not current_user.is_authenticated and request.endpoint != "auth.login":
             return unauthorized()  # no session at all (it expired, or the cookie is gone): not a "bad request"
+        if current_user.is_authenticated:
+            # Signed in again elsewhere: this page still carries the old session's token.
+            if request.headers.get("HX-Request"):
+                response = app.make_response((STALE_TOKEN, 400))
+                response.headers["X-CSRF-Stale"] = "1"  # the page fetches a fresh token and saves again
+                return response
+            recover = STALE_TOKEN_RECOVERY.get(request.endpoint)
+            if recover is not None:
+                db.session.rollback()
+                return recover()
         return _render(
             400, "セキュリティ確認用のトークンが無効です。ページを再読み込みしてから、もう一度操作してください。"
         )

@@ -9,6 +9,7 @@ from agencyapp.htmx import is_htmx
 from agencyapp.services import DomainError, StaleError, oversight, workflow
 from agencyapp.services import selfcheck as service
 from agencyapp.views.common import run
+from agencyapp.views.errors import recovers_from_stale_token
 
 bp = Blueprint("selfcheck", __name__, url_prefix="/submissions")
 
@@ -130,6 +131,17 @@ def _confirm_page(submission, error=None, status=200):
         missing_by_category=[(cat, qs) for cat, qs in missing_by_category if qs],
         scores_dict=None if missing else state.scores().as_dict(),
     ), status
+
+
+@recovers_from_stale_token("selfcheck.save_all")
+def save_all_with_a_stale_token():
+    """The no-JavaScript save sent after signing in again elsewhere: nothing saved, nothing lost."""
+    submission = policy.get_submission_or_404(current_user, request.view_args["submission_id"], Action.SUBMISSION_EDIT)
+    message = (
+        "ログインし直したため、この画面は古い状態でした。入力内容は保存していません。"
+        "下の内容を確かめて、もう一度「入力内容を保存」を押してください。"
+    )
+    return _page(submission, status=400, error=message, posted=request.form)
 
 
 @bp.get("/<int:submission_id>/submit")

@@ -50,10 +50,34 @@
     return base + "?next=" + encodeURIComponent(window.location.pathname + window.location.search);
   }
 
+  // Signed in again in another tab: this page's token is the old session's. Take the new one and save again.
+  function refreshTokenAndRetry(elt) {
+    var url = document.body.getAttribute("data-token-url");
+    return window.fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data || !data.csrf_token) { return false; }
+        document.body.setAttribute("hx-headers", JSON.stringify({ "X-CSRFToken": data.csrf_token }));
+        document.querySelectorAll("input[name=csrf_token]").forEach(function (input) { input.value = data.csrf_token; });
+        var question = questionOf(elt);
+        var source = question ? (question.querySelector("input[type=radio]:checked") || question.querySelector("textarea")) : null;
+        if (source) { source.dispatchEvent(new Event(source.tagName === "TEXTAREA" ? "input" : "change", { bubbles: true })); }
+        return true;
+      })
+      .catch(function () { return false; });
+  }
+
   // A failed autosave keeps the answer on screen and says so; an expired session is said as such.
   document.addEventListener("htmx:responseError", function (event) {
-    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var xhr = event.detail.xhr;
+    var status = xhr ? xhr.status : 0;
     mark(event.detail.elt, "failed");
+    if (status === 400 && xhr.getResponseHeader("X-CSRF-Stale")) {
+      var box = stateBox(event.detail.elt);
+      if (box) { box.textContent = "ログインし直したため、確認用の情報を更新して保存し直しています…"; }
+      refreshTokenAndRetry(event.detail.elt);
+      return;
+    }
     if (status === 401) {
       showError(event.detail.elt, "ログインの有効期限が切れたため保存できませんでした。回答は画面に残っています。"
         + "このページを閉じずに、別のタブでログインし直してから、もう一度選んでください。");

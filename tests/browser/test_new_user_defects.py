@@ -379,24 +379,27 @@ def test_6_an_autosave_after_the_session_ended_keeps_the_answer(
     expect(radio(page, 1, 3)).to_be_checked()  # the first tab still shows the unsaved answer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "The expiry message says to sign in again in another tab and choose again, but the first tab's page still "
-        "carries the CSRF token of the session that ended (hx-headers X-CSRFToken, and the form's csrf_token): "
-        "signing in clears the session and makes a new token, so the next autosave is refused with 400 "
-        "(CSRFError: トークンが無効です) and the save-state shows 「保存できませんでした（サーバーエラー 400）」."
-    ),
-)
 def test_6_after_signing_in_again_elsewhere_the_first_tab_saves_again(
     page, context, demo_data, app, monkeypatch, assert_no_csp_violations
 ):
     link = expire_and_autosave(page, app, monkeypatch, demo_data)
     tab = sign_in_from(link, context, demo_data)
     expect(tab).to_have_url(re.compile(rf"/submissions/{demo_data.submission_id}$"))
-    response = choose(page, 1, 2)  # as the message says: "もう一度選んでください"
-    assert response.status == 200, f"{response.status}: {save_state(page, 1).inner_text()}"
+    with page.expect_response(lambda r: r.request.method == "POST" and r.status == 200, timeout=15_000) as saved:
+        radio(page, 1, 2).check()  # as the message says: "もう一度選んでください"
+    # the first try met the old session's token; the page took the new one and saved again by itself
+    assert saved.value.url.endswith(f"/submissions/{demo_data.submission_id}/answers/1")
     expect(save_state(page, 1)).to_contain_text("保存しました")
+    from agencyapp.models import Answer, ChecklistQuestion
+
+    with app.app_context():
+        value = db.session.scalar(
+            select(Answer.value)
+            .join(ChecklistQuestion, ChecklistQuestion.id == Answer.question_id)
+            .where(Answer.submission_id == demo_data.submission_id, ChecklistQuestion.number == 1)
+        )
+        db.session.remove()
+    assert value == 2
 
 
 # --- 7. a stale save without JavaScript ------------------------------------------------------------
