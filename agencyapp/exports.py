@@ -64,6 +64,13 @@ def workbook_bytes(sheets):
     return buffer.getvalue()
 
 
+def csv_line(values):
+    """One CSV line (CRLF), cells guarded as in ``csv_bytes``: for exports streamed row by row."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([csv_text(v) for v in values])
+    return buffer.getvalue()
+
+
 def csv_bytes(headers, rows):
     """UTF-8 with BOM and CRLF, so Excel opens it in Japanese."""
     buffer = io.StringIO()

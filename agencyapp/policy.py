@@ -94,6 +94,7 @@ ENDPOINTS: dict[str, Rule] = {
     "oversight.export_xlsx": (CENTER, MINISTRY, ADMIN),
     "oversight.export_csv": (CENTER, MINISTRY, ADMIN),
     "audit.index": (CENTER, ADMIN),
+    "audit.export_csv": (CENTER, ADMIN),
     "cycles.index": (CENTER, ADMIN),
     "cycles.new": (CENTER,),
     "admin.users": (ADMIN,),

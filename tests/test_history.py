@@ -1,0 +1,50 @@
+"""The operation history reads in Japanese: events, objects with names and links, before/after as a table
+with Japanese field names, state labels and Japan-time dates; and it exports as CSV."""
+
+import csv
+import io
+
+from sqlalchemy import func, select
+
+from agencyapp.extensions import db
+from agencyapp.models import AuditEvent
+from agencyapp.services import review
+from tests.factories import PASSWORD, act
+from tests.test_review import submitted  # noqa: F401  (a fixture)
+
+
+def test_events_objects_and_changes_are_shown_in_japanese(submitted, make_web):  # noqa: F811
+    sub = submitted.submission_a
+    act(review.return_submission, submitted.center, sub, "根拠を確認してください", sub.lock_version)
+    web = make_web()
+    web.login("center", PASSWORD)
+    page = web.get("/audit/?area=submission").get_data(as_text=True)
+    assert "自己点検：差戻し" in page and "submission.returned" not in page
+    assert f'<a href="/submissions/{sub.id}">自己点検：厚生労働省 年金局</a>' in page
+    assert '<th scope="row">状況</th><td class="pre">提出済</td><td class="pre">差戻し</td>' in page
+    assert '<th scope="row">理由</th><td class="pre"></td><td class="pre">根拠を確認してください</td>' in page
+    assert "{&#34;" not in page and '{"status"' not in page  # no raw JSON
+    login_page = web.get("/audit/?area=login").get_data(as_text=True)
+    assert "ログイン</td>" in login_page and "login.success" not in login_page
+
+
+def test_the_filtered_history_exports_as_csv_and_the_export_is_recorded(submitted, make_web):  # noqa: F811
+    web = make_web()
+    web.login("center", PASSWORD)
+    response = web.get("/audit/export.csv?area=submission", buffered=True)  # streamed: read it in the request
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["日時", "操作者", "操作"]
+    assert rows[1:] and all(r[2].startswith("自己点検") for r in rows[1:])
+    assert any("状況：" in r[5] and "→提出済" in r[5] for r in rows[1:])
+    exports = db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export"))
+    assert exports == 1
+
+
+def test_the_ministry_and_agencies_have_no_history_export(submitted, make_web):  # noqa: F811
+    for login in ("ministry-a", "agency-a"):
+        web = make_web()
+        web.login(login, PASSWORD)
+        assert web.get("/audit/export.csv").status_code == 403
