@@ -20,6 +20,7 @@ EVENTS = {
     "logout": "ログアウト",
     "access.denied": "拒否されたアクセス",
     "user.created": "アカウントの作成",
+    "user.updated": "アカウントの更新",
     "user.activated": "アカウントを有効化",
     "user.deactivated": "アカウントを無効化",
     "user.unlocked": "ロックの解除",
@@ -102,6 +103,8 @@ FIELDS = {
     "unit": "機関",
     "ministry": "府省",
     "questions": "設問数",
+    "display_name": "氏名",
+    "email": "メールアドレス",
 }
 ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 STATE_LABELS = {lc.name: {s.value: s.label for s in lc.states} for lc in LIFECYCLES}

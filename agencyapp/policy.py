@@ -103,6 +103,7 @@ ENDPOINTS: dict[str, Rule] = {
     "admin.set_active": (ADMIN,),
     "admin.unlock": (ADMIN,),
     "admin.set_password": (ADMIN,),
+    "admin.edit_user": (ADMIN,),
     "organisations.index": (ADMIN,),
     "organisations.add_ministry": (ADMIN,),
     "organisations.add_unit": (ADMIN,),

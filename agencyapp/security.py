@@ -138,7 +138,18 @@ def enforce_endpoint_policy():
     if not policy.role_may_reach(current_user.role, rule):
         record_denied(current_user, endpoint)
         abort(403)
+    if current_user.must_change_password and endpoint not in WHILE_PASSWORD_MUST_CHANGE:
+        flash(
+            "管理者が設定したパスワードでログインしています。続ける前に、ご自身のパスワードに変更してください。", "info"
+        )
+        if request.headers.get("HX-Request"):
+            return hx_redirect(url_for("auth.password"))
+        return redirect(url_for("auth.password"))
     return None
+
+
+# What a user whose password was set by an administrator may do before choosing their own.
+WHILE_PASSWORD_MUST_CHANGE = {"auth.password", "auth.logout", "auth.keepalive", "auth.token"}
 
 
 EXPIRY_MESSAGES = {

@@ -72,8 +72,9 @@ def test_admin_unlocks_and_sets_a_password(ctx, world, make_web):
     assert web.post(f"/admin/users/{locked.id}/password", {"password": "short"}).status_code == 422
     assert web.post(f"/admin/users/{locked.id}/password", {"password": GOOD}).status_code == 303
     fresh = make_web()
-    fresh.login("agency-b", GOOD)
-    assert fresh.get("/").status_code == 200
+    fresh.login("agency-b", GOOD)  # the new password signs in; the user is then asked to choose their own
+    response = fresh.client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/account/password")
 
 
 def test_user_list_is_searchable_and_admin_only(ctx, world, make_web):
@@ -107,3 +108,44 @@ def test_a_session_ended_elsewhere_is_not_called_deactivated(ctx, world, make_we
     second.logout()  # rotates the token: the first session ends too
     page = first.client.get("/", follow_redirects=True).get_data(as_text=True)
     assert "ログイン" in page and "無効" not in page
+
+
+def test_admin_edits_a_user_on_transfer_and_the_old_sessions_end(ctx, world, make_web):
+    agency = make_web()
+    agency.login("agency-a", PASSWORD)
+    web = admin_web(make_web)
+    web.get(f"/admin/users/{world.agency.id}")
+    bad = web.post(
+        f"/admin/users/{world.agency.id}/edit", {"display_name": "年金 花子", "role": "agency", "unit_id": ""}
+    )
+    assert bad.status_code == 422 and "所属機関が必要" in bad.get_data(as_text=True)
+    response = web.post(
+        f"/admin/users/{world.agency.id}/edit",
+        {"display_name": "雇用 花子", "email": "koyo@example.invalid", "role": "agency", "unit_id": world.unit_a2.id},
+    )
+    assert response.status_code == 303
+    moved = user("agency-a")
+    assert (moved.display_name, moved.email, moved.unit_id) == ("雇用 花子", "koyo@example.invalid", world.unit_a2.id)
+    assert agency.client.get("/").status_code == 302  # the old unit's pages are gone from the old session
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.updated"))
+    assert event.before["unit"] == world.unit_a.id and event.after["unit"] == world.unit_a2.id
+
+
+def test_a_password_set_by_the_admin_must_be_changed_at_the_next_sign_in(ctx, world, make_web):
+    web = admin_web(make_web)
+    web.get(f"/admin/users/{world.agency_b.id}")
+    assert web.post(f"/admin/users/{world.agency_b.id}/password", {"password": GOOD}).status_code == 303
+    assert user("agency-b").must_change_password is True
+    fresh = make_web()
+    fresh.login("agency-b", GOOD)
+    response = fresh.client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/account/password")
+    assert "ご自身のパスワードに変更してください" in fresh.client.get("/account/password").get_data(as_text=True)
+    fresh.get("/account/password")
+    mine = "Another-Horse-Staple-97"
+    changed = fresh.post(
+        "/account/password", {"current_password": GOOD, "new_password": mine, "confirm_password": mine}
+    )
+    assert changed.status_code == 303, changed.get_data(as_text=True)[:2000]
+    assert user("agency-b").must_change_password is False
+    assert fresh.client.get("/").status_code == 200

@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agencyapp.models.base import Base, UTCDateTime, utcnow
@@ -48,6 +48,8 @@ class User(UserMixin, Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(default=True)
+    # Set when an administrator sets the password: the user chooses their own at the next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Flask-Login keeps this token in the session cookie instead of the id:
     # rotating it (logout, password change, deactivation) kills every copy of the cookie.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)

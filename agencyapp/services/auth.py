@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from agencyapp import passwords
+from agencyapp import passwords, policy
+from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.models import User
 from agencyapp.services import DomainError, LoginError
@@ -78,6 +79,8 @@ def end_session(user: User, reason: str = "logout") -> None:
 
 def set_password(user: User, new_password: str, actor: User | None = None) -> None:
     """Set a password that passes the policy; rotates the session token."""
+    if actor is not None and actor.id != user.id:
+        policy.require(actor, Action.USER_MANAGE)
     problems = passwords.policy_problems(
         new_password,
         current_app.config["PASSWORD_MIN_LENGTH"],
@@ -87,6 +90,8 @@ def set_password(user: User, new_password: str, actor: User | None = None) -> No
         raise DomainError(" ".join(problems), problems=problems)
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = _now()
+    # Set by someone else (an administrator): the user must choose their own at the next sign-in.
+    user.must_change_password = actor is not None and actor.id != user.id
     user.rotate_session_token()
     record("user.password_changed", actor=actor or user, obj=user, summary="パスワードを変更しました")
 

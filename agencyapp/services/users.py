@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from flask import current_app
 from sqlalchemy import select
 
-from agencyapp import passwords
+from agencyapp import passwords, policy
+from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.models import Ministry, Unit, User
 from agencyapp.models.user import AGENCY, MINISTRY, ROLES
@@ -111,3 +112,65 @@ def search_users(text: str = "", role: str = "", page: int = 1, per_page: int = 
         .all()
     )
     return rows, total
+
+
+def update_user(
+    actor: User,
+    user: User,
+    *,
+    display_name: str | None,
+    email: str | None,
+    role: str | None,
+    unit: Unit | None = None,
+    ministry: Ministry | None = None,
+) -> User:
+    """Edit an account (name, mail, and role and scope on a transfer). A change of role or scope ends the
+    user's sessions, so that no page keeps showing what the user may no longer see."""
+    policy.require(actor, Action.USER_MANAGE)
+    problems = []
+    name = (display_name or "").strip()
+    if not name or len(name) > 100:
+        problems.append("氏名を100文字以内で入力してください。")
+    mail = (email or "").strip()
+    if mail and ("@" not in mail or len(mail) > 254):
+        problems.append("メールアドレスの形式が正しくありません。")
+    if role not in ROLES:
+        problems.append("役割が正しくありません。")
+    if role == AGENCY and unit is None:
+        problems.append("機関担当者には所属機関が必要です。")
+    if role == MINISTRY and ministry is None:
+        problems.append("省統括課の利用者には府省が必要です。")
+    if actor.id == user.id and role != user.role:
+        problems.append("自分自身の役割は変更できません。")
+    if problems:
+        raise DomainError(" ".join(problems), problems=problems)
+    before = {
+        "display_name": user.display_name,
+        "email": user.email,
+        "role": user.role,
+        "unit": user.unit_id,
+        "ministry": user.ministry_id,
+    }
+    user.display_name, user.email, user.role = name, mail, role
+    user.unit_id = unit.id if role == AGENCY else None
+    user.ministry_id = ministry.id if role == MINISTRY else None
+    after = {
+        "display_name": user.display_name,
+        "email": user.email,
+        "role": user.role,
+        "unit": user.unit_id,
+        "ministry": user.ministry_id,
+    }
+    if before == after:
+        return user
+    if (before["role"], before["unit"], before["ministry"]) != (after["role"], after["unit"], after["ministry"]):
+        user.rotate_session_token()
+    record(
+        "user.updated",
+        actor=actor,
+        obj=user,
+        before=before,
+        after=after,
+        summary=f"アカウント {user.login_id} を更新しました",
+    )
+    return user

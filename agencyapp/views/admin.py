@@ -88,9 +88,50 @@ def _user(user_id):
     return user
 
 
+def _user_page(user, error=None, status=200, form=None, editing=False):
+    units, ministries = _choices()
+    return render_template(
+        "admin/user.html",
+        user=user,
+        error=error,
+        units=units,
+        ministries=ministries,
+        roles=ROLE_LABELS,
+        form=form or {},
+        editing=editing,
+    ), status
+
+
 @bp.get("/users/<int:user_id>")
 def user(user_id):
-    return render_template("admin/user.html", user=_user(user_id), error=None)
+    return _user_page(_user(user_id))
+
+
+@bp.post("/users/<int:user_id>/edit")
+def edit_user(user_id):
+    """Name, mail, and role and scope on a transfer."""
+    user = _user(user_id)
+    form = request.form
+    unit = db.session.get(Unit, form.get("unit_id", type=int)) if form.get("unit_id") else None
+    ministry = db.session.get(Ministry, form.get("ministry_id", type=int)) if form.get("ministry_id") else None
+    try:
+        run(
+            service.update_user,
+            current_user,
+            user,
+            display_name=form.get("display_name"),
+            email=form.get("email"),
+            role=form.get("role"),
+            unit=unit,
+            ministry=ministry,
+        )
+    except DomainError as exc:
+        return _user_page(user, exc.message, exc.status, form=form, editing=True)
+    flash(
+        "アカウントを更新しました。役割や所属を変えた場合、この利用者のログイン中のセッションは無効になりました。",
+        "success",
+    )
+    return redirect(url_for("admin.user", user_id=user.id), code=303)
 
 
 def _act(user_id, call, success):
@@ -98,7 +139,7 @@ def _act(user_id, call, success):
     try:
         run(call, user)
     except DomainError as exc:
-        return render_template("admin/user.html", user=user, error=exc.message), exc.status
+        return _user_page(user, exc.message, exc.status)
     flash(success, "success")
     return redirect(url_for("admin.user", user_id=user.id), code=303)
 
@@ -125,5 +166,6 @@ def set_password(user_id):
     return _act(
         user_id,
         lambda u: auth_service.set_password(u, request.form.get("password") or "", actor=current_user),
-        "パスワードを設定しました。この利用者のログイン中のセッションは無効になりました。",
+        "パスワードを設定しました。この利用者のログイン中のセッションは無効になり、"
+        "次のログインで本人が自分のパスワードに変更します。",
     )

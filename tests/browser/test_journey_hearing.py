@@ -51,6 +51,9 @@ def slot_group(page, index):
     return page.get_by_role("group", name=re.compile(rf"^候補{index}(\s|$)"))
 
 
+WEEKDAYS = "月火水木金土日"
+
+
 def date_ja(day):
     return f"{day.year}年{day.month}月{day.day}日"
 
@@ -154,8 +157,9 @@ def test_center_selects_schedules_records_and_publishes_a_hearing(
     expect(status_badge(center)).to_have_text("日程調整中")
     slots = center.get_by_role("group", name="候補日時（日本時間）").get_by_role("radio")
     expect(slots).to_have_count(2)
-    expect(center.get_by_role("radio", name=re.compile(rf"{date_ja(day)} 10:00〜11:00"))).to_be_visible()
-    expect(center.get_by_role("radio", name=re.compile(rf"{date_ja(day)} 14:00〜15:00"))).to_be_visible()
+    weekday = f"{date_ja(day)}（{WEEKDAYS[day.weekday()]}）"  # slots show their weekday
+    expect(center.get_by_role("radio", name=re.compile(rf"{weekday} 10:00〜11:00"))).to_be_visible()
+    expect(center.get_by_role("radio", name=re.compile(rf"{weekday} 14:00〜15:00"))).to_be_visible()
     timer.lap("propose")
 
     # 4. The agency finds the hearing under ヒアリング and picks the 10:00 slot.
