@@ -286,6 +286,15 @@ POINT = Lifecycle(
             "回答できません",
         ),
         Transition(
+            "withdraw",
+            "回答を取り下げる（センターが開く前）",
+            (P.ANSWERED,),
+            P.ISSUED,
+            Action.POINT_ANSWER,
+            "point.withdrawn",
+            "回答を取り下げられません",
+        ),
+        Transition(
             "return",
             "回答を差戻し",
             (P.ANSWERED,),

@@ -68,6 +68,7 @@ ENDPOINTS: dict[str, Rule] = {
     "improvements.index": SIGNED_IN,
     "improvements.point": SIGNED_IN,
     "improvements.answer": (AGENCY,),
+    "improvements.withdraw": (AGENCY,),
     "improvements.return_point": (CENTER,),
     "improvements.close_point": (CENTER,),
     "improvements.attachment": SIGNED_IN,

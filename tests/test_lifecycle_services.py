@@ -231,6 +231,9 @@ class PointBench(Bench):
     def do_answer(self, user, point):
         act(improvements.answer_point, user, point, "点検手順を定める", _future(60), "", None, point.lock_version)
 
+    def do_withdraw(self, user, point):
+        act(improvements.withdraw_answer, user, point, point.lock_version)
+
     def do_return(self, user, point):
         act(improvements.return_point, user, point, "完了報告に記録の写しを添えてください", point.lock_version)
 

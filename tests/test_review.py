@@ -674,3 +674,49 @@ def test_the_center_reopens_an_accepted_submission_with_a_reason_and_the_card_sh
     }
     kinds = db.session.scalars(select(Notification.kind).where(Notification.user_id == submitted.agency.id)).all()
     assert "submission_reopened" in kinds
+
+
+def test_the_agency_withdraws_an_answer_the_center_has_not_opened_and_the_history_keeps_it(submitted, make_web):
+    point = issue(submitted).points[0]
+    act(
+        points.answer_point,
+        submitted.agency,
+        point,
+        "計画（誤り）",
+        today_tokyo() + timedelta(days=30),
+        "",
+        None,
+        point.lock_version,
+    )
+    agency = signed_in(make_web, "agency-a")
+    page = agency.get(f"/improvements/points/{point.id}").get_data(as_text=True)
+    assert "回答を取り下げて修正する</button>" in page
+    point = reload(ImprovementPoint, point.id)
+    assert (
+        agency.post(f"/improvements/points/{point.id}/withdraw", {"lock_version": point.lock_version}).status_code
+        == 303
+    )
+    point = reload(ImprovementPoint, point.id)
+    assert point.status == "issued"
+    page = agency.get(f"/improvements/points/{point.id}").get_data(as_text=True)
+    assert "機関が回答を取り下げ" in page and "回答する" in page
+    # once the center has opened the answer, it stays
+    act(
+        points.answer_point,
+        submitted.agency,
+        point,
+        "計画（修正後）",
+        today_tokyo() + timedelta(days=30),
+        "",
+        None,
+        point.lock_version,
+    )
+    center = signed_in(make_web, "center")
+    center.get(f"/improvements/points/{point.id}")
+    point = reload(ImprovementPoint, point.id)
+    assert point.answer_seen_at is not None
+    assert "回答を取り下げて修正する</button>" not in agency.get(f"/improvements/points/{point.id}").get_data(
+        as_text=True
+    )
+    with pytest.raises(DomainError, match="センターが既に回答を確認し始めている"):
+        act(points.withdraw_answer, submitted.agency, point, point.lock_version)

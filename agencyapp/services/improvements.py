@@ -282,6 +282,7 @@ def answer_point(
     before = {"plan": point.plan, "report": point.report}
     point.plan, point.plan_due_on, point.report = plan, plan_due_on, report
     point.answered_at = point.updated_at = now
+    point.answer_seen_at = None
     body = f"改善計画：{plan}" + (f"\n完了報告：{report}" if report else "")
     event = PointEvent(point_id=point.id, kind="answered", body=body, plan_due_on=plan_due_on, actor_id=user.id, at=now)
     db.session.add(event)
@@ -320,6 +321,33 @@ def answer_point(
         f"/improvements/points/{point.id}",
     )
     return point
+
+
+def withdraw_answer(user: User, point: ImprovementPoint, lock_version: int | None) -> None:
+    """The agency takes its answer back to correct it, while the center has not opened it yet; kept in history."""
+    workflow.check(point, "withdraw", user, lock_version=lock_version, stale=STALE)
+    if point.answer_seen_at is not None:
+        raise DomainError(
+            "センターが既に回答を確認し始めているため、取り下げられません。修正がある場合はセンターに連絡してください。"
+        )
+    now = datetime.now(UTC)
+    point.updated_at = now
+    db.session.add(
+        PointEvent(
+            point_id=point.id, kind="withdrawn", body="回答を取り下げました（修正のため）", actor_id=user.id, at=now
+        )
+    )
+    workflow.apply(point, "withdraw", user, summary="改善点への回答を取り下げました（修正のため）")
+
+
+def mark_answer_seen(user: User, point: ImprovementPoint) -> None:
+    """The center opened an answered point: from now on the agency cannot withdraw the answer."""
+    if (
+        point.state is PointState.ANSWERED
+        and point.answer_seen_at is None
+        and policy.can(user, Action.POINT_CLOSE, point)
+    ):
+        point.answer_seen_at = datetime.now(UTC)
 
 
 def return_point(user: User, point: ImprovementPoint, comment: str | None, lock_version: int | None) -> None:

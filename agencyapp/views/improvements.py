@@ -65,13 +65,26 @@ def _point_page(point, error=None, status=200, form=None):
         form=form or {},
         overdue=service.is_overdue(point),
         can_answer=workflow.permitted(current_user, point, "answer"),
+        can_withdraw=workflow.permitted(current_user, point, "withdraw") and point.answer_seen_at is None,
         can_decide=workflow.permitted(current_user, point, "close"),
     ), status
 
 
 @bp.get("/points/<int:point_id>")
 def point(point_id):
-    return _point_page(policy.get_point_or_404(current_user, point_id))
+    found = policy.get_point_or_404(current_user, point_id)
+    run(service.mark_answer_seen, current_user, found)
+    return _point_page(found)
+
+
+@bp.post("/points/<int:point_id>/withdraw")
+def withdraw(point_id):
+    return _act(
+        point_id,
+        Action.POINT_ANSWER,
+        lambda point, lock: service.withdraw_answer(current_user, point, lock),
+        "回答を取り下げました。内容を修正して、もう一度回答してください。",
+    )
 
 
 def _act(point_id, action, call, success):
