@@ -221,15 +221,20 @@ VIEW_WINDOW = timedelta(minutes=30)
 def record_view(user: User, submission: Submission, page: str) -> None:
     """Log an opening of the submission by someone outside its unit (its own contacts are not logged).
 
-    One view per person per submission per 30 minutes: reloads and the redirects after each action of
-    a review are one look, not dozens.
+    One view per person, submission and page per 30 minutes: reloads and the redirects after each action
+    of a review are one look, not dozens (opening the answers after the summary is still another look).
     """
     if policy.belongs_to_unit(user, submission.unit_id):
         return
     now = datetime.now(UTC)
     recent = db.session.scalar(
         select(ReadLog.id)
-        .where(ReadLog.submission_id == submission.id, ReadLog.user_id == user.id, ReadLog.at > now - VIEW_WINDOW)
+        .where(
+            ReadLog.submission_id == submission.id,
+            ReadLog.user_id == user.id,
+            ReadLog.page == page,
+            ReadLog.at > now - VIEW_WINDOW,
+        )
         .limit(1)
     )
     if recent is None:
