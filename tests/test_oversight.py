@@ -195,7 +195,7 @@ def test_year_over_year_appears_with_several_cycles(scene, make_web):
     last_year = factories.make_cycle([scene.unit_a, scene.unit_a2], fiscal_year=2025)
     submit_answers(scene.agency, factories.submission_of(last_year, scene.unit_a), {"answer-1": "3"})
     page = web_for(make_web, "ministry-a").get(f"/oversight/?cycle={scene.cycle.id}").get_data(as_text=True)
-    assert 'data-chart="trend-chart"' in page and "2025年度" in page and "2026年度" in page
+    assert 'data-chart="trend-chart"' in page and "令和7年度（2025年度）" in page and "令和8年度（2026年度）" in page
 
 
 # --- exports ------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from agencyapp import charts, policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
-from agencyapp.formatting import stamp_tokyo
+from agencyapp.formatting import fiscal_year_label, stamp_tokyo
 from agencyapp.htmx import page_of
 from agencyapp.models import Answer, ChecklistQuestion, Ministry, Submission
 from agencyapp.services import oversight as service
@@ -54,7 +54,7 @@ def home():
     trend_chart = (
         charts.bar_chart(
             f"{scope_name}の平均点の推移",
-            [(y, f"{y}年度") for y, _, _ in trend],
+            [(y, fiscal_year_label(y)) for y, _, _ in trend],
             [(scope_name, {y: m for y, m, _ in trend})],
         )
         if len(trend) > 1
@@ -104,7 +104,7 @@ def unit(unit_id):
     trend_chart = (
         charts.bar_chart(
             f"{unit.name}の平均点の推移",
-            [(y, f"{y}年度") for y, _, _ in trend],
+            [(y, fiscal_year_label(y)) for y, _, _ in trend],
             [(unit.name, {y: m for y, m, _ in trend})],
         )
         if len(trend) > 1
