@@ -35,12 +35,7 @@ def create_user(
         problems.append(f"ログインID {login_id} は既に使われています。")
     if not (display_name or "").strip():
         problems.append("氏名を入力してください。")
-    if role not in ROLES:
-        problems.append("役割が正しくありません。")
-    if role == AGENCY and unit is None:
-        problems.append("機関担当者には所属機関が必要です。")
-    if role == MINISTRY and ministry is None:
-        problems.append("省統括課の利用者には府省が必要です。")
+    problems += _scope_problems(role, unit, ministry)
     problems += passwords.policy_problems(
         password or "", current_app.config["PASSWORD_MIN_LENGTH"], user_inputs=(login_id, display_name)
     )
@@ -134,12 +129,7 @@ def update_user(
     mail = (email or "").strip()
     if mail and ("@" not in mail or len(mail) > 254):
         problems.append("メールアドレスの形式が正しくありません。")
-    if role not in ROLES:
-        problems.append("役割が正しくありません。")
-    if role == AGENCY and unit is None:
-        problems.append("機関担当者には所属機関が必要です。")
-    if role == MINISTRY and ministry is None:
-        problems.append("省統括課の利用者には府省が必要です。")
+    problems += _scope_problems(role, unit, ministry)
     if actor.id == user.id and role != user.role:
         problems.append("自分自身の役割は変更できません。")
     if problems:
@@ -174,3 +164,15 @@ def update_user(
         summary=f"アカウント {user.login_id} を更新しました",
     )
     return user
+
+
+def _scope_problems(role: str | None, unit: Unit | None, ministry: Ministry | None) -> list[str]:
+    """A role comes with its scope: an agency contact belongs to a unit, a security division to a ministry."""
+    problems = []
+    if role not in ROLES:
+        problems.append("役割が正しくありません。")
+    if role == AGENCY and unit is None:
+        problems.append("機関担当者には所属機関が必要です。")
+    if role == MINISTRY and ministry is None:
+        problems.append("省統括課の利用者には府省が必要です。")
+    return problems

@@ -145,49 +145,48 @@ def add_note(submission_id):
     return _back(submission, "#notes")
 
 
+def _decide(submission_id, action, call, form_key, success):
+    """One of the center's decisions on a submission: run it, or show the page with the message beside its form."""
+    submission = policy.get_submission_or_404(current_user, submission_id, action)
+    try:
+        run(call, current_user, submission, request.form.get("lock_version", type=int))
+    except DomainError as exc:
+        return _fail(submission, exc, form_key)
+    flash(success, "success")
+    return _back(submission)
+
+
 @bp.post("/submissions/<int:submission_id>/return")
 def return_submission(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_RETURN)
-    try:
-        run(
-            service.return_submission,
-            current_user,
-            submission,
-            request.form.get("reason"),
-            request.form.get("lock_version", type=int),
-        )
-    except DomainError as exc:
-        return _fail(submission, exc, "decision")
-    flash("自己点検を差し戻しました。機関に通知しました。", "success")
-    return _back(submission)
+    return _decide(
+        submission_id,
+        Action.SUBMISSION_RETURN,
+        lambda user, sub, lock: service.return_submission(user, sub, request.form.get("reason"), lock),
+        "decision",
+        "自己点検を差し戻しました。機関に通知しました。",
+    )
 
 
 @bp.post("/submissions/<int:submission_id>/accept")
 def accept(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_ACCEPT)
-    try:
-        run(service.accept_submission, current_user, submission, request.form.get("lock_version", type=int))
-    except DomainError as exc:
-        return _fail(submission, exc, "decision")
-    flash("自己点検を確認済にしました。機関に通知しました。", "success")
-    return _back(submission)
+    return _decide(
+        submission_id,
+        Action.SUBMISSION_ACCEPT,
+        service.accept_submission,
+        "decision",
+        "自己点検を確認済にしました。機関に通知しました。",
+    )
 
 
 @bp.post("/submissions/<int:submission_id>/reopen")
 def reopen(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_ACCEPT)
-    try:
-        run(
-            service.reopen_submission,
-            current_user,
-            submission,
-            request.form.get("reason"),
-            request.form.get("lock_version", type=int),
-        )
-    except DomainError as exc:
-        return _fail(submission, exc, "reopen")
-    flash("確認済を取り消しました（提出済に戻りました）。機関に通知しました。", "success")
-    return _back(submission)
+    return _decide(
+        submission_id,
+        Action.SUBMISSION_ACCEPT,
+        lambda user, sub, lock: service.reopen_submission(user, sub, request.form.get("reason"), lock),
+        "reopen",
+        "確認済を取り消しました（提出済に戻りました）。機関に通知しました。",
+    )
 
 
 def _drafts_response(submission, error=None, status=200, form_key=None):
