@@ -180,3 +180,12 @@ def test_create_agency_user_needs_an_existing_unit(runner, ctx):
         ]
     )
     assert result.exit_code == 1 and "所属機関が必要" in result.output
+
+
+def test_demo_unit_names_follow_one_pattern():
+    """Every demo unit is named ministry first, so lists and pages show the same name."""
+    from agencyapp.demo import ORGANISATIONS
+
+    for _, ministry, units in ORGANISATIONS:
+        for _, name, _ in units:
+            assert name.startswith(ministry + " "), name
