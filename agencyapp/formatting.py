@@ -68,6 +68,22 @@ def date_wareki(value):
     return f"{name}{number}年{value.month}月{value.day}日（{date_ja(value)}）"
 
 
+def wareki(value):
+    """令和8年12月2日: a date (or a datetime's Japan-time date) in 和暦 alone, for lists and tables."""
+    if value is None:
+        return ""
+    value = local_date(value)
+    name, number = era_year(value.year, value.month, value.day)
+    return f"{name}{number}年{value.month}月{value.day}日"
+
+
+def datetime_wareki(value):
+    """令和8年12月2日 10:05 in Japan time."""
+    if value is None:
+        return ""
+    return f"{wareki(value)} {to_tokyo(value):%H:%M}"
+
+
 def datetime_ja(value):
     """2026年11月26日 14:05 in Japan time."""
     if value is None:
@@ -138,6 +154,8 @@ def init_app(app):
         date_wareki=date_wareki,
         datetime_ja=datetime_ja,
         datetime_wd=datetime_wd,
+        wareki=wareki,
+        datetime_wareki=datetime_wareki,
         https_links=https_links,
         time_ja=time_ja,
         fiscal_year=fiscal_year_label,

@@ -62,3 +62,13 @@ def test_only_https_addresses_become_links_and_everything_else_is_escaped():
     assert "&lt;b&gt;http://evil.example&lt;/b&gt;" in html and 'href="http://' not in html
     assert "javascript:alert(1)" in html and html.count("<a ") == 1
     assert str(https_links('https://x.example/"onmouseover="alert(1)')).count('"') == 6  # the quote ends the URL
+
+
+def test_lists_show_dates_in_wareki():
+    from datetime import UTC, date, datetime
+
+    from agencyapp.formatting import datetime_wareki, wareki
+
+    assert wareki(date(2027, 1, 29)) == "令和9年1月29日"
+    assert wareki(date(2019, 5, 1)) == "令和元年5月1日"
+    assert datetime_wareki(datetime(2026, 12, 1, 16, 30, tzinfo=UTC)) == "令和8年12月2日 01:30"
