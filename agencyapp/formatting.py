@@ -77,6 +77,12 @@ def wareki(value):
     return f"{name}{number}年{value.month}月{value.day}日"
 
 
+def month_wareki(year, month):
+    """令和8年12月（2026年12月）: a calendar month's heading."""
+    name, number = era_year(year, month, 1)
+    return f"{name}{number}年{month}月（{year}年{month}月）"
+
+
 def datetime_wareki(value):
     """令和8年12月2日 10:05 in Japan time."""
     if value is None:
@@ -163,4 +169,6 @@ def init_app(app):
         score=score,
         percent=percent,
     )
-    app.jinja_env.globals.update(today_tokyo=today_tokyo, tomorrow_tokyo=tomorrow_tokyo, now_utc=now_utc)
+    app.jinja_env.globals.update(
+        month_wareki=month_wareki, today_tokyo=today_tokyo, tomorrow_tokyo=tomorrow_tokyo, now_utc=now_utc
+    )

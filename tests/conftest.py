@@ -1,7 +1,20 @@
 """Fixtures: one app per test session on SQLite (default) or PostgreSQL (TEST_DATABASE_URL).
 
-The checklist editions are imported once per session; every other table is
-emptied after each test so that tests never see each other's rows.
+The schema and the shipped checklist editions are created once per session.
+
+Each test that uses the app runs inside one database transaction on one connection,
+rolled back when the test ends. Every ``db.session`` of the test (the test's own app
+context, ``world``, each request of the test client, CLI commands) is bound to that
+connection and joins its transaction through a SAVEPOINT: ``db.session.commit()``
+releases the session's savepoint, ``db.session.rollback()`` returns to it, and the
+rows are gone once the test is over.
+
+Tests whose commits other connections must see keep real commits: the browser tests
+(a live server thread), tests that make a second app on the same database (fixture
+``make_app``) and tests marked ``real_commits``. After each of them every table but
+the checklists is emptied (the checklists are imported again if the test added one).
+A transactional test that opens a second connection to the test database fails at
+once and says so, instead of waiting on SQLite's lock or leaking rows on PostgreSQL.
 """
 
 import contextlib
@@ -9,10 +22,14 @@ import contextvars
 import os
 import re
 import tempfile
+import threading
+import warnings
+import weakref
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import delete, event, func, select
+from sqlalchemy.engine import Engine
 
 from agencyapp import create_app
 from agencyapp.demo import import_shipped_checklists
@@ -22,6 +39,24 @@ from agencyapp.models.base import Base
 
 IN_CI = os.environ.get("CI") == "true"
 CHECKLIST_TABLES = {"checklist_version", "checklist_section", "checklist_goal", "checklist_item", "checklist_question"}
+
+REAL_COMMITS = "real_commits"
+# Fixtures that put a second app (its own engine) on the session database.
+SECOND_APP_FIXTURES = {"make_app"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        f"{REAL_COMMITS}: commits for real instead of inside a rolled-back transaction "
+        "(threads, a live server, a second engine); every table is emptied afterwards",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SECOND_APP_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(REAL_COMMITS)
 
 
 def database_url(tmpdir):
@@ -69,8 +104,11 @@ def app():
         db.session.commit()
         base_versions = db.session.scalar(select(func.count()).select_from(ChecklistVersion))
     app.config["_BASE_VERSIONS"] = base_versions
+    _empty_tables(app)  # the import's audit rows: tests start with the checklists alone
     app.test_client_class = IsolatedClient
+    event.listen(Engine, "engine_connect", _SharedConnection.refuse_another)
     yield app
+    event.remove(Engine, "engine_connect", _SharedConnection.refuse_another)
     with app.app_context():
         db.session.remove()
         Base.metadata.drop_all(db.engine)
@@ -92,11 +130,111 @@ def _empty_tables(app):
         db.session.remove()
 
 
+class SharedUncommittedRows(UserWarning):
+    """A session used the database while another session of this test held flushed rows it had
+    not committed. The test's sessions share one connection, so this one sees those rows; in
+    production (and in a real_commits test) it would not: commit them first."""
+
+
+class _SharedConnection:
+    """The connection of the running transactional test, and the guard against a second one."""
+
+    connection = None
+
+    @classmethod
+    def refuse_another(cls, conn):
+        """``engine_connect`` on every engine: no other connection to the test database."""
+        shared = cls.connection
+        if shared is None or conn is shared or conn.engine.url != shared.engine.url:
+            return
+        conn.close()
+        raise RuntimeError(
+            "a transactional test opened a second connection to the test database; it would not "
+            f"see the test's rows (or wait on SQLite's lock): mark the test @pytest.mark.{REAL_COMMITS}"
+        )
+
+
+@contextlib.contextmanager
+def _rolled_back_transaction(app):
+    """Bind every ``db.session`` to one connection whose transaction is rolled back at the end."""
+    with app.app_context():
+        engine = db.engine
+    connection = engine.connect()
+    raw = connection.connection.dbapi_connection if engine.dialect.name == "sqlite" else None
+    if raw is not None:
+        # pysqlite would not emit BEGIN before a SAVEPOINT (nor before a SELECT), so the
+        # savepoints would commit on their own: take transaction control from it for this
+        # connection only (SQLAlchemy's SQLite docs, "Enabling Non-Legacy SQLite
+        # Transactional Modes") and put the driver's default back before the pool gets it.
+        saved_isolation = raw.isolation_level
+        raw.isolation_level = None
+    transaction = connection.begin()
+    if raw is not None:
+        connection.exec_driver_sql("BEGIN")
+
+    factory = db.session.session_factory
+    session_class = factory.class_
+    default_get_bind = session_class.get_bind
+    test_thread = threading.get_ident()
+    # Sessions with flushed rows not yet committed. On one connection every other session
+    # sees them (in production none would): warn when another session uses the database.
+    unsaved = weakref.WeakSet()
+
+    def get_bind(self, *args, **kwargs):
+        bind = default_get_bind(self, *args, **kwargs)
+        if bind is not engine:
+            return bind  # another app's engine: left alone
+        if threading.get_ident() != test_thread:
+            raise RuntimeError(
+                "a transactional test used the database from another thread, which cannot share "
+                f"the test's connection: mark the test @pytest.mark.{REAL_COMMITS}"
+            )
+        if unsaved and any(other is not self for other in unsaved):
+            unsaved.clear()  # once per uncommitted batch
+            warnings.warn(SharedUncommittedRows(SharedUncommittedRows.__doc__), stacklevel=2)
+        return connection
+
+    def flushed(session, _flush_context):
+        unsaved.add(session)
+
+    def ended(session, transaction):
+        if transaction.parent is None:
+            unsaved.discard(session)
+
+    _SharedConnection.connection = connection
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(session_class, "get_bind", get_bind)
+            patch.setitem(factory.kw, "join_transaction_mode", "create_savepoint")
+            event.listen(factory, "after_flush", flushed)
+            event.listen(factory, "after_transaction_end", ended)
+            try:
+                yield connection
+            finally:
+                event.remove(factory, "after_flush", flushed)
+                event.remove(factory, "after_transaction_end", ended)
+    finally:
+        _SharedConnection.connection = None
+        if transaction.is_active:
+            transaction.rollback()
+        if raw is not None and not connection.invalidated:
+            raw.isolation_level = saved_isolation
+        connection.close()
+
+
 @pytest.fixture(autouse=True)
-def _clean_database(request):
-    yield
-    if "app" in request.fixturenames:
-        _empty_tables(request.getfixturevalue("app"))
+def _database(request):
+    """A rolled-back transaction per test; for ``real_commits`` tests, empty tables afterwards."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    if request.node.get_closest_marker(REAL_COMMITS):
+        yield
+        _empty_tables(app)
+        return
+    with _rolled_back_transaction(app):
+        yield
 
 
 @pytest.fixture
@@ -187,12 +325,18 @@ def world(app):
         db.session.remove()
 
 
+# In a transactional test each session's BEGIN and COMMIT become SAVEPOINT and RELEASE
+# statements; production sends neither through the cursor, so they are not counted.
+SAVEPOINT_RE = re.compile(r"\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", re.IGNORECASE)
+
+
 class StatementCounter:
     def __init__(self):
         self.statements = []
 
     def __call__(self, conn, cursor, statement, parameters, context, executemany):
-        self.statements.append(statement)
+        if not SAVEPOINT_RE.match(statement):
+            self.statements.append(statement)
 
     @property
     def count(self):

@@ -2,8 +2,10 @@
 
 The session ``app`` fixture (tests/conftest.py) provides the database: a file
 SQLite database, or PostgreSQL when TEST_DATABASE_URL is set. The app is served
-by werkzeug on a free port; every test gets the demo data freshly seeded, and
-the autouse cleanup in tests/conftest.py empties the tables afterwards.
+by werkzeug on a free port; every test gets the demo data freshly seeded. The
+server thread has its own connections, so these tests cannot run inside the
+rolled-back transaction of tests/conftest.py: they are marked ``real_commits``
+and the autouse cleanup there empties the tables afterwards.
 """
 
 import os
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from agencyapp.extensions import db
-from tests.conftest import need
+from tests.conftest import REAL_COMMITS, need
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -34,10 +36,12 @@ CSP_MARKERS = ("Content Security Policy", "Refused to")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every test in this folder drives a browser: mark it so ``-m "not browser"`` skips them."""
+    """Every test in this folder drives a browser: mark it so ``-m "not browser"`` skips them,
+    and ``real_commits``: the live server's thread must see what the test commits."""
     for item in items:
         if str(item.path).startswith(BROWSER_DIR + os.sep):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(REAL_COMMITS)
 
 
 @pytest.fixture(scope="session")

@@ -308,7 +308,7 @@ def test_center_selects_schedules_records_and_publishes_a_hearing(
 
     # 10. The season calendar of the hearing's month shows it on its day.
     center.goto(f"/hearings/?month={day:%Y-%m}")
-    expect(center.locator("#calendar-title")).to_have_text(f"{day.year}年{day.month}月")
+    expect(center.locator("#calendar-title")).to_contain_text(f"（{day.year}年{day.month}月）")  # 和暦, then 西暦
     cell = center.locator("table.month-calendar td:not(.other-month)").filter(
         has=center.locator("span.day-number", has_text=re.compile(rf"^{day.day}$"))
     )
