@@ -11,6 +11,9 @@ from openpyxl.utils import get_column_letter
 from agencyapp.formatting import to_tokyo
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Date cells stay dates (sortable) and show in 和暦 in Japanese Excel: 令和8年12月2日.
+WAREKI_DATE = '[$-ja-JP-x-gannen]ggge"年"m"月"d"日"'
+WAREKI_DATETIME = '[$-ja-JP-x-gannen]ggge"年"m"月"d"日" hh:mm'
 
 
 def cell_value(value):
@@ -53,9 +56,9 @@ def workbook_bytes(sheets):
                     cell.value = value
                     cell.data_type = "s"  # never a formula, whatever the text begins with
                 elif isinstance(value, datetime):
-                    sheet.cell(row=current, column=column).number_format = "yyyy-mm-dd hh:mm"
+                    sheet.cell(row=current, column=column).number_format = WAREKI_DATETIME
                 elif isinstance(value, date):
-                    sheet.cell(row=current, column=column).number_format = "yyyy-mm-dd"
+                    sheet.cell(row=current, column=column).number_format = WAREKI_DATE
         for index, header in enumerate(headers, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = max(10, min(60, len(header) * 2 + 4))
         sheet.freeze_panes = "A2"

@@ -352,3 +352,15 @@ def test_open_points_of_earlier_years_are_carried(scene, make_web):
     assert "昨年度からの指摘CARRY" in page and "前年度以前から継続" in page and "完了済みの指摘DONE" not in page
     row = next(r for r in oversight.unit_rows(scene.ministry_user, scene.cycle) if r.unit.id == scene.unit_a2.id)
     assert row.open_points == 1 and carried.status == "issued"
+
+
+def test_xlsx_dates_stay_dates_and_show_in_wareki(scene, make_web):
+    import io
+
+    from openpyxl import load_workbook
+
+    web = web_for(make_web, "center")
+    book = load_workbook(io.BytesIO(web.get(f"/oversight/export.xlsx?cycle={scene.cycle.id}").data))
+    submitted = [row[3] for row in book["概要"].iter_rows(min_row=2) if row[3].value is not None]
+    assert submitted and all(cell.is_date for cell in submitted)
+    assert all(cell.number_format.startswith("[$-ja-JP-x-gannen]ggge") for cell in submitted)
