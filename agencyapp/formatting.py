@@ -63,9 +63,7 @@ def date_wareki(value):
     """令和9年1月29日（2027年1月29日）; a datetime is taken on its Japan-time date for both parts."""
     if value is None:
         return ""
-    value = local_date(value)
-    name, number = era_year(value.year, value.month, value.day)
-    return f"{name}{number}年{value.month}月{value.day}日（{date_ja(value)}）"
+    return f"{wareki(value)}（{date_ja(value)}）"
 
 
 def wareki(value):

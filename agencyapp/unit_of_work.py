@@ -76,18 +76,6 @@ def unit_of_work() -> Iterator[None]:
     _run_pending()
 
 
-def commit() -> None:
-    """Commit what the current action did so far and run its side effects (for a CLI loop)."""
-    db.session.commit()
-    _run_pending()
-
-
-def rollback() -> None:
-    """Abandon the current action: nothing it did is written, nothing it queued is sent."""
-    db.session.rollback()
-    _discard()
-
-
 def pending_changes() -> list:
     """Objects changed in the session and not yet committed."""
     session = db.session

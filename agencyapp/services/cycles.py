@@ -99,6 +99,4 @@ def add_targets(cycle: Cycle, units: Iterable[Unit], actor: User | None = None) 
 
 def cycles_to_choose() -> Sequence[Cycle]:
     """Every cycle, newest fiscal year first: what a page's cycle selector offers."""
-    from agencyapp.models import Cycle
-
     return db.session.scalars(select(Cycle).order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())).all()

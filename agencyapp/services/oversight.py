@@ -4,7 +4,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import joinedload
 
 from agencyapp import policy
@@ -45,15 +45,10 @@ class UnitRow:
         return self.submission.unit
 
 
-def scoped_units(user: User, ministry_id: int | None = None) -> Select:
-    """A ``select(Unit.id)`` of the units the user oversees (center and admin: optionally one ministry)."""
-    return policy.scoped_unit_ids(user, ministry_id)
-
-
 def unit_rows(user: User, cycle: Cycle, ministry_id: int | None = None) -> list[UnitRow]:
     """Every overseen unit of the cycle, units needing attention first; four statements."""
     _require(user)
-    units = scoped_units(user, ministry_id)
+    units = policy.scoped_unit_ids(user, ministry_id)
     submissions = db.session.scalars(
         select(Submission)
         .where(Submission.cycle_id == cycle.id, Submission.unit_id.in_(units))
@@ -152,7 +147,7 @@ def category_comparison(
     user: User, cycle: Cycle, ministry_id: int | None = None
 ) -> tuple[dict[str, float], dict[str, float]]:
     """(ministry or filtered means, national means) per 大分類."""
-    own_ids = list(db.session.scalars(scoped_units(user, ministry_id)))
+    own_ids = list(db.session.scalars(policy.scoped_unit_ids(user, ministry_id)))
     everyone = latest_scores(cycle.id)
     own = [scores for unit_id, scores in everyone.items() if unit_id in set(own_ids)]
     return pooled_by_category(own), pooled_by_category(everyone.values())
@@ -173,10 +168,6 @@ def year_over_year(unit_ids: Sequence[int], edition: str) -> list[tuple[int, flo
         .order_by(Cycle.fiscal_year)
     ).all()
     return [(year, round(float(mean), 2), count) for year, mean, count in rows]
-
-
-def get_unit_or_404(user: User, unit_id: int) -> Unit:
-    return policy.get_unit_or_404(user, unit_id)
 
 
 def issued_points(user: User, cycle_id: int, unit_ids: Sequence[int]) -> dict[int, list[ImprovementPoint]]:

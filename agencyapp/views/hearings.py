@@ -31,19 +31,15 @@ from agencyapp.views.common import chosen_cycle, page_arg, page_count, past_the_
 bp = Blueprint("hearings", __name__, url_prefix="/hearings")
 
 
-def _weights(problems=None):
-    """Weights for this session: changed through the form, kept in the session cookie.
-
-    Invalid values keep their defaults; ``problems`` (a dict) receives a message per field.
-    """
+def _weights():
+    """(weights for this session, {field: message}): changed through the form, kept in the session cookie;
+    an invalid value keeps its default and says why."""
+    problems = {}
     if any(key.startswith("w_") for key in request.args):
-        weights, found = priority.check_weights(request.args)
-        session["priority_weights"] = weights
-        if problems is not None:
-            problems.update(found)
+        session["priority_weights"], problems = priority.check_weights(request.args)
     if request.args.get("reset_weights"):
         session.pop("priority_weights", None)
-    return {**priority.WEIGHTS, **session.get("priority_weights", {})}
+    return {**priority.WEIGHTS, **session.get("priority_weights", {})}, problems
 
 
 @bp.get("/candidates")
@@ -51,8 +47,7 @@ def candidates():
     cycles, cycle = chosen_cycle()
     if cycle is None:
         return render_template("hearings/candidates.html", cycle=None, cycles=[])
-    weight_problems = {}
-    weights = _weights(weight_problems)
+    weights, weight_problems = _weights()
     ministry_id = request.args.get("ministry", type=int)
     min_score = request.args.get("min_score", type=float)
     rows = service.candidates(current_user, cycle, weights, ministry_id)
@@ -101,7 +96,7 @@ def create():
             request.form.getlist("unit_ids"),
             request.form.get("kind"),
             request.form.get("comment"),
-            _weights(),
+            _weights()[0],
         )
     except DomainError as exc:
         flash(exc.message, "error")

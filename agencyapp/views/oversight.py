@@ -81,7 +81,7 @@ def home():
 @bp.get("/units/<int:unit_id>")
 def unit(unit_id):
     cycles, cycle, _, _ = _context()
-    unit = service.get_unit_or_404(current_user, unit_id)
+    unit = policy.get_unit_or_404(current_user, unit_id)
     if cycle is None:
         abort(404)
     submission = db.session.scalar(
@@ -91,7 +91,7 @@ def unit(unit_id):
     if submission is not None:
         run(service.record_view, current_user, submission, "oversight")
     everyone = service.latest_scores(cycle.id)
-    ministry_ids = set(db.session.scalars(service.scoped_units(current_user, unit.ministry_id)))
+    ministry_ids = set(db.session.scalars(policy.scoped_unit_ids(current_user, unit.ministry_id)))
     ministry_means = service.pooled_by_category([s for u, s in everyone.items() if u in ministry_ids])
     national = service.pooled_by_category(everyone.values())
     own = {code: entry["mean"] for code, entry in snapshot.scores["by_category"].items()} if snapshot else {}
