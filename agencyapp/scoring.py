@@ -57,6 +57,21 @@ class Scores:
         }
 
 
+def figures(scores):
+    """The per 大分類 sums a submission stores with its snapshot: [{category_code, answered, points, full}]."""
+    return [
+        {"category_code": code, "answered": s.count, "points": s.points, "full": s.full}
+        for code, s in scores.by_category.items()
+        if s.count
+    ]
+
+
+def pooled(sums, max_points=3):
+    """Mean and 満点率 over several submissions from their summed figures (answered, points, full)."""
+    answered, points, full = sums
+    return Score(count=int(answered or 0), points=int(points or 0), full=int(full or 0), max_points=max_points)
+
+
 def points_table(scale):
     """Answer value -> points (None for 該当なし) from a version's scale."""
     return {entry["value"]: entry["points"] for entry in scale}

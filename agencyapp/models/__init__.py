@@ -15,7 +15,7 @@ from agencyapp.models.notification import Notification
 from agencyapp.models.org import Ministry, Unit
 from agencyapp.models.phrase import Phrase
 from agencyapp.models.review import CenterAssessment, ReviewNote
-from agencyapp.models.submission import Answer, Submission, SubmissionSnapshot
+from agencyapp.models.submission import Answer, Submission, SubmissionFigure, SubmissionSnapshot
 from agencyapp.models.user import User
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "Cycle",
     "Ministry",
     "Submission",
+    "SubmissionFigure",
     "SubmissionSnapshot",
     "Unit",
     "User",

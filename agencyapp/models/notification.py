@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agencyapp.models.base import Base, UTCDateTime, utcnow
@@ -12,6 +12,8 @@ class Notification(Base):
     """An in-app notice to one user (and by mail when SMTP is configured)."""
 
     __tablename__ = "notification"
+    # The header's unread count on every page: (user_id, read_at) answers it from the index alone.
+    __table_args__ = (Index("ix_notification_user_unread", "user_id", "read_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)

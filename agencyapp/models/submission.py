@@ -81,3 +81,16 @@ class SubmissionSnapshot(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
 
     created_by: Mapped[User] = relationship()
+
+
+class SubmissionFigure(Base):
+    """Per 大分類 sums of a submission's latest snapshot (written with it), so that means over many units
+    are one SQL aggregate instead of decoding every snapshot's JSON."""
+
+    __tablename__ = "submission_figure"
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    answered: Mapped[int]  # scored answers (該当なし excluded)
+    points: Mapped[int]
+    full: Mapped[int]  # answers at the top of the scale

@@ -6,13 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import joinedload
 
 from agencyapp import policy, scoring
 from agencyapp.checklists.conditions import applicability, describe, waiting_on
 from agencyapp.extensions import db
-from agencyapp.models import Answer, ChecklistQuestion, Cycle, Submission, SubmissionSnapshot, User
+from agencyapp.models import Answer, ChecklistQuestion, Cycle, Submission, SubmissionFigure, SubmissionSnapshot, User
 from agencyapp.services import DomainError, matches, workflow
 from agencyapp.services.checklists import QuestionInfo, Structure, load_structure
 
@@ -313,6 +313,10 @@ def freeze(submission: Submission, user: User, state: SelfCheckState) -> Submiss
         created_at=now,
     )
     db.session.add(snapshot)
+    db.session.execute(delete(SubmissionFigure).where(SubmissionFigure.submission_id == submission.id))
+    figures = [{"submission_id": submission.id, **row} for row in scoring.figures(scores)]
+    if figures:
+        db.session.execute(insert(SubmissionFigure), figures)
     submission.submitted_at = now
     submission.submitted_by_id = user.id
     submission.updated_at = now
