@@ -271,6 +271,53 @@ def submit(user: User, submission: Submission, lock_version: int | None) -> Subm
     return snapshot
 
 
+@dataclass(frozen=True)
+class SnapshotDocument:
+    """A snapshot's frozen content: the document, its canonical JSON text and that text's SHA-256."""
+
+    content: dict
+    text: str
+    sha256: str
+
+
+def snapshot_document(
+    *,
+    submission_id: int,
+    cycle_id: int,
+    fiscal_year: int,
+    cycle_title: str,
+    unit_code: str,
+    unit_name: str,
+    checklist_code: str,
+    checklist_sha256: str,
+    submitted_at: datetime,
+    submitted_by: str,
+    question_numbers: Sequence[int],
+    values: Mapping[int, int | None],
+    notes: Mapping[int, str],
+    applies: Mapping[int, bool],
+) -> SnapshotDocument:
+    """The document a submit freezes, from plain data (pure: ``freeze`` and bulk seeding share it).
+
+    ``question_numbers`` in document order; ``values``/``notes`` hold the stored answers (a question
+    without an answer has value None and an empty note); ``applies`` is ``applicability``'s result.
+    """
+    content = {
+        "submission_id": submission_id,
+        "cycle": {"id": cycle_id, "fiscal_year": fiscal_year, "title": cycle_title},
+        "unit": {"code": unit_code, "name": unit_name},
+        "checklist": {"code": checklist_code, "sha256": checklist_sha256},
+        "submitted_at": submitted_at.isoformat(),
+        "submitted_by": submitted_by,
+        "answers": [
+            {"question": n, "value": values.get(n), "note": notes.get(n, ""), "applies": applies[n]}
+            for n in question_numbers
+        ],
+    }
+    text = canonical_json(content)
+    return SnapshotDocument(content, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
 def freeze(submission: Submission, user: User, state: SelfCheckState) -> SubmissionSnapshot:
     """Write the snapshot (canonical JSON, SHA-256, scores) and copy its figures to the submission.
 
@@ -279,24 +326,22 @@ def freeze(submission: Submission, user: User, state: SelfCheckState) -> Submiss
     now = datetime.now(UTC)
     scores = state.scores()
     cycle = submission.cycle
-    content = {
-        "submission_id": submission.id,
-        "cycle": {"id": cycle.id, "fiscal_year": cycle.fiscal_year, "title": cycle.title},
-        "unit": {"code": submission.unit.code, "name": submission.unit.name},
-        "checklist": {"code": cycle.version.code, "sha256": cycle.version.source_sha256},
-        "submitted_at": now.isoformat(),
-        "submitted_by": user.login_id,
-        "answers": [
-            {
-                "question": q.number,
-                "value": state.values.get(q.number),
-                "note": state.answers[q.number].note if q.number in state.answers else "",
-                "applies": state.applies[q.number],
-            }
-            for q in state.structure.questions
-        ],
-    }
-    text = canonical_json(content)
+    document = snapshot_document(
+        submission_id=submission.id,
+        cycle_id=cycle.id,
+        fiscal_year=cycle.fiscal_year,
+        cycle_title=cycle.title,
+        unit_code=submission.unit.code,
+        unit_name=submission.unit.name,
+        checklist_code=cycle.version.code,
+        checklist_sha256=cycle.version.source_sha256,
+        submitted_at=now,
+        submitted_by=user.login_id,
+        question_numbers=[q.number for q in state.structure.questions],
+        values=state.values,
+        notes={number: answer.note for number, answer in state.answers.items()},
+        applies=state.applies,
+    )
     sequence = (
         db.session.scalar(
             select(func.max(SubmissionSnapshot.sequence)).where(SubmissionSnapshot.submission_id == submission.id)
@@ -306,8 +351,8 @@ def freeze(submission: Submission, user: User, state: SelfCheckState) -> Submiss
     snapshot = SubmissionSnapshot(
         submission_id=submission.id,
         sequence=sequence,
-        content=text,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        content=document.text,
+        sha256=document.sha256,
         scores=scores.as_dict(),
         created_by_id=user.id,
         created_at=now,
