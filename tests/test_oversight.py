@@ -175,12 +175,35 @@ def test_unit_chart_draws_the_scoring_modules_numbers(scene, make_web):
     assert drawn and {code: float(v) for code, v in drawn if v} == {c: v for c, v in expected.items() if v is not None}
 
 
-def test_ministry_means_pool_its_units_and_national_includes_everyone(scene):
-    everyone = oversight.latest_scores(scene.cycle.id)
+def _pooled_by_scoring(*submissions):
+    """Per 大分類 means the scoring module gives over every scored answer of the submissions, pooled."""
+    pooled = {}
+    for submission in submissions:
+        state = load_state(submission)
+        scores = scoring.compute(
+            state.structure.questions, state.values, state.applies, state.structure.version.scale, state.important_goals
+        )
+        for code, score in scores.by_category.items():
+            total = pooled.setdefault(code, scoring.Score(max_points=score.max_points))
+            total.count, total.points, total.full = (
+                total.count + score.count,
+                total.points + score.points,
+                total.full + score.full,
+            )
+    return {code: s.mean for code, s in pooled.items() if s.mean is not None}
+
+
+def test_sql_means_equal_the_scoring_modules_for_the_same_answers(scene):
+    """The figures summed in SQL never disagree with the scoring module over the same answers."""
+    # A second unit of ministry A answers differently, so pooling by answer count matters.
+    lows = {f"answer-{n}": "1" for n in range(1, 60, 3)}
+    a2 = submit_answers(scene.agency_a2, scene.submission_a2, lows)
     own, national = oversight.category_comparison(scene.ministry_user, scene.cycle)
-    assert set(everyone) == {scene.unit_a.id, scene.unit_b.id}
-    assert own == oversight.pooled_by_category([everyone[scene.unit_a.id]])
-    assert national == oversight.pooled_by_category(everyone.values())
+    assert own == _pooled_by_scoring(scene.submission_a, a2)
+    assert national == _pooled_by_scoring(scene.submission_a, a2, scene.submission_b)
+    assert own != national
+    per_unit = oversight.category_means(scene.cycle.id, [scene.unit_b.id])
+    assert per_unit == _pooled_by_scoring(scene.submission_b)
 
 
 def test_bar_geometry_is_proportional_to_the_value():
@@ -323,6 +346,30 @@ def test_center_oversight_list_is_paginated(scene, make_web):
     first = web.get("/oversight/").get_data(as_text=True)
     assert "1 / 2 ページ" in first and "合計" in first and "53機関" in first
     assert "2 / 2 ページ" in web.get("/oversight/?page=2").get_data(as_text=True)
+
+
+def test_sql_totals_and_pages_agree_with_the_rows_themselves(scene):
+    """Totals are one aggregate over every unit; the pages, ordered in SQL, hold each unit once, attention first."""
+    from agencyapp.services.cycles import add_targets
+
+    units = [factories.make_unit(scene.ministry_a, f"t-{i}", f"合計機関{i:02d}", 700 + i) for i in range(7)]
+    db.session.commit()
+    act(add_targets, scene.cycle, units)
+    every = oversight.unit_rows(scene.center, scene.cycle)
+    pages = [oversight.unit_rows(scene.center, scene.cycle, limit=3, offset=k) for k in range(0, len(every), 3)]
+    assert [r.unit.id for page in pages for r in page] == [r.unit.id for r in every]
+    assert [len(r.attention) for r in every] == sorted((len(r.attention) for r in every), reverse=True)
+    submitted = [r.submission.score_mean for r in every if r.submission.score_mean is not None]
+    assert oversight.totals(scene.center, scene.cycle) == {
+        "units": len(every),
+        "submitted": len(submitted),
+        "mean": round(sum(submitted) / len(submitted), 2),
+        "important_not_met": sum(1 for r in every if r.submission.important_met is False),
+        "open_points": sum(r.open_points for r in every),
+        "overdue_points": sum(r.overdue_points for r in every),
+        "attention": sum(1 for r in every if r.attention),
+    }
+    assert oversight.totals(scene.ministry_user, scene.cycle)["units"] == len(units) + 2
 
 
 def test_open_points_of_earlier_years_are_carried(scene, make_web):

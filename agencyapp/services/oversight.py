@@ -1,25 +1,26 @@
 """Oversight for ministries (own units) and the center (all, with a ministry filter): read only."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Row, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Row, Select, case, func, literal, select
+from sqlalchemy.orm import contains_eager, joinedload
 
-from agencyapp import policy
+from agencyapp import policy, scoring
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import today_tokyo
-from agencyapp.lifecycles import HEARING_VISIBLE_OUTSIDE_CENTER, POINT_OPEN, HearingState, PointState
+from agencyapp.lifecycles import HEARING_VISIBLE_OUTSIDE_CENTER, POINT_OPEN, SUBMISSION, HearingState, PointState
 from agencyapp.models import (
     Cycle,
     Hearing,
     ImprovementPoint,
     ImprovementRequest,
+    Ministry,
     ReadLog,
     Submission,
-    SubmissionSnapshot,
+    SubmissionFigure,
     Unit,
     User,
 )
@@ -45,125 +46,155 @@ class UnitRow:
         return self.submission.unit
 
 
-def unit_rows(user: User, cycle: Cycle, ministry_id: int | None = None) -> list[UnitRow]:
-    """Every overseen unit of the cycle, units needing attention first; four statements."""
-    _require(user)
-    units = policy.scoped_unit_ids(user, ministry_id)
-    submissions = db.session.scalars(
-        select(Submission)
-        .where(Submission.cycle_id == cycle.id, Submission.unit_id.in_(units))
-        .options(joinedload(Submission.unit).joinedload(Unit.ministry))
-    ).all()
-    today = today_tokyo()
-    open_counts, overdue_counts = {}, {}
-    # Open points count wherever they were issued: those of earlier years are carried until closed.
-    for unit_id, status, due_on, count in db.session.execute(
-        select(Submission.unit_id, ImprovementPoint.status, ImprovementRequest.due_on, func.count())
+def _point_counts(units: Select, today):
+    """Per unit of ``units``: points still open wherever they were issued (those of earlier years are
+    carried until closed), and those issued and past their due date. A grouped subquery."""
+    overdue = (ImprovementPoint.status == PointState.ISSUED) & (ImprovementRequest.due_on < today)
+    return (
+        select(
+            Submission.unit_id.label("unit_id"),
+            func.count().label("open_points"),
+            func.sum(case((overdue, 1), else_=0)).label("overdue_points"),
+        )
+        .select_from(ImprovementPoint)
         .join(ImprovementRequest, ImprovementRequest.id == ImprovementPoint.request_id)
         .join(Submission, Submission.id == ImprovementPoint.submission_id)
         .where(Submission.unit_id.in_(units), ImprovementPoint.status.in_(POINT_OPEN))
-        .group_by(Submission.unit_id, ImprovementPoint.status, ImprovementRequest.due_on)
-    ):
-        open_counts[unit_id] = open_counts.get(unit_id, 0) + count
-        if status == PointState.ISSUED and due_on < today:
-            overdue_counts[unit_id] = overdue_counts.get(unit_id, 0) + count
-    hearing_stmt = select(Hearing).where(Hearing.cycle_id == cycle.id, Hearing.status != HearingState.CANCELLED)
-    hearings = {h.unit_id: h for h in db.session.scalars(policy.scope_hearings(user, hearing_stmt))}
-    rows = []
-    for submission in submissions:
-        row = UnitRow(
-            submission,
-            open_counts.get(submission.unit_id, 0),
-            overdue_counts.get(submission.unit_id, 0),
-            hearings.get(submission.unit_id),
-        )
-        if submission.editable and cycle.due_on < today:
-            row.attention.append("提出期限超過")
-        if submission.important_met is False:
-            row.attention.append("重要点検項目 未達成")
-        if row.overdue_points:
-            row.attention.append(f"期限超過の改善点 {row.overdue_points}件")
-        if row.open_points >= MANY_OPEN_POINTS:
-            row.attention.append(f"未完了の改善点 {row.open_points}件")
-        rows.append(row)
-    rows.sort(
-        key=lambda r: (
-            -len(r.attention),
-            -(r.overdue_points + r.open_points),
-            r.unit.ministry.position,
-            r.unit.position,
-        )
+        .group_by(Submission.unit_id)
+        .subquery()
     )
+
+
+class _Overview:
+    """The overseen units of a cycle as one SQL statement: the attention rules are here, once, both as
+    SQL (to order, count and page every unit) and as the labels shown for the rows of a page."""
+
+    def __init__(self, user: User, cycle: Cycle, ministry_id: int | None):
+        _require(user)
+        self.cycle = cycle
+        self.today = today_tokyo()
+        self.units = policy.scoped_unit_ids(user, ministry_id)
+        counts = _point_counts(self.units, self.today)
+        self.open = func.coalesce(counts.c.open_points, 0)
+        self.overdue = func.coalesce(counts.c.overdue_points, 0)
+        self.late = self.cycle.due_on < self.today
+        self.rules = [
+            (
+                Submission.status.in_(SUBMISSION.states_allowing("save")) & literal(self.late),
+                lambda row: "提出期限超過",
+            ),
+            (Submission.important_met.is_(False), lambda row: "重要点検項目 未達成"),
+            (self.overdue > 0, lambda row: f"期限超過の改善点 {row.overdue_points}件"),
+            (self.open >= MANY_OPEN_POINTS, lambda row: f"未完了の改善点 {row.open_points}件"),
+        ]
+        self.attention = sum((case((condition, 1), else_=0) for condition, _ in self.rules), literal(0))
+        self.base = (
+            select(Submission)
+            .join(Unit, Unit.id == Submission.unit_id)
+            .join(Ministry, Ministry.id == Unit.ministry_id)
+            .outerjoin(counts, counts.c.unit_id == Submission.unit_id)
+            .where(Submission.cycle_id == cycle.id, Submission.unit_id.in_(self.units))
+        )
+
+    def labels(self, row: UnitRow) -> list[str]:
+        late = self.late and row.submission.editable
+        flags = (
+            late,
+            row.submission.important_met is False,
+            row.overdue_points > 0,
+            row.open_points >= MANY_OPEN_POINTS,
+        )
+        return [label(row) for flag, (_, label) in zip(flags, self.rules, strict=True) if flag]
+
+
+def unit_rows(
+    user: User, cycle: Cycle, ministry_id: int | None = None, *, limit: int | None = None, offset: int = 0
+) -> list[UnitRow]:
+    """The overseen units of the cycle, units needing attention first (all of them, or one page); two statements."""
+    view = _Overview(user, cycle, ministry_id)
+    stmt = (
+        view.base.add_columns(view.open, view.overdue)
+        .options(contains_eager(Submission.unit).contains_eager(Unit.ministry))
+        .order_by(view.attention.desc(), (view.open + view.overdue).desc(), Ministry.position, Unit.position, Unit.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = [UnitRow(submission, int(open_), int(overdue)) for submission, open_, overdue in db.session.execute(stmt)]
+    if rows:
+        hearings = db.session.scalars(
+            policy.scope_hearings(user, select(Hearing)).where(
+                Hearing.cycle_id == cycle.id,
+                Hearing.status != HearingState.CANCELLED,
+                Hearing.unit_id.in_([r.submission.unit_id for r in rows]),
+            )
+        )
+        by_unit = {h.unit_id: h for h in hearings}
+        for row in rows:
+            row.hearing = by_unit.get(row.submission.unit_id)
+            row.attention = view.labels(row)
     return rows
 
 
-def totals(rows: Sequence[UnitRow]) -> dict[str, int | float | None]:
-    submitted = [r for r in rows if r.submission.score_mean is not None]
+def totals(user: User, cycle: Cycle, ministry_id: int | None = None) -> dict[str, int | float | None]:
+    """The scope's figures over every unit (not just a page), in one aggregate statement."""
+    view = _Overview(user, cycle, ministry_id)
+    figures = view.base.with_only_columns(
+        func.count(),
+        func.count(Submission.score_mean),
+        func.avg(Submission.score_mean),
+        func.sum(case((Submission.important_met.is_(False), 1), else_=0)),
+        func.sum(view.open),
+        func.sum(view.overdue),
+        func.sum(case((view.attention > 0, 1), else_=0)),
+    )
+    units, submitted, mean, not_met, open_points, overdue_points, attention = db.session.execute(figures).one()
     return {
-        "units": len(rows),
-        "submitted": len(submitted),
-        "mean": round(sum(r.submission.score_mean for r in submitted) / len(submitted), 2) if submitted else None,
-        "important_not_met": sum(1 for r in rows if r.submission.important_met is False),
-        "open_points": sum(r.open_points for r in rows),
-        "overdue_points": sum(r.overdue_points for r in rows),
-        "attention": sum(1 for r in rows if r.attention),
+        "units": units,
+        "submitted": submitted,
+        "mean": round(float(mean), 2) if mean is not None else None,
+        "important_not_met": int(not_met or 0),
+        "open_points": int(open_points or 0),
+        "overdue_points": int(overdue_points or 0),
+        "attention": int(attention or 0),
     }
 
 
-def latest_scores(cycle_id: int, unit_ids: Sequence[int] | None = None) -> dict[int, dict]:
-    """{unit_id: scores dict of the latest snapshot} for submitted units of the cycle; one statement."""
-    latest = (
-        select(SubmissionSnapshot.submission_id, func.max(SubmissionSnapshot.sequence).label("sequence"))
-        .group_by(SubmissionSnapshot.submission_id)
-        .subquery()
-    )
+def category_means(cycle_id: int, units: Select | None = None) -> dict[str, float]:
+    """Per 大分類: the mean over every scored answer of the submitted units (all, or those of ``units``),
+    summed in SQL from the figures stored with each snapshot; the scoring module divides."""
     stmt = (
-        select(Submission.unit_id, SubmissionSnapshot.scores)
-        .join(latest, latest.c.submission_id == Submission.id)
-        .join(
-            SubmissionSnapshot,
-            (SubmissionSnapshot.submission_id == latest.c.submission_id)
-            & (SubmissionSnapshot.sequence == latest.c.sequence),
+        select(
+            SubmissionFigure.category_code,
+            func.sum(SubmissionFigure.answered),
+            func.sum(SubmissionFigure.points),
+            func.sum(SubmissionFigure.full),
         )
+        .join(Submission, Submission.id == SubmissionFigure.submission_id)
         .where(Submission.cycle_id == cycle_id, Submission.score_mean.is_not(None))
+        .group_by(SubmissionFigure.category_code)
     )
-    if unit_ids is not None:
-        stmt = stmt.where(Submission.unit_id.in_(unit_ids))
-    return dict(db.session.execute(stmt).all())
-
-
-def pooled_by_category(score_list: Iterable[Mapping]) -> dict[str, float]:
-    """Per 大分類: the mean over every scored answer of the given units (weighted by their counts)."""
-    sums, counts = {}, {}
-    for scores in score_list:
-        for code, entry in scores["by_category"].items():
-            if entry["count"] and entry["mean"] is not None:
-                sums[code] = sums.get(code, 0) + entry["mean"] * entry["count"]
-                counts[code] = counts.get(code, 0) + entry["count"]
-    return {code: round(sums[code] / counts[code], 2) for code in sums}
+    if units is not None:
+        stmt = stmt.where(Submission.unit_id.in_(units))
+    means = {code: scoring.pooled(sums).mean for code, *sums in db.session.execute(stmt)}
+    return {code: mean for code, mean in means.items() if mean is not None}
 
 
 def category_comparison(
     user: User, cycle: Cycle, ministry_id: int | None = None
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """(ministry or filtered means, national means) per 大分類."""
-    own_ids = list(db.session.scalars(policy.scoped_unit_ids(user, ministry_id)))
-    everyone = latest_scores(cycle.id)
-    own = [scores for unit_id, scores in everyone.items() if unit_id in set(own_ids)]
-    return pooled_by_category(own), pooled_by_category(everyone.values())
+    """(ministry or filtered means, national means) per 大分類; two statements."""
+    return category_means(cycle.id, policy.scoped_unit_ids(user, ministry_id)), category_means(cycle.id)
 
 
-def year_over_year(unit_ids: Sequence[int], edition: str) -> list[tuple[int, float, int]]:
-    """[(fiscal year, mean of the units' submitted means)] over every cycle of the edition."""
+def year_over_year(units: Select | Sequence[int], edition: str) -> list[tuple[int, float, int]]:
+    """[(fiscal year, mean of the units' submitted means, units)] over every cycle of the edition."""
     from agencyapp.models import ChecklistVersion
 
     rows = db.session.execute(
         select(Cycle.fiscal_year, func.avg(Submission.score_mean), func.count(Submission.id))
         .join(Submission, Submission.cycle_id == Cycle.id)
         .join(ChecklistVersion, ChecklistVersion.id == Cycle.version_id)
-        .where(
-            Submission.unit_id.in_(unit_ids), Submission.score_mean.is_not(None), ChecklistVersion.edition == edition
-        )
+        .where(Submission.unit_id.in_(units), Submission.score_mean.is_not(None), ChecklistVersion.edition == edition)
         .group_by(Cycle.fiscal_year)
         .order_by(Cycle.fiscal_year)
     ).all()

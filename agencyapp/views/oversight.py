@@ -8,12 +8,11 @@ from agencyapp import charts, policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import fiscal_year_label
-from agencyapp.htmx import page_of
-from agencyapp.models import Ministry, Submission
+from agencyapp.models import Ministry, Submission, Unit
 from agencyapp.services import oversight as service
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.selfcheck import latest_snapshot
-from agencyapp.views.common import chosen_cycle, per_page, run
+from agencyapp.views.common import chosen_cycle, page_arg, page_count, past_the_last_page, per_page, run
 
 bp = Blueprint("oversight", __name__, url_prefix="/oversight")
 
@@ -42,15 +41,20 @@ def home():
     cycles, cycle, ministries, ministry = _context()
     if cycle is None:
         return render_template("oversight/home.html", cycle=None)
-    rows = service.unit_rows(current_user, cycle, ministry.id if ministry else None)
-    own, national = service.category_comparison(current_user, cycle, ministry.id if ministry else None)
+    ministry_id = ministry.id if ministry else None
+    totals = service.totals(current_user, cycle, ministry_id)
+    size = per_page(2)
+    page = page_arg()
+    if redirect := past_the_last_page(page, totals["units"], size):
+        return redirect
+    rows = service.unit_rows(current_user, cycle, ministry_id, limit=size, offset=(page - 1) * size)
+    own, national = service.category_comparison(current_user, cycle, ministry_id)
     scope_name = ministry.name if ministry else "全府省"
     series = [(scope_name, own), ("全国", national)] if ministry else [("全国", national)]
     chart = charts.bar_chart(
         f"大分類ごとの平均点（{scope_name + 'と' if ministry else ''}全国、3点満点）", _category_labels(cycle), series
     )
-    unit_ids = [r.submission.unit_id for r in rows]
-    trend = service.year_over_year(unit_ids, cycle.version.edition) if unit_ids else []
+    trend = service.year_over_year(policy.scoped_unit_ids(current_user, ministry_id), cycle.version.edition)
     trend_chart = (
         charts.bar_chart(
             f"{scope_name}の平均点の推移",
@@ -60,8 +64,6 @@ def home():
         if len(trend) > 1
         else None
     )
-    totals = service.totals(rows)
-    rows, page, pages = page_of(rows, request.args.get("page", type=int), per_page(2))
     return render_template(
         "oversight/home.html",
         cycles=cycles,
@@ -74,7 +76,7 @@ def home():
         trend_chart=trend_chart,
         scope_name=scope_name,
         page=page,
-        pages=pages,
+        pages=page_count(totals["units"], size),
     )
 
 
@@ -90,10 +92,8 @@ def unit(unit_id):
     snapshot = latest_snapshot(submission) if submission else None
     if submission is not None:
         run(service.record_view, current_user, submission, "oversight")
-    everyone = service.latest_scores(cycle.id)
-    ministry_ids = set(db.session.scalars(policy.scoped_unit_ids(current_user, unit.ministry_id)))
-    ministry_means = service.pooled_by_category([s for u, s in everyone.items() if u in ministry_ids])
-    national = service.pooled_by_category(everyone.values())
+    ministry_means = service.category_means(cycle.id, select(Unit.id).where(Unit.ministry_id == unit.ministry_id))
+    national = service.category_means(cycle.id)
     own = {code: entry["mean"] for code, entry in snapshot.scores["by_category"].items()} if snapshot else {}
     chart = charts.bar_chart(
         f"{unit.name}の大分類ごとの平均点（府省・全国との比較）",
