@@ -93,6 +93,41 @@ def amounts(facts):
     }
 
 
+def sql_amounts(facts):
+    """The same amounts as ``amounts`` as SQL expressions, so that every unit is scored, filtered and
+    ordered in the database. ``facts``: a mapping of the UnitFacts field names to SQL expressions
+    (``late`` a boolean condition, ``years_since_last`` already bounded to 0–5 and 5 when never)."""
+    from sqlalchemy import and_, case, func
+
+    mean, last = facts["mean"], facts["last_year_mean"]
+    return {
+        "important_below": func.coalesce(facts["important_below"], 0),
+        "low_mean": case((mean.is_not(None), _round2(3 - mean)), else_=0),
+        "drop": case((and_(mean.is_not(None), last.is_not(None), last > mean), _round2(last - mean)), else_=0),
+        "open_points": func.coalesce(facts["open_points"], 0),
+        "waiting_points": func.coalesce(facts["waiting_points"], 0),
+        "late": case((facts["late"], 1), else_=0),
+        "years_since": facts["years_since_last"],
+    }
+
+
+def _round2(expression):
+    """SQL ``round(x, 2)`` on both databases (PostgreSQL rounds numeric, not double precision)."""
+    from sqlalchemy import Numeric, cast, func
+
+    return func.round(cast(expression, Numeric), 2)
+
+
+def sql_score(facts, weights=None):
+    """The priority score as one SQL expression, rounded term by term as ``score`` rounds them, so that
+    filtering and ordering in SQL agree with the figures shown."""
+    from sqlalchemy import literal
+
+    weights = {**WEIGHTS, **(weights or {})}
+    terms = [_round2(amount * weights[key]) for key, amount in sql_amounts(facts).items() if weights[key]]
+    return _round2(sum(terms[1:], terms[0])) if terms else literal(0)
+
+
 def score(facts, weights=None):
     """The priority of one unit with the reasons that make it up."""
     weights = {**WEIGHTS, **(weights or {})}

@@ -119,6 +119,35 @@ def test_candidates_rank_units_by_priority_with_reasons(scene):
     assert {"important_below", "low_mean", "years_since"} <= {r.key for r in submitted.priority.reasons}
 
 
+def test_sql_priority_orders_and_filters_as_the_priority_module_scores(scene):
+    """Scored in SQL to order and filter every unit; the figures shown are the priority module's: they agree."""
+    from agencyapp.services import improvements
+
+    act(improvements.suggest_points, scene.center, scene.submission_a)
+    ids = [p.id for p in db.session.scalars(select(ImprovementPoint))]
+    request_row = act(
+        improvements.issue_request, scene.center, scene.submission_a, ids, today_tokyo() + timedelta(days=2)
+    )
+    request_row.due_on = today_tokyo() - timedelta(days=2)  # two days overdue
+    db.session.commit()
+    last_year = factories.make_cycle([scene.unit_a, scene.unit_b], fiscal_year=2025)
+    submit_answers(scene.agency, factories.submission_of(last_year, scene.unit_a), {"answer-1": "3"})
+    submit_answers(scene.agency_b, scene.submission_b, {"answer-2": "1", "answer-3": "1"})
+    for weights in (priority.WEIGHTS, {**priority.WEIGHTS, "low_mean": 33.3, "late": 0, "years_since": 0.7}):
+        rows, total = service.candidate_page(scene.center, scene.cycle, weights)
+        assert total == len(rows) == 3
+        scores = [r.priority.score for r in rows]
+        assert scores == sorted(scores, reverse=True), [(r.submission.unit.name, r.priority.score) for r in rows]
+        threshold = scores[1]
+        kept, count = service.candidate_page(scene.center, scene.cycle, weights, min_score=threshold)
+        assert count == len(kept) == sum(1 for s in scores if s >= threshold)
+        page, count = service.candidate_page(scene.center, scene.cycle, weights, limit=1, offset=1)
+        assert count == 3 and [r.submission.id for r in page] == [rows[1].submission.id]
+    by_unit = {r.submission.unit_id: r for r in service.candidates(scene.center, scene.cycle, priority.WEIGHTS)}
+    assert by_unit[scene.unit_a.id].facts.open_points == 2 and by_unit[scene.unit_a.id].facts.last_year_mean
+    assert by_unit[scene.unit_a2.id].facts.mean is None and by_unit[scene.unit_a2.id].facts.years_since_last is None
+
+
 def test_candidate_facts_include_last_years_mean_and_open_points(scene):
     from agencyapp.services import improvements
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from agencyapp import policy, priority
 from agencyapp.actions import Action
@@ -17,6 +17,7 @@ from agencyapp.lifecycles import (
     HEARING_ACTIVE,
     HEARING_HELD,
     HEARING_VISIBLE_OUTSIDE_CENTER,
+    SUBMISSION,
     HearingState,
     PointState,
 )
@@ -72,75 +73,164 @@ class Candidate:
     hearing: Hearing | None  # an active hearing of this cycle, if any
 
 
-def candidates(
-    user: User, cycle: Cycle, weights: Mapping[str, float], ministry_id: int | None = None
-) -> list[Candidate]:
-    """Every target unit of the cycle with its priority; six statements whatever the number of units."""
-    policy.require(user, Action.HEARING_MANAGE)
-    stmt = (
-        select(Submission)
-        .join(Unit, Unit.id == Submission.unit_id)
-        .where(Submission.cycle_id == cycle.id)
-        .options(joinedload(Submission.unit).joinedload(Unit.ministry))
-    )
-    if ministry_id:
-        stmt = stmt.where(Unit.ministry_id == ministry_id)
-    submissions = db.session.scalars(stmt).all()
-    last_year = dict(
-        db.session.execute(
-            select(Submission.unit_id, Submission.score_mean)
+CANDIDATE_SORTS = ("score", "unit", "ministry", "mean")
+
+
+def _fiscal_year_start(year: int) -> datetime:
+    """April 1 of the fiscal year, 00:00 in Tokyo, as a UTC instant (comparable with stored times)."""
+    return datetime(year, 4, 1, tzinfo=TOKYO).astimezone(UTC)
+
+
+class _Candidates:
+    """Every target unit of a cycle with the facts of its priority as SQL columns, scored in SQL by the
+    priority module's formula; ``facts_of`` turns a fetched row into the UnitFacts shown with its reasons."""
+
+    def __init__(self, cycle: Cycle, weights: Mapping[str, float]):
+        self.cycle = cycle
+        today = today_tokyo()
+        last_year = (
+            select(Submission.unit_id.label("unit_id"), Submission.score_mean.label("mean"))
             .join(Cycle, Cycle.id == Submission.cycle_id)
             .where(Cycle.fiscal_year == cycle.fiscal_year - 1, Submission.score_mean.is_not(None))
-        ).all()
-    )
-    today = today_tokyo()
-    overdue = ImprovementRequest.due_on < today
-    waiting = {
-        unit_id: (int(past or 0), count - int(past or 0))
-        for unit_id, count, past in db.session.execute(
-            select(Submission.unit_id, func.count(ImprovementPoint.id), func.sum(case((overdue, 1), else_=0)))
+            .subquery()
+        )
+        overdue = ImprovementRequest.due_on < today
+        issued = (
+            select(
+                Submission.unit_id.label("unit_id"),
+                func.count(ImprovementPoint.id).label("issued"),
+                func.sum(case((overdue, 1), else_=0)).label("overdue"),
+            )
+            .select_from(ImprovementPoint)
             .join(Submission, Submission.id == ImprovementPoint.submission_id)
             .join(ImprovementRequest, ImprovementRequest.id == ImprovementPoint.request_id)
             .where(ImprovementPoint.status == PointState.ISSUED)
             .group_by(Submission.unit_id)
+            .subquery()
         )
-    }
-    last_held = dict(
-        db.session.execute(
-            select(Hearing.unit_id, func.max(Hearing.starts_at))
+        held = (
+            select(Hearing.unit_id.label("unit_id"), func.max(Hearing.starts_at).label("last"))
             .where(Hearing.status.in_(HEARING_HELD))
             .group_by(Hearing.unit_id)
-        ).all()
-    )
-    active = {
-        h.unit_id: h
-        for h in db.session.scalars(
-            select(Hearing).where(Hearing.cycle_id == cycle.id, Hearing.status.in_(HEARING_ACTIVE))
+            .subquery()
         )
-    }
-    rows = []
-    for submission in submissions:
-        held = last_held.get(submission.unit_id)
-        late = (submission.editable and cycle.due_on < today) or (
-            submission.submitted_at is not None and submission.submitted_at.astimezone(TOKYO).date() > cycle.due_on
+        # Fiscal years since the last one held, 0–5 (5 when never), from the fiscal years' first instants.
+        years = case(
+            *[(held.c.last >= _fiscal_year_start(cycle.fiscal_year - k), k) for k in range(priority.MAX_YEARS)],
+            else_=priority.NEVER_YEARS,
         )
-        facts = priority.UnitFacts(
+        deadline = datetime.combine(cycle.due_on + timedelta(days=1), time(), tzinfo=TOKYO).astimezone(UTC)
+        late = or_(
+            and_(Submission.status.in_(SUBMISSION.states_allowing("save")), literal(cycle.due_on < today)),
+            Submission.submitted_at >= deadline,
+        )
+        overdue_n = func.coalesce(issued.c.overdue, 0)
+        self.facts = {
+            "important_below": Submission.important_below,
+            "mean": Submission.score_mean,
+            "last_year_mean": last_year.c.mean,
+            "open_points": overdue_n,
+            "waiting_points": func.coalesce(issued.c.issued, 0) - overdue_n,
+            "late": late,
+            "years_since_last": years,
+        }
+        self.score = priority.sql_score(self.facts, weights)
+        self.columns = [
+            last_year.c.mean,
+            overdue_n,
+            self.facts["waiting_points"],
+            case((late, True), else_=False),
+            case((held.c.last.is_(None), None), else_=years),
+        ]
+        self.base = (
+            select(Submission)
+            .join(Unit, Unit.id == Submission.unit_id)
+            .join(Ministry, Ministry.id == Unit.ministry_id)
+            .outerjoin(last_year, last_year.c.unit_id == Submission.unit_id)
+            .outerjoin(issued, issued.c.unit_id == Submission.unit_id)
+            .outerjoin(held, held.c.unit_id == Submission.unit_id)
+            .where(Submission.cycle_id == cycle.id)
+        )
+
+    @staticmethod
+    def facts_of(submission, last_mean, open_points, waiting, late, years) -> priority.UnitFacts:
+        return priority.UnitFacts(
             important_below=submission.important_below or 0,
             mean=submission.score_mean,
-            last_year_mean=last_year.get(submission.unit_id),
-            open_points=waiting.get(submission.unit_id, (0, 0))[0],
-            waiting_points=waiting.get(submission.unit_id, (0, 0))[1],
-            late=late,
-            years_since_last=None if held is None else max(0, cycle.fiscal_year - _fiscal_year(held)),
+            last_year_mean=last_mean,
+            open_points=int(open_points),
+            waiting_points=int(waiting),
+            late=bool(late),
+            years_since_last=years,
         )
-        rows.append(Candidate(submission, facts, priority.score(facts, weights), active.get(submission.unit_id)))
-    rows.sort(key=lambda r: (-r.priority.score, r.submission.unit.ministry.position, r.submission.unit.position))
-    return rows
 
 
-def _fiscal_year(moment):
-    local = moment.astimezone(TOKYO)
-    return local.year if local.month >= 4 else local.year - 1
+def candidate_page(
+    user: User,
+    cycle: Cycle,
+    weights: Mapping[str, float],
+    ministry_id: int | None = None,
+    *,
+    min_score: float | None = None,
+    sort: str = "score",
+    unit_ids: Iterable[int] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[Candidate], int]:
+    """(one page of the cycle's target units with their priority, how many there are): scored,
+    filtered and ordered in SQL; three statements whatever the number of units."""
+    policy.require(user, Action.HEARING_MANAGE)
+    query = _Candidates(cycle, weights)
+    stmt = query.base
+    if ministry_id:
+        stmt = stmt.where(Unit.ministry_id == ministry_id)
+    if unit_ids is not None:
+        stmt = stmt.where(Submission.unit_id.in_(list(unit_ids)))
+    if min_score is not None:
+        stmt = stmt.where(query.score >= min_score)
+    total = db.session.scalar(stmt.with_only_columns(func.count()))
+    tie = (Ministry.position, Unit.position, Unit.id)
+    orders = {
+        "score": (query.score.desc(), *tie),
+        "unit": (Unit.name, Unit.id),
+        "ministry": tie,
+        "mean": (Submission.score_mean.is_(None), Submission.score_mean, *tie),
+    }
+    rows = db.session.execute(
+        stmt.add_columns(*query.columns)
+        .options(contains_eager(Submission.unit).contains_eager(Unit.ministry))
+        .order_by(*orders.get(sort, orders["score"]))
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    active = {}
+    if rows:
+        active = {
+            h.unit_id: h
+            for h in db.session.scalars(
+                select(Hearing).where(
+                    Hearing.cycle_id == cycle.id,
+                    Hearing.status.in_(HEARING_ACTIVE),
+                    Hearing.unit_id.in_([row[0].unit_id for row in rows]),
+                )
+            )
+        }
+    candidates = []
+    for submission, *columns in rows:
+        facts = query.facts_of(submission, *columns)
+        candidates.append(Candidate(submission, facts, priority.score(facts, weights), active.get(submission.unit_id)))
+    return candidates, total
+
+
+def candidates(
+    user: User,
+    cycle: Cycle,
+    weights: Mapping[str, float],
+    ministry_id: int | None = None,
+    unit_ids: Iterable[int] | None = None,
+) -> list[Candidate]:
+    """Every target unit of the cycle (or the given ones) with its priority, highest first."""
+    return candidate_page(user, cycle, weights, ministry_id, unit_ids=unit_ids)[0]
 
 
 def create_hearings(
@@ -159,7 +249,7 @@ def create_hearings(
     if not ids:
         raise DomainError("対象の機関を1つ以上選んでください。")
     comment = _text(comment, "選定の理由（補足）", required=False, limit=2000)
-    by_unit = {c.submission.unit_id: c for c in candidates(user, cycle, weights)}
+    by_unit = {c.submission.unit_id: c for c in candidates(user, cycle, weights, unit_ids=ids)}
     unknown = ids - set(by_unit)
     if unknown:
         raise DomainError("この年度点検の対象でない機関が含まれています。")

@@ -20,7 +20,6 @@ from agencyapp import policy, priority
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import TOKYO, today_tokyo
-from agencyapp.htmx import page_of
 from agencyapp.lifecycles import HEARING, HEARING_DATED, HEARING_HELD, HearingState
 from agencyapp.models import HearingFinding
 from agencyapp.models.hearing import KIND_LABELS
@@ -50,19 +49,17 @@ def candidates():
     weights, weight_problems = _weights()
     ministry_id = request.args.get("ministry", type=int)
     min_score = request.args.get("min_score", type=float)
-    rows = service.candidates(current_user, cycle, weights, ministry_id)
-    if min_score is not None:
-        rows = [r for r in rows if r.priority.score >= min_score]
     sort = request.args.get("sort", "score")
-    keys = {
-        "unit": lambda r: r.submission.unit.name,
-        "ministry": lambda r: r.submission.unit.ministry.position,
-        "mean": lambda r: (r.facts.mean is None, r.facts.mean or 0),
-    }
-    if sort in keys:
-        rows = sorted(rows, key=keys[sort])
-    total = len(rows)
-    rows, page, pages = page_of(rows, request.args.get("page", type=int), per_page(2))
+    if sort not in service.CANDIDATE_SORTS:
+        sort = "score"
+    size, page = per_page(2), page_arg()
+    filters = {"min_score": min_score, "sort": sort}
+    rows, total = service.candidate_page(
+        current_user, cycle, weights, ministry_id, **filters, limit=size, offset=(page - 1) * size
+    )
+    if redirect_to := past_the_last_page(page, total, size):
+        return redirect_to
+    pages = page_count(total, size)
     return render_template(
         "hearings/candidates.html",
         cycles=cycles,
