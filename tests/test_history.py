@@ -3,6 +3,7 @@ with Japanese field names, state labels and Japan-time dates; and it exports as 
 
 import csv
 import io
+import re
 
 from sqlalchemy import func, select
 
@@ -48,3 +49,37 @@ def test_the_ministry_and_agencies_have_no_history_export(submitted, make_web): 
         web = make_web()
         web.login(login, PASSWORD)
         assert web.get("/audit/export.csv").status_code == 403
+
+
+def _ids(page):
+    return [int(i) for i in re.findall(r'data-event="(\d+)"', page)]
+
+
+def test_the_history_pages_by_keyset_newest_first_with_a_capped_count(submitted, make_web, app, monkeypatch):  # noqa: F811
+    """Millions of events: 「次へ」 goes to older ones, 「前へ」 back, and the count stops at a cap."""
+    from agencyapp.services.audit import record
+    from agencyapp.views import audit as audit_view
+
+    size = app.config["PAGE_SIZE"] * 2
+    for n in range(size * 2 + 3):
+        act(record, f"cycle.test{n}", actor=submitted.center, summary=f"ページ送りの確認{n:03d}")
+    monkeypatch.setattr(audit_view, "COUNT_CAP", size * 2)
+    web = make_web()
+    web.login("center", PASSWORD)
+    first = web.get("/audit/?q=ページ送りの確認").get_data(as_text=True)
+    assert f"該当 {size * 2:,}件以上" in first and "前へ（新しい操作）" not in first
+    newest = _ids(first)
+    assert len(newest) == size and newest == sorted(newest, reverse=True)
+    older = re.search(r'href="([^"]*before=(\d+)[^"]*)" rel="next"', first)
+    assert int(older.group(2)) == newest[-1] and "q=" in older.group(1)
+    second = web.get(older.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    middle = _ids(second)
+    assert len(middle) == size and max(middle) < min(newest)
+    back = re.search(r'href="([^"]*after=\d+[^"]*)" rel="prev"', second).group(1).replace("&amp;", "&")
+    assert _ids(web.get(back).get_data(as_text=True)) == newest
+    third = web.get(re.search(r'href="([^"]*before=\d+[^"]*)" rel="next"', second).group(1).replace("&amp;", "&"))
+    last = _ids(third.get_data(as_text=True))
+    assert len(last) == 3 and 'rel="next"' not in third.get_data(as_text=True)
+    for nonsense in ("abc", "-5", "99999999999999999999999", "0"):
+        response = web.get(f"/audit/?before={nonsense}&after={nonsense}")
+        assert response.status_code == 200

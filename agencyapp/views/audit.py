@@ -13,7 +13,7 @@ from agencyapp.formatting import TOKYO, stamp_tokyo
 from agencyapp.forms import iso_date
 from agencyapp.models import AuditEvent
 from agencyapp.services import matches, oversight
-from agencyapp.views.common import page_arg, page_count, past_the_last_page, per_page, run
+from agencyapp.views.common import per_page, run
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -67,22 +67,47 @@ def _filtered():
     return stmt, form
 
 
+# Millions of events: the list pages by keyset (the id next to the page's edge) and counts at most this many.
+COUNT_CAP = 1000
+ID_MAX = 2**62
+
+
+def _id_arg(name):
+    """An event id from the query string; None when missing, nonsense or out of range."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value < ID_MAX else None
+
+
 @bp.get("/")
 def index():
+    """Newest first, a page at a time by keyset: ``before`` (older than that id) or ``after`` (newer)."""
     stmt, form = _filtered()
-    page = page_arg()
     size = per_page(2)
-    total = db.session.scalar(stmt.with_only_columns(func.count(AuditEvent.id)))
-    beyond = past_the_last_page(page, total, size)
-    if beyond:
-        return beyond
-    rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc()).offset((page - 1) * size).limit(size)).all()
+    before, after = _id_arg("before"), _id_arg("after")
+    rows = None
+    if after is not None:
+        newer = db.session.scalars(stmt.where(AuditEvent.id > after).order_by(AuditEvent.id).limit(size)).all()
+        if len(newer) == size:  # else fewer than a page is newer: show the newest page
+            rows = newer[::-1]
+    if rows is None:
+        edge = stmt.where(AuditEvent.id < before) if before is not None and after is None else stmt
+        rows = db.session.scalars(edge.order_by(AuditEvent.id.desc()).limit(size)).all()
+    first_page = not rows or not db.session.scalar(
+        select(stmt.where(AuditEvent.id > rows[0].id).with_only_columns(AuditEvent.id).limit(1).exists())
+    )
+    last_page = not rows or not db.session.scalar(
+        select(stmt.where(AuditEvent.id < rows[-1].id).with_only_columns(AuditEvent.id).limit(1).exists())
+    )
+    counted = stmt.with_only_columns(AuditEvent.id).limit(COUNT_CAP + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(counted))
     return render_template(
         "audit/index.html",
         rows=rows,
         total=total,
-        page=page,
-        pages=page_count(total, size),
+        capped=total > COUNT_CAP,
+        count_cap=COUNT_CAP,
+        newer=None if first_page else rows[0].id,
+        older=None if last_page else rows[-1].id,
         areas=AREAS,
         typed_dates={key: request.args.get(key, "") for key in ("from", "to")},
         names=history.object_names(rows),
