@@ -401,6 +401,35 @@ def test_ministry_sees_issued_points_of_its_units_only(submitted, make_web):
     assert "回答を送信" not in web.get(f"/improvements/points/{own.id}").get_data(as_text=True)
 
 
+def test_the_list_shows_a_years_points_and_earlier_open_ones_or_every_year(submitted, make_web):
+    """Flat in years: by default this year's points and those still open from earlier years; 「すべての年度」 all."""
+    last_year = factories.make_cycle([submitted.unit_a], fiscal_year=2025)
+    old = submit_answers(submitted.agency, factories.submission_of(last_year, submitted.unit_a))
+    due = today_tokyo() + timedelta(days=3)
+    carried, done = (
+        act(
+            points.issue_request,
+            submitted.center,
+            old,
+            [act(points.add_point, submitted.center, old, n, text, "").id],
+            due,
+        ).points[0]
+        for n, text in ((2, "昨年度から継続CARRY"), (3, "昨年度に完了DONE"))
+    )
+    act(points.answer_point, submitted.agency, done, "計画", due, "完了しました", None, done.lock_version)
+    db.session.refresh(done)
+    act(points.close_point, submitted.center, done, "", done.lock_version)
+    this_year = issue(submitted).points[0]
+    web = signed_in(make_web, "center")
+    listing = web.get("/improvements/").get_data(as_text=True)
+    assert "継続CARRY" in listing and "完了DONE" not in listing and f"/improvements/points/{this_year.id}" in listing
+    assert "完了DONE" in web.get("/improvements/?cycle=all").get_data(as_text=True)
+    earlier = web.get(f"/improvements/?cycle={last_year.id}").get_data(as_text=True)
+    assert "完了DONE" in earlier and "継続CARRY" in earlier and f"/improvements/points/{this_year.id}" not in earlier
+    assert carried.status == "issued"
+    assert web.get("/improvements/?cycle=999999").status_code == 404
+
+
 def test_internal_notes_never_reach_agency_or_ministry_pages(submitted, make_web):
     act(review.add_note, submitted.center, submitted.submission_a, "内部メモ：ヒアリング候補")
     issue(submitted)

@@ -6,19 +6,21 @@ from datetime import UTC, date, datetime
 from typing import IO, Protocol
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from agencyapp import attachments, policy
 from agencyapp.actions import Action
 from agencyapp.errors import NotFound
 from agencyapp.extensions import db
 from agencyapp.formatting import date_wareki, today_tokyo
-from agencyapp.lifecycles import POINT, PointState
+from agencyapp.lifecycles import POINT, POINT_OPEN, PointState
 from agencyapp.models import (
     Attachment,
     ChecklistQuestion,
+    Cycle,
     ImprovementPoint,
     ImprovementRequest,
+    Ministry,
     Phrase,
     PointEvent,
     Submission,
@@ -393,6 +395,7 @@ class PointFilters:
     search: str = ""
     overdue: bool = False
     page: int = 1
+    cycle_id: int | None = None  # that year's points and those of earlier years still open; None: every year
 
 
 def overdue_points_clause() -> ColumnElement[bool]:
@@ -400,13 +403,22 @@ def overdue_points_clause() -> ColumnElement[bool]:
 
 
 def visible_points(user: User, filters: PointFilters, per_page: int = 25) -> tuple[Sequence[ImprovementPoint], int]:
-    """A page of the points ``user`` may see (drafts only for the center), with their request and unit."""
+    """A page of the points ``user`` may see (drafts only for the center), with their request and unit:
+    two statements; the tables already joined to filter are loaded from that join (``contains_eager``)."""
     stmt = (
         policy.scope_points(user, select(ImprovementPoint))
         .join(ImprovementRequest, ImprovementRequest.id == ImprovementPoint.request_id)
         .join(Submission, Submission.id == ImprovementPoint.submission_id)
         .join(Unit, Unit.id == Submission.unit_id)
+        .join(Ministry, Ministry.id == Unit.ministry_id)
     )
+    if filters.cycle_id is not None:
+        year = select(Cycle.fiscal_year).where(Cycle.id == filters.cycle_id).scalar_subquery()
+        earlier = select(Cycle.id).where(Cycle.fiscal_year < year)
+        stmt = stmt.where(
+            (Submission.cycle_id == filters.cycle_id)
+            | (ImprovementPoint.status.in_(POINT_OPEN) & Submission.cycle_id.in_(earlier))
+        )
     if filters.status:
         stmt = stmt.where(ImprovementPoint.status == filters.status)
     if filters.overdue:
@@ -417,9 +429,11 @@ def visible_points(user: User, filters: PointFilters, per_page: int = 25) -> tup
     rows = (
         db.session.scalars(
             stmt.options(
-                joinedload(ImprovementPoint.request),
+                contains_eager(ImprovementPoint.request),
+                contains_eager(ImprovementPoint.submission)
+                .contains_eager(Submission.unit)
+                .contains_eager(Unit.ministry),
                 joinedload(ImprovementPoint.question),
-                joinedload(ImprovementPoint.submission).joinedload(Submission.unit).joinedload(Unit.ministry),
             )
             .order_by(ImprovementRequest.due_on, ImprovementPoint.id)
             .offset((max(filters.page, 1) - 1) * per_page)

@@ -22,7 +22,8 @@ from agencyapp.htmx import is_htmx
 from agencyapp.lifecycles import POINT, PointState
 from agencyapp.services import DomainError, workflow
 from agencyapp.services import improvements as service
-from agencyapp.views.common import page_arg, page_count, past_the_last_page, per_page, run
+from agencyapp.services.cycles import cycles_to_choose
+from agencyapp.views.common import chosen_cycle, page_arg, page_count, past_the_last_page, per_page, run
 
 ISSUED_STATES = PointState.choices(s for s in PointState if s is not POINT.initial)
 
@@ -32,17 +33,23 @@ bp = Blueprint("improvements", __name__, url_prefix="/improvements")
 @bp.get("/")
 def index():
     statuses = ISSUED_STATES  # the list shows issued points: drafts belong to no request yet
+    every_year = request.args.get("cycle") == "all"
+    cycles, cycle = chosen_cycle() if not every_year else (cycles_to_choose(), None)
     filters = service.PointFilters(
         status=request.args.get("status") if request.args.get("status") in statuses else "",
         search=(request.args.get("q") or "").strip()[:100],
         overdue=request.args.get("overdue") == "1",
         page=page_arg(),
+        cycle_id=cycle.id if cycle else None,
     )
     rows, total = service.visible_points(current_user, filters, per_page())
     beyond = past_the_last_page(filters.page, total, per_page())
     if beyond:
         return beyond
     context = dict(
+        cycles=cycles,
+        cycle=cycle,
+        every_year=every_year,
         rows=rows,
         total=total,
         filters=filters,
