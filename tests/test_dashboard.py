@@ -25,6 +25,26 @@ def test_agency_home_shows_own_cycle_status_deadline_and_progress(make_web, worl
     assert "旅券" not in page and "雇用保険" not in page
 
 
+def test_agency_home_keeps_earlier_years_in_a_table_and_reads_no_more_with_more_years(
+    make_web, world, count_statements
+):
+    """Ten years later the home is the same size: the newest year as a card, earlier years as a table."""
+    from tests.test_review import submit_answers
+
+    web = signed_in(make_web, "agency-a")
+    with count_statements() as one_year:
+        web.get("/")
+    for year in (2023, 2024, 2025):
+        past = factories.make_cycle([world.unit_a], fiscal_year=year)
+        submit_answers(world.agency, factories.submission_of(past, world.unit_a))
+    with count_statements() as four_years:
+        page = web.get("/").get_data(as_text=True)
+    assert four_years.count == one_year.count, (one_year, four_years)
+    earlier = page.split('id="earlier-title"')[1]
+    assert "令和8年度" not in earlier and all(f"令和{y - 2018}年度" in earlier for y in (2023, 2024, 2025))
+    assert page.count('class="card cycle-card"') == 1 and "提出済" in earlier
+
+
 def test_center_home_lists_every_unit_with_counts(make_web, world):
     page = signed_in(make_web, "center").get("/").get_data(as_text=True)
     for name in ("年金局", "雇用保険課", "領事局旅券課"):

@@ -54,13 +54,22 @@ def _agency_home():
         .unique()
         .all()
     )
+    # The newest year and any still being answered get a card with progress (their answers are read);
+    # earlier years are a table of their stored figures, so the page stays the same size year after year.
+    current = [s for i, s in enumerate(submissions) if i == 0 or s.editable]
+    earlier = [s for s in submissions if s not in current]
+    editable = [s for s in current if s.editable]
     structures = {}
-    for submission in submissions:
+    for submission in editable:
         if submission.cycle.version_id not in structures:
             structures[submission.cycle.version_id] = load_structure(submission.cycle.version)
-    progress = _progress_by_submission(submissions, structures)
+    progress = _progress_by_submission(editable, structures)
     return render_template(
-        "dashboard/agency.html", submissions=submissions, progress=progress, todos=todos.agency_todos(current_user)
+        "dashboard/agency.html",
+        submissions=current,
+        earlier=earlier,
+        progress=progress,
+        todos=todos.agency_todos(current_user),
     )
 
 
