@@ -21,6 +21,7 @@ from agencyapp.extensions import db
 from agencyapp.lifecycles import HEARING_VISIBLE_OUTSIDE_CENTER, HearingState, PointState
 from agencyapp.models import (
     Attachment,
+    Cycle,
     Hearing,
     ImprovementPoint,
     ImprovementRequest,
@@ -335,7 +336,11 @@ def get_attachment_or_404(user: User, attachment_id: int) -> Attachment:
 
 def get_submission_or_404(user: User, submission_id: int, action: Action = Action.SUBMISSION_VIEW) -> Submission:
     """Fetch a submission the user may see (else NotFound) and may ``action`` (else Forbidden)."""
-    stmt = scope_submissions(user, select(Submission).where(Submission.id == submission_id))
+    from sqlalchemy.orm import joinedload
+
+    stmt = scope_submissions(user, select(Submission).where(Submission.id == submission_id)).options(
+        joinedload(Submission.cycle).joinedload(Cycle.version)  # every submission page needs both
+    )
     submission = _found(db.session.scalar(stmt))
     require(user, action, submission)
     return submission

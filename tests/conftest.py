@@ -224,7 +224,11 @@ def _rolled_back_transaction(app):
 
 @pytest.fixture(autouse=True)
 def _database(request):
-    """A rolled-back transaction per test; for ``real_commits`` tests, empty tables afterwards."""
+    """A rolled-back transaction per test; for ``real_commits`` tests, empty tables afterwards.
+    The per-process tree of published checklists starts empty: ids are reused after a rollback."""
+    from agencyapp.services.checklists import clear_structure_cache
+
+    clear_structure_cache()
     if "app" not in request.fixturenames:
         yield
         return

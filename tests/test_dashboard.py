@@ -145,7 +145,7 @@ def test_selfcheck_page_and_save_statement_counts_do_not_grow(make_web, world, c
         assert web.post(save_url + "/2", data, htmx=True).status_code == 200
     assert full_page.count == empty_page.count, (empty_page, full_page)
     assert later_save.count <= first_save.count, (first_save, later_save)
-    assert full_page.count <= 15 and later_save.count <= 20
+    assert full_page.count <= 15 and later_save.count <= 6 and first_save.count <= 6, (first_save, later_save)
 
 
 def test_selfcheck_page_statements_do_not_depend_on_the_number_of_questions(make_web, world, count_statements):

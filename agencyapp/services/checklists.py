@@ -1,6 +1,6 @@
 """Importing a validated checklist file, and reading a version's structure back."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 
@@ -238,8 +238,45 @@ class Structure:
         return [(value, number_ranges(off)) for value, off in switched_by(self.questions, number)]
 
 
+# Published versions never change but for their answers' names, which change the source hash: their
+# trees are kept per process, detached from any session, keyed by what would change them.
+_published: dict[tuple, Structure] = {}
+
+
+def clear_structure_cache() -> None:
+    _published.clear()
+
+
 def load_structure(version: ChecklistVersion) -> Structure:
-    """The whole tree of a version in four statements, whatever its size."""
+    """The whole tree of a version: four statements the first time, none afterwards for a published one."""
+    if version.status != VersionState.PUBLISHED:
+        return _read_structure(version)
+    key = (version.id, version.source_sha256)
+    structure = _published.get(key)
+    if structure is None:
+        structure = _read_structure(version)
+        for obj in _tree_objects(structure):
+            db.session.expunge(obj)  # read-only from now on, and never expired by a later commit
+        if len(_published) > 64:
+            _published.clear()
+        _published[key] = structure
+    return replace(structure, version=version)  # the tree shared; the version row this request's own
+
+
+def _tree_objects(structure: Structure):
+    def walk(node):
+        yield node.section
+        for goal in node.goals:
+            yield goal.goal
+            yield from (item for item, _ in goal.items)
+        for child in node.children:
+            yield from walk(child)
+
+    for category in structure.categories:
+        yield from walk(category)
+
+
+def _read_structure(version: ChecklistVersion) -> Structure:
     sections = db.session.scalars(
         select(ChecklistSection).where(ChecklistSection.version_id == version.id).order_by(ChecklistSection.position)
     ).all()

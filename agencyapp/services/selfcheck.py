@@ -3,7 +3,7 @@
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, insert, select
@@ -27,7 +27,15 @@ class SelfCheckState:
     answers: dict  # question number -> Answer
     values: dict  # question number -> value or None
     applies: dict  # question number -> bool
-    important_goals: list = field(default_factory=list)
+    cycle: Cycle | None = None
+    _important: list | None = None
+
+    @property
+    def important_goals(self) -> list[int]:
+        """The cycle's important goal numbers, read when first needed (an autosave never needs them)."""
+        if self._important is None:
+            self._important = [g.number for g in self.cycle.important_goals] if self.cycle else []
+        return self._important
 
     def progress(self, questions: Sequence[QuestionInfo] | None = None) -> tuple[int, int]:
         return scoring.progress(
@@ -73,8 +81,7 @@ def load_state(submission: Submission, structure: Structure | None = None) -> Se
     structure = structure or load_structure(submission.cycle.version)
     answers = load_answers([submission.id])[submission.id]
     values = {number: a.value for number, a in answers.items()}
-    important = [g.number for g in submission.cycle.important_goals]
-    return SelfCheckState(structure, answers, values, applicability(structure.questions, values), important)
+    return SelfCheckState(structure, answers, values, applicability(structure.questions, values), submission.cycle)
 
 
 STALE = (
