@@ -191,6 +191,14 @@ class QuestionInfo:
     answer_labels: dict = field(default_factory=dict)  # {value: label}: this question's own names
     scale_labels: dict = field(default_factory=dict)  # {value: label} of the version's scale
 
+    @property
+    def choices(self) -> list[tuple[int, str]]:
+        """[(value, name)] of the answers this question allows, in the scale's order (computed once)."""
+        cached = self.__dict__.get("_choices")
+        if cached is None:
+            cached = self.__dict__["_choices"] = [(v, self.label(v)) for v in self.allowed_values]
+        return cached
+
     def label(self, value: int | None) -> str:
         """The name of an answer: the question's own where it has one, else the scale's."""
         if value is None:
@@ -230,12 +238,25 @@ class Structure:
     questions: list  # QuestionInfo in document order
     by_number: dict
     goals_by_number: dict
+    # Shared by the copies made per request (dataclasses.replace copies the reference): filled once per version.
+    _switches: dict = field(default_factory=dict)
 
     def switches(self, number: int) -> list[tuple[int, str]]:
         """What each answer of a controlling question switches off: [(value, "設問87〜108（22問）")]."""
         from agencyapp.checklists.conditions import number_ranges, switched_by
 
-        return [(value, number_ranges(off)) for value, off in switched_by(self.questions, number)]
+        if not self._switches:
+            controllers = {c["question"] for q in self.questions for c in (q.conditions or ())}
+            self._switches.update(
+                {n: [(value, number_ranges(off)) for value, off in switched_by(self.questions, n)] for n in controllers}
+            )
+            self._switches.setdefault(None, [])  # computed, even for a version without conditions
+        return self._switches.get(number, [])
+
+    def controllers(self) -> set[int]:
+        """The questions whose answer switches others on or off."""
+        self.switches(0)
+        return {n for n, switches in self._switches.items() if n is not None and switches}
 
 
 # Published versions never change but for their answers' names, which change the source hash: their
