@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Row, and_, asc, desc, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from agencyapp import policy, scoring
 from agencyapp.actions import Action
@@ -97,7 +97,7 @@ def review_queue(
     column = SORTS.get(filters.sort, SORTS["ministry"])
     order = desc(column) if filters.direction == "desc" else asc(column)
     rows = db.session.execute(
-        base.options(joinedload(Submission.unit).joinedload(Unit.ministry))
+        base.options(contains_eager(Submission.unit).contains_eager(Unit.ministry))
         .order_by(order.nulls_last(), Ministry.position, Unit.position, Submission.id)
         .offset((max(filters.page, 1) - 1) * per_page)
         .limit(per_page)
