@@ -66,3 +66,23 @@ def test_only_the_administrator_maintains_organisations(ctx, world, make_web):
         assert web.get("/admin/organisations/").status_code == 403
         assert web.post("/admin/organisations/ministries", {"code": "x-y", "name": "偽省"}).status_code == 403
     assert db.session.scalar(select(Ministry).where(Ministry.code == "x-y")) is None
+
+
+def test_units_are_searched_filtered_and_paged(ctx, world, make_web, app):
+    """Two thousand units: the page lists one page of them, by name or code and by ministry."""
+    from tests import factories
+
+    for i in range(app.config["PAGE_SIZE"] * 2 + 3):
+        factories.make_unit(world.ministry_b, f"bulk-{i:03d}", f"外務省 一括機関{i:03d}", 100 + i)
+    db.session.commit()
+    web = admin(make_web)
+    first = web.get("/admin/organisations/").get_data(as_text=True)
+    assert "1 / 2 ページ" in first and "name-" in first
+    assert first.count('class="assess-form unit-row"') == app.config["PAGE_SIZE"] * 2
+    found = web.get("/admin/organisations/?q=一括機関007").get_data(as_text=True)
+    assert "外務省 一括機関007" in found and "一括機関008" not in found and "該当 1機関" in found
+    by_code = web.get("/admin/organisations/?q=bulk-012").get_data(as_text=True)
+    assert "一括機関012" in by_code
+    own = web.get(f"/admin/organisations/?ministry={world.ministry_a.id}").get_data(as_text=True)
+    assert "年金局" in own and "一括機関" not in own
+    assert web.get("/admin/organisations/?ministry=999999").status_code == 404

@@ -2,24 +2,56 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
 
 from agencyapp.extensions import db
 from agencyapp.models import Ministry, Unit
-from agencyapp.services import DomainError
+from agencyapp.services import DomainError, matches
 from agencyapp.services import organisations as service
-from agencyapp.views.common import run
+from agencyapp.views.common import page_arg, page_count, past_the_last_page, per_page, run
 
 bp = Blueprint("organisations", __name__, url_prefix="/admin/organisations")
 
 
 def _page(error=None, status=200):
-    ministries = db.session.scalars(
-        select(Ministry).options(selectinload(Ministry.units)).order_by(Ministry.position)
+    """Ministries with their unit counts, and one page of units (search by name or code, one ministry)."""
+    ministries = db.session.execute(
+        select(Ministry, func.count(Unit.id))
+        .outerjoin(Unit, Unit.ministry_id == Ministry.id)
+        .group_by(Ministry.id)
+        .order_by(Ministry.position)
+    ).all()
+    ministry_id = request.args.get("ministry", type=int)
+    if ministry_id and ministry_id not in {m.id for m, _ in ministries}:
+        abort(404)
+    search = (request.args.get("q") or "").strip()[:100]
+    stmt = select(Unit).join(Ministry, Ministry.id == Unit.ministry_id)
+    if ministry_id:
+        stmt = stmt.where(Unit.ministry_id == ministry_id)
+    if search:
+        stmt = stmt.where(matches(search, Unit.name, Unit.code))
+    total = db.session.scalar(stmt.with_only_columns(func.count()))
+    size, page = per_page(2), page_arg()
+    if status == 200 and (beyond := past_the_last_page(page, total, size)):
+        return beyond
+    units = db.session.scalars(
+        stmt.options(contains_eager(Unit.ministry))
+        .order_by(Ministry.position, Unit.position, Unit.id)
+        .offset((page - 1) * size)
+        .limit(size)
     ).all()
     return render_template(
-        "admin/organisations.html", ministries=ministries, error=error, form=request.form if error else {}
+        "admin/organisations.html",
+        ministries=ministries,
+        units=units,
+        total=total,
+        page=page,
+        pages=page_count(total, size),
+        ministry_id=ministry_id,
+        search=search,
+        error=error,
+        form=request.form if error else {},
     ), status
 
 
