@@ -62,9 +62,7 @@ def test_bad_dates_in_the_history_filter_are_named(submitted, make_web):  # noqa
     assert 'id="to-error" role="alert">終了日は開始日以降' in page
 
 
-@pytest.mark.parametrize(
-    "url", ["/review/?page=99", "/improvements/?page=99", "/notifications/?page=99"]
-)
+@pytest.mark.parametrize("url", ["/review/?page=99", "/improvements/?page=99", "/notifications/?page=99"])
 def test_a_page_past_the_end_goes_to_the_last_page_and_says_so(submitted, make_web, url):  # noqa: F811
     web = make_web()
     web.login("center", PASSWORD)
