@@ -202,7 +202,7 @@ def test_sql_means_equal_the_scoring_modules_for_the_same_answers(scene):
     assert own == _pooled_by_scoring(scene.submission_a, a2)
     assert national == _pooled_by_scoring(scene.submission_a, a2, scene.submission_b)
     assert own != national
-    per_unit = oversight.category_means(scene.cycle.id, [scene.unit_b.id])
+    per_unit = oversight.category_means(scene.cycle.id, lambda column: column == scene.unit_b.id)
     assert per_unit == _pooled_by_scoring(scene.submission_b)
 
 

@@ -1,10 +1,10 @@
 """Oversight for ministries (own units) and the center (all, with a ministry filter): read only."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Row, Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Row, case, func, literal, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from agencyapp import policy, scoring
@@ -46,7 +46,12 @@ class UnitRow:
         return self.submission.unit
 
 
-def _point_counts(units: Select, today):
+# Which units a figure covers: a SQL condition on a unit-id column (``policy.unit_scope`` for a user;
+# for the center's whole nation it is no condition at all, not an IN over every unit).
+InScope = Callable[[ColumnElement[int]], ColumnElement[bool]]
+
+
+def _point_counts(in_scope: InScope, today):
     """Per unit of ``units``: points still open wherever they were issued (those of earlier years are
     carried until closed), and those issued and past their due date. A grouped subquery."""
     overdue = (ImprovementPoint.status == PointState.ISSUED) & (ImprovementRequest.due_on < today)
@@ -59,7 +64,7 @@ def _point_counts(units: Select, today):
         .select_from(ImprovementPoint)
         .join(ImprovementRequest, ImprovementRequest.id == ImprovementPoint.request_id)
         .join(Submission, Submission.id == ImprovementPoint.submission_id)
-        .where(Submission.unit_id.in_(units), ImprovementPoint.status.in_(POINT_OPEN))
+        .where(in_scope(Submission.unit_id), ImprovementPoint.status.in_(POINT_OPEN))
         .group_by(Submission.unit_id)
         .subquery()
     )
@@ -73,8 +78,8 @@ class _Overview:
         _require(user)
         self.cycle = cycle
         self.today = today_tokyo()
-        self.units = policy.scoped_unit_ids(user, ministry_id)
-        counts = _point_counts(self.units, self.today)
+        self.in_scope = scope_of(user, ministry_id)
+        counts = _point_counts(self.in_scope, self.today)
         self.open = func.coalesce(counts.c.open_points, 0)
         self.overdue = func.coalesce(counts.c.overdue_points, 0)
         self.late = self.cycle.due_on < self.today
@@ -93,7 +98,7 @@ class _Overview:
             .join(Unit, Unit.id == Submission.unit_id)
             .join(Ministry, Ministry.id == Unit.ministry_id)
             .outerjoin(counts, counts.c.unit_id == Submission.unit_id)
-            .where(Submission.cycle_id == cycle.id, Submission.unit_id.in_(self.units))
+            .where(Submission.cycle_id == cycle.id, self.in_scope(Submission.unit_id))
         )
 
     def labels(self, row: UnitRow) -> list[str]:
@@ -159,7 +164,12 @@ def totals(user: User, cycle: Cycle, ministry_id: int | None = None) -> dict[str
     }
 
 
-def category_means(cycle_id: int, units: Select | None = None) -> dict[str, float]:
+def scope_of(user: User, ministry_id: int | None = None) -> InScope:
+    """The units ``user`` oversees (center and admin: all, or one ministry's) as an ``InScope``."""
+    return lambda column: policy.unit_scope(user, column, ministry_id)
+
+
+def category_means(cycle_id: int, in_scope: InScope | None = None) -> dict[str, float]:
     """Per 大分類: the mean over every scored answer of the submitted units (all, or those of ``units``),
     summed in SQL from the figures stored with each snapshot; the scoring module divides."""
     stmt = (
@@ -173,8 +183,8 @@ def category_means(cycle_id: int, units: Select | None = None) -> dict[str, floa
         .where(Submission.cycle_id == cycle_id, Submission.score_mean.is_not(None))
         .group_by(SubmissionFigure.category_code)
     )
-    if units is not None:
-        stmt = stmt.where(Submission.unit_id.in_(units))
+    if in_scope is not None:
+        stmt = stmt.where(in_scope(Submission.unit_id))
     means = {code: scoring.pooled(sums).mean for code, *sums in db.session.execute(stmt)}
     return {code: mean for code, mean in means.items() if mean is not None}
 
@@ -183,10 +193,10 @@ def category_comparison(
     user: User, cycle: Cycle, ministry_id: int | None = None
 ) -> tuple[dict[str, float], dict[str, float]]:
     """(ministry or filtered means, national means) per 大分類; two statements."""
-    return category_means(cycle.id, policy.scoped_unit_ids(user, ministry_id)), category_means(cycle.id)
+    return category_means(cycle.id, scope_of(user, ministry_id)), category_means(cycle.id)
 
 
-def year_over_year(units: Select | Sequence[int], edition: str) -> list[tuple[int, float, int]]:
+def year_over_year(in_scope: InScope, edition: str) -> list[tuple[int, float, int]]:
     """[(fiscal year, mean of the units' submitted means, units)] over every cycle of the edition."""
     from agencyapp.models import ChecklistVersion
 
@@ -194,7 +204,7 @@ def year_over_year(units: Select | Sequence[int], edition: str) -> list[tuple[in
         select(Cycle.fiscal_year, func.avg(Submission.score_mean), func.count(Submission.id))
         .join(Submission, Submission.cycle_id == Cycle.id)
         .join(ChecklistVersion, ChecklistVersion.id == Cycle.version_id)
-        .where(Submission.unit_id.in_(units), Submission.score_mean.is_not(None), ChecklistVersion.edition == edition)
+        .where(in_scope(Submission.unit_id), Submission.score_mean.is_not(None), ChecklistVersion.edition == edition)
         .group_by(Cycle.fiscal_year)
         .order_by(Cycle.fiscal_year)
     ).all()

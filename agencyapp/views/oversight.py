@@ -8,7 +8,7 @@ from agencyapp import charts, policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import fiscal_year_label
-from agencyapp.models import Ministry, Submission, Unit
+from agencyapp.models import Ministry, Submission
 from agencyapp.services import oversight as service
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.selfcheck import latest_snapshot
@@ -54,7 +54,7 @@ def home():
     chart = charts.bar_chart(
         f"大分類ごとの平均点（{scope_name + 'と' if ministry else ''}全国、3点満点）", _category_labels(cycle), series
     )
-    trend = service.year_over_year(policy.scoped_unit_ids(current_user, ministry_id), cycle.version.edition)
+    trend = service.year_over_year(service.scope_of(current_user, ministry_id), cycle.version.edition)
     trend_chart = (
         charts.bar_chart(
             f"{scope_name}の平均点の推移",
@@ -92,7 +92,7 @@ def unit(unit_id):
     snapshot = latest_snapshot(submission) if submission else None
     if submission is not None:
         run(service.record_view, current_user, submission, "oversight")
-    ministry_means = service.category_means(cycle.id, select(Unit.id).where(Unit.ministry_id == unit.ministry_id))
+    ministry_means = service.category_means(cycle.id, service.scope_of(current_user, unit.ministry_id))
     national = service.category_means(cycle.id)
     own = {code: entry["mean"] for code, entry in snapshot.scores["by_category"].items()} if snapshot else {}
     chart = charts.bar_chart(
@@ -100,7 +100,7 @@ def unit(unit_id):
         _category_labels(cycle),
         [(unit.name, own), (unit.ministry.name, ministry_means), ("全国", national)],
     )
-    trend = service.year_over_year([unit.id], cycle.version.edition)
+    trend = service.year_over_year(lambda column: column == unit.id, cycle.version.edition)
     trend_chart = (
         charts.bar_chart(
             f"{unit.name}の平均点の推移",
