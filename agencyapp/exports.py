@@ -1,23 +1,72 @@
-"""Spreadsheet exports (.xlsx and UTF-8 .csv with BOM) that never turn user text into formulas."""
+"""Spreadsheet exports (.xlsx and UTF-8 .csv with BOM) that never turn user text into formulas, and never
+hold a whole export in memory: rows come from generators, an .xlsx is written row by row (openpyxl's
+write-only mode) into a temporary file that is then sent in chunks, a CSV is encoded as it is sent.
+
+Every sheet and CSV starts with a title line (what, 年度, scope, 出力日時, 出力者), a blank line, then
+the header row."""
 
 import csv
 import io
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import IO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from agencyapp.formatting import to_tokyo
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Text openpyxl itself would not store as text: "=..." becomes a formula and "#N/A" & co. error cells.
+_NOT_PLAIN_TEXT = FORMULA_STARTS + ("#",)
 # Date cells stay dates (sortable) and show in 和暦 in Japanese Excel: 令和8年12月2日.
 WAREKI_DATE = '[$-ja-JP-x-gannen]ggge"年"m"月"d"日"'
 WAREKI_DATETIME = '[$-ja-JP-x-gannen]ggge"年"m"月"d"日" hh:mm'
+HEADER_ROW = 3  # title, blank, header
+CHUNK = 64 * 1024
+MAX_WIDTH = 60
+BOLD = Font(bold=True)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column's header and the width (in half-width characters) of its typical content."""
+
+    header: str
+    width: int = 10
+
+    @property
+    def sheet_width(self) -> int:
+        return min(MAX_WIDTH, max(self.width, text_width(self.header) + 2))
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook (or one CSV): ``rows`` is iterated once, as the file is written."""
+
+    title: str
+    heading: str  # the title line
+    columns: Sequence[Column]
+    rows: Iterable[Sequence]
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+
+def text_width(text: str) -> int:
+    """Display width: full-width (Japanese) characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def cell_value(value):
-    """Dates as Japan-time text-free values; everything else unchanged."""
+    """A datetime as its Japan-time wall clock (Excel has no time zones); everything else unchanged."""
     if isinstance(value, datetime):
         return to_tokyo(value).replace(tzinfo=None)
     return value
@@ -38,33 +87,115 @@ def csv_text(value):
     return value
 
 
-def workbook_bytes(sheets):
-    """``sheets``: [(title, headers, rows)]. Strings are always stored as text cells."""
-    book = Workbook()
-    book.remove(book.active)
-    for title, headers, rows in sheets:
-        sheet = book.create_sheet(title=title[:31])
-        sheet.append(headers)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append([cell_value(v) if not isinstance(v, str) else None for v in row])
-            current = sheet.max_row
-            for column, value in enumerate(row, start=1):
-                if isinstance(value, str):
-                    cell = sheet.cell(row=current, column=column)
-                    cell.value = value
-                    cell.data_type = "s"  # never a formula, whatever the text begins with
-                elif isinstance(value, datetime):
-                    sheet.cell(row=current, column=column).number_format = WAREKI_DATETIME
-                elif isinstance(value, date):
-                    sheet.cell(row=current, column=column).number_format = WAREKI_DATE
-        for index, header in enumerate(headers, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = max(10, min(60, len(header) * 2 + 4))
-        sheet.freeze_panes = "A2"
+# --- .xlsx ---------------------------------------------------------------------------------------
+
+
+def _text_cell(sheet, value: str, font=None):
+    cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
+    cell.data_type = "s"  # never a formula, whatever the text begins with
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def _xlsx_row(sheet, values) -> list:
+    """Values as openpyxl cells: text always a text cell, dates date cells shown in 和暦.
+
+    Only text that openpyxl would not store as text by itself ("=…" a formula, "#N/A" an error) needs a
+    cell of its own forced to text; other text goes in as it is (the same text cell, a third faster)."""
+    out = []
+    for value in values:
+        if value is None or value == "":
+            out.append(None)
+        elif isinstance(value, str):
+            if value.startswith(_NOT_PLAIN_TEXT) or ILLEGAL_CHARACTERS_RE.search(value):
+                out.append(_text_cell(sheet, value))
+            else:
+                out.append(value)
+        elif isinstance(value, datetime):
+            cell = WriteOnlyCell(sheet, cell_value(value))
+            cell.number_format = WAREKI_DATETIME
+            out.append(cell)
+        elif isinstance(value, date):
+            cell = WriteOnlyCell(sheet, value)
+            cell.number_format = WAREKI_DATE
+            out.append(cell)
+        else:
+            out.append(value)
+    return out
+
+
+def write_workbook(sheets: Iterable[Sheet], out: IO[bytes]) -> int:
+    """Write the sheets into ``out`` (a binary file) as .xlsx, row by row; returns the data rows written.
+
+    Write-only: each row goes to disk as it is appended (nothing reads the sheet back: ``max_row`` is a
+    scan of every cell), so time grows with the rows and memory stays flat."""
+    book = Workbook(write_only=True)
+    written = 0
+    try:
+        for spec in sheets:
+            sheet = book.create_sheet(title=spec.title[:31])
+            for index, column in enumerate(spec.columns, start=1):
+                sheet.column_dimensions[get_column_letter(index)].width = column.sheet_width
+            sheet.freeze_panes = f"A{HEADER_ROW + 1}"
+            sheet.append([_text_cell(sheet, spec.heading, BOLD)])
+            sheet.append([])
+            sheet.append([_text_cell(sheet, header, BOLD) for header in spec.headers])
+            for row in spec.rows:
+                sheet.append(_xlsx_row(sheet, row))
+                written += 1
+        book.save(out)
+    except BaseException:
+        _discard(book)
+        raise
+    return written
+
+
+def _discard(book) -> None:
+    """A workbook that will not be saved: close its sheets and remove the temporary file openpyxl keeps
+    for each sheet written to (otherwise left until the worker exits)."""
+    for sheet in book.worksheets:
+        writer = getattr(sheet, "_writer", None)
+        if writer is None:
+            continue
+        try:
+            if not sheet.closed:
+                sheet.close()
+            writer.cleanup()
+        except Exception:  # noqa: S110  (already failing: the first error is the one to report)
+            pass
+
+
+def workbook_file(sheets: Iterable[Sheet]) -> tuple[IO[bytes], int, int]:
+    """The workbook in an unnamed temporary file (gone from the disk once closed), rewound:
+    (file, size in bytes, data rows)."""
+    out = tempfile.TemporaryFile()  # noqa: SIM115  (handed over open: the response closes it)
+    try:
+        rows = write_workbook(sheets, out)
+        size = out.tell()
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return out, size, rows
+
+
+def file_chunks(out: IO[bytes], size: int = CHUNK) -> Iterator[bytes]:
+    """The file's bytes in chunks; the file is closed (and so removed) at the end or when abandoned."""
+    with out:
+        while chunk := out.read(size):
+            yield chunk
+
+
+def workbook_bytes(sheets) -> bytes:
+    """Small workbooks in memory: ``sheets`` as [(title, headers, rows)] or ``Sheet``s."""
+    specs = [s if isinstance(s, Sheet) else Sheet(s[0], s[0], [Column(h) for h in s[1]], s[2]) for s in sheets]
     buffer = io.BytesIO()
-    book.save(buffer)
+    write_workbook(specs, buffer)
     return buffer.getvalue()
+
+
+# --- CSV -----------------------------------------------------------------------------------------
 
 
 def csv_line(values):
@@ -74,11 +205,24 @@ def csv_line(values):
     return buffer.getvalue()
 
 
-def csv_bytes(headers, rows):
-    """UTF-8 with BOM and CRLF, so Excel opens it in Japanese."""
+def csv_chunks(sheet: Sheet, size: int = CHUNK) -> Iterator[bytes]:
+    """UTF-8 with BOM and CRLF (Excel opens it in Japanese): title, blank line, headers, rows, encoded
+    as they come and sent in chunks of about ``size`` bytes."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers)
-    for row in rows:
+    buffer.write("\ufeff")
+    writer.writerow([csv_text(sheet.heading)])
+    writer.writerow([])
+    writer.writerow(sheet.headers)
+    for row in sheet.rows:
         writer.writerow([csv_text(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        if buffer.tell() >= size:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def csv_bytes(headers, rows, heading: str = "") -> bytes:
+    """A small CSV in memory."""
+    return b"".join(csv_chunks(Sheet(heading, heading, [Column(h) for h in headers], rows)))

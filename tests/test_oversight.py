@@ -1,19 +1,15 @@
 """Ministry oversight and the center's view of it: scope, never a write, charts, exports, read log."""
 
-import csv
-import io
 import re
 from datetime import timedelta
 
 import pytest
-from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from agencyapp import charts, scoring
-from agencyapp.exports import csv_bytes, workbook_bytes
 from agencyapp.extensions import db
 from agencyapp.formatting import today_tokyo
-from agencyapp.models import AuditEvent, ImprovementPoint, ReadLog
+from agencyapp.models import ImprovementPoint, ReadLog
 from agencyapp.services import hearings as hearing_service
 from agencyapp.services import improvements as points
 from agencyapp.services import oversight, review
@@ -221,58 +217,6 @@ def test_year_over_year_appears_with_several_cycles(scene, make_web):
     assert 'data-chart="trend-chart"' in page and "令和7年度（2025年度）" in page and "令和8年度（2026年度）" in page
 
 
-# --- exports ------------------------------------------------------------------------------------------
-
-
-def test_xlsx_export_has_four_sheets_scoped_and_without_secrets(scene, make_web):
-    response = web_for(make_web, "ministry-a").get("/oversight/export.xlsx")
-    assert response.status_code == 200
-    assert "attachment" in response.headers["Content-Disposition"]
-    book = load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["概要", "回答", "改善点", "ヒアリング・訪問"]
-    text = "\n".join(str(c.value) for ws in book for row in ws.iter_rows() for c in row if c.value is not None)
-    assert "年金局" in text and "旅券" not in text and "訪問の議事録MINUTES" in text
-    for secret in SECRETS:
-        assert secret not in text
-    summary = book["概要"]
-    assert [c.value for c in summary[1]][:3] == ["府省", "機関", "状況"]
-    answers = book["回答"]
-    assert answers.max_row > 100  # every answer of the submitted unit
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")) == 1
-
-
-def test_csv_export_is_utf8_with_bom_and_scoped(scene, make_web):
-    web = web_for(make_web, "ministry-a")
-    for view in ("summary", "answers", "points", "hearings"):
-        response = web.get(f"/oversight/export.csv?view={view}")
-        assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
-        assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-        rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
-        assert rows[0][:2] == ["府省", "機関"]
-        assert all("旅券" not in cell for row in rows for cell in row)
-    assert web.get("/oversight/export.csv?view=secrets").status_code == 404
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")) == 4
-
-
-def test_formula_guard_in_both_formats():
-    rows = [['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "普通の文", 3, -4.5]]
-    book = load_workbook(io.BytesIO(workbook_bytes([("s", ["a", "b", "c", "d", "e", "f", "g"], rows)])))
-    cells = list(book["s"].iter_rows(min_row=2, values_only=False))[0]
-    assert [c.value for c in cells[:5]] == rows[0][:5]
-    assert all(c.data_type == "s" for c in cells[:5])
-    assert cells[5].value == 3 and cells[6].value == -4.5
-    text = csv_bytes(["a", "b", "c", "d", "e", "f", "g"], rows).decode("utf-8-sig")
-    parsed = list(csv.reader(io.StringIO(text)))[1]
-    assert parsed[:5] == ['\'=HYPERLINK("http://x","y")', "'+1", "'-2", "'@SUM(A1)", "普通の文"]
-    assert parsed[5:] == ["3", "-4.5"]
-
-
-def test_agency_cannot_export(scene, make_web):
-    web = web_for(make_web, "agency-a")
-    assert web.get("/oversight/export.xlsx").status_code == 403
-    assert web.get("/oversight/").status_code == 403
-
-
 # --- who has looked -------------------------------------------------------------------------------------
 
 
@@ -399,15 +343,3 @@ def test_open_points_of_earlier_years_are_carried(scene, make_web):
     assert "昨年度からの指摘CARRY" in page and "前年度以前から継続" in page and "完了済みの指摘DONE" not in page
     row = next(r for r in oversight.unit_rows(scene.ministry_user, scene.cycle) if r.unit.id == scene.unit_a2.id)
     assert row.open_points == 1 and carried.status == "issued"
-
-
-def test_xlsx_dates_stay_dates_and_show_in_wareki(scene, make_web):
-    import io
-
-    from openpyxl import load_workbook
-
-    web = web_for(make_web, "center")
-    book = load_workbook(io.BytesIO(web.get(f"/oversight/export.xlsx?cycle={scene.cycle.id}").data))
-    submitted = [row[3] for row in book["概要"].iter_rows(min_row=2) if row[3].value is not None]
-    assert submitted and all(cell.is_date for cell in submitted)
-    assert all(cell.number_format.startswith("[$-ja-JP-x-gannen]ggge") for cell in submitted)
