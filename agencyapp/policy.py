@@ -101,6 +101,7 @@ ENDPOINTS: dict[str, Rule] = {
     "cycles.new": (CENTER,),
     "admin.users": (ADMIN,),
     "admin.new_user": (ADMIN,),
+    "admin.unit_options": (ADMIN,),
     "admin.user": (ADMIN,),
     "admin.set_active": (ADMIN,),
     "admin.unlock": (ADMIN,),

@@ -149,3 +149,20 @@ def test_a_password_set_by_the_admin_must_be_changed_at_the_next_sign_in(ctx, wo
     assert changed.status_code == 303, changed.get_data(as_text=True)[:2000]
     assert user("agency-b").must_change_password is False
     assert fresh.client.get("/").status_code == 200
+
+
+def test_the_unit_chooser_lists_one_ministrys_units_not_every_unit(ctx, world, make_web):
+    """With 2,000 units the account forms offer the units of the chosen ministry only."""
+    web = admin_web(make_web)
+    page = web.get(f"/admin/users/{world.agency.id}").get_data(as_text=True)
+    chooser = page.split('id="unit-id"')[1].split("</select>")[0]
+    assert "年金局" in chooser and "雇用保険課" in chooser and "旅券" not in chooser
+    assert f'<option value="{world.agency.unit_id}" selected>' in chooser
+    options = web.get(f"/admin/users/unit-options?unit_ministry={world.ministry_b.id}").get_data(as_text=True)
+    assert "旅券" in options and "年金局" not in options and "<html" not in options
+    assert "先に府省を選んでください" in web.get("/admin/users/unit-options").get_data(as_text=True)
+    new = web.get("/admin/users/new").get_data(as_text=True)
+    assert "先に府省を選んでください" in new.split('id="unit_id"')[1].split("</select>")[0]
+    other = make_web()
+    other.login("center", PASSWORD)
+    assert other.get("/admin/users/unit-options?unit_ministry=1").status_code == 403

@@ -37,20 +37,41 @@ def users():
     )
 
 
-def _choices():
-    units = db.session.scalars(
+def _units_of(ministry_id):
+    """The active units of one ministry (the unit chooser lists one ministry's units, never all 2,000)."""
+    if not ministry_id:
+        return []
+    return db.session.scalars(
         select(Unit)
-        .where(Unit.active.is_(True))
+        .where(Unit.active.is_(True), Unit.ministry_id == ministry_id)
         .options(joinedload(Unit.ministry))
-        .order_by(Unit.ministry_id, Unit.position)
+        .order_by(Unit.position, Unit.id)
     ).all()
+
+
+def _choices(form=None, user=None):
+    """(units of the ministry chosen for the unit, every ministry, that ministry's id): the form's choice,
+    else the ministry of the unit being posted or of the user's own unit."""
+    form = form or {}
+    ministry_id = form.get("unit_ministry", type=int) if hasattr(form, "getlist") else None
+    if not ministry_id and form.get("unit_id"):
+        unit = db.session.get(Unit, form.get("unit_id", type=int))
+        ministry_id = unit.ministry_id if unit else None
+    if not ministry_id and user is not None and user.unit_id:
+        ministry_id = user.unit.ministry_id
     ministries = db.session.scalars(select(Ministry).order_by(Ministry.position)).all()
-    return units, ministries
+    return _units_of(ministry_id), ministries, ministry_id
+
+
+@bp.get("/users/unit-options")
+def unit_options():
+    """The <option>s of one ministry's units, for the chooser (htmx swaps them into the unit select)."""
+    units = _units_of(request.args.get("unit_ministry", type=int))
+    return render_template("admin/_unit_options.html", units=units, selected=None)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user():
-    units, ministries = _choices()
     error = None
     form = request.form
     if request.method == "POST":
@@ -76,8 +97,15 @@ def new_user():
                 "success",
             )
             return redirect(url_for("admin.user", user_id=user.id), code=303)
+    units, ministries, unit_ministry = _choices(form)
     return render_template(
-        "admin/user_new.html", units=units, ministries=ministries, roles=ROLE_LABELS, error=error, form=form
+        "admin/user_new.html",
+        units=units,
+        ministries=ministries,
+        unit_ministry=unit_ministry,
+        roles=ROLE_LABELS,
+        error=error,
+        form=form,
     ), (422 if error else 200)
 
 
@@ -89,13 +117,14 @@ def _user(user_id):
 
 
 def _user_page(user, error=None, status=200, form=None, editing=False):
-    units, ministries = _choices()
+    units, ministries, unit_ministry = _choices(form, user)
     return render_template(
         "admin/user.html",
         user=user,
         error=error,
         units=units,
         ministries=ministries,
+        unit_ministry=unit_ministry,
         roles=ROLE_LABELS,
         form=form or {},
         editing=editing,
