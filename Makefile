@@ -53,7 +53,8 @@ test-postgres: install
 clean:
 	rm -rf $(VENV) .pytest_cache
 
-# Throughput and latency of the main pages under gunicorn, as ratios to a trivial route (needs wrk).
+# Every role's main pages, the autosave and the exports under gunicorn, as ratios to /healthz, with SQL
+# counts (needs wrk): make bench [SCALE=2000x10] [DB=postgres] [DURATION=5s]; see docs/performance.md.
 bench: install
 	bash tests/bench/run.sh
 

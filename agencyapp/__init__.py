@@ -23,6 +23,7 @@ def create_app(test_config=None):
 
     load_config(app, test_config)
     _init_extensions(app)
+    _init_statement_count(app)
     _init_security(app)
     _init_templates(app)
     _register_blueprints(app)
@@ -54,6 +55,12 @@ def _init_extensions(app):
     unit_of_work.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+
+
+def _init_statement_count(app):
+    from agencyapp import statement_count  # X-SQL-Statements, for make bench only
+
+    statement_count.init_app(app)
 
 
 def _init_security(app):
