@@ -1,6 +1,7 @@
 """Spreadsheet exports (.xlsx and UTF-8 .csv with BOM) that never turn user text into formulas, and never
-hold a whole export in memory: rows come from generators, an .xlsx is written row by row (openpyxl's
-write-only mode) into a temporary file that is then sent in chunks, a CSV is encoded as it is sent.
+hold a whole export in memory: rows come from generators, an .xlsx is written row by row (by our own
+streaming writer, ``agencyapp.xlsx``: openpyxl was too slow for the whole nation) into a temporary file
+that is then sent in chunks, a CSV is encoded as it is sent.
 
 Every sheet and CSV starts with a title line (what, 年度, scope, 出力日時, 出力者), a blank line, then
 the header row."""
@@ -14,24 +15,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-
+from agencyapp import xlsx
 from agencyapp.formatting import to_tokyo
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# Text openpyxl itself would not store as text: "=..." becomes a formula and "#N/A" & co. error cells.
-_NOT_PLAIN_TEXT = FORMULA_STARTS + ("#",)
 # Date cells stay dates (sortable) and show in 和暦 in Japanese Excel: 令和8年12月2日.
 WAREKI_DATE = '[$-ja-JP-x-gannen]ggge"年"m"月"d"日"'
 WAREKI_DATETIME = '[$-ja-JP-x-gannen]ggge"年"m"月"d"日" hh:mm'
 HEADER_ROW = 3  # title, blank, header
 CHUNK = 64 * 1024
 MAX_WIDTH = 60
-BOLD = Font(bold=True)
 
 
 @dataclass(frozen=True)
@@ -65,13 +58,6 @@ def text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def cell_value(value):
-    """A datetime as its Japan-time wall clock (Excel has no time zones); everything else unchanged."""
-    if isinstance(value, datetime):
-        return to_tokyo(value).replace(tzinfo=None)
-    return value
-
-
 def csv_text(value):
     """CSV cell: text that a spreadsheet would read as a formula gets a leading apostrophe."""
     if value is None:
@@ -90,80 +76,23 @@ def csv_text(value):
 # --- .xlsx ---------------------------------------------------------------------------------------
 
 
-def _text_cell(sheet, value: str, font=None):
-    cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
-    cell.data_type = "s"  # never a formula, whatever the text begins with
-    if font is not None:
-        cell.font = font
-    return cell
-
-
-def _xlsx_row(sheet, values) -> list:
-    """Values as openpyxl cells: text always a text cell, dates date cells shown in 和暦.
-
-    Only text that openpyxl would not store as text by itself ("=…" a formula, "#N/A" an error) needs a
-    cell of its own forced to text; other text goes in as it is (the same text cell, a third faster)."""
-    out = []
-    for value in values:
-        if value is None or value == "":
-            out.append(None)
-        elif isinstance(value, str):
-            if value.startswith(_NOT_PLAIN_TEXT) or ILLEGAL_CHARACTERS_RE.search(value):
-                out.append(_text_cell(sheet, value))
-            else:
-                out.append(value)
-        elif isinstance(value, datetime):
-            cell = WriteOnlyCell(sheet, cell_value(value))
-            cell.number_format = WAREKI_DATETIME
-            out.append(cell)
-        elif isinstance(value, date):
-            cell = WriteOnlyCell(sheet, value)
-            cell.number_format = WAREKI_DATE
-            out.append(cell)
-        else:
-            out.append(value)
-    return out
-
-
 def write_workbook(sheets: Iterable[Sheet], out: IO[bytes]) -> int:
     """Write the sheets into ``out`` (a binary file) as .xlsx, row by row; returns the data rows written.
 
-    Write-only: each row goes to disk as it is appended (nothing reads the sheet back: ``max_row`` is a
-    scan of every cell), so time grows with the rows and memory stays flat."""
-    book = Workbook(write_only=True)
+    ``agencyapp.xlsx`` streams each sheet's XML into the ZIP as the rows come (text as inline strings:
+    never a formula; dates as date cells in 和暦), so time grows with the rows and memory stays flat."""
     written = 0
-    try:
+    with xlsx.Workbook(out, date_format=WAREKI_DATE, datetime_format=WAREKI_DATETIME) as book:
         for spec in sheets:
-            sheet = book.create_sheet(title=spec.title[:31])
-            for index, column in enumerate(spec.columns, start=1):
-                sheet.column_dimensions[get_column_letter(index)].width = column.sheet_width
-            sheet.freeze_panes = f"A{HEADER_ROW + 1}"
-            sheet.append([_text_cell(sheet, spec.heading, BOLD)])
-            sheet.append([])
-            sheet.append([_text_cell(sheet, header, BOLD) for header in spec.headers])
-            for row in spec.rows:
-                sheet.append(_xlsx_row(sheet, row))
-                written += 1
-        book.save(out)
-    except BaseException:
-        _discard(book)
-        raise
+            widths = [column.sheet_width for column in spec.columns]
+            with book.sheet(spec.title, widths=widths, freeze_rows=HEADER_ROW) as sheet:
+                sheet.append([spec.heading], bold=True)
+                sheet.append([])
+                sheet.append(spec.headers, bold=True)
+                for row in spec.rows:
+                    sheet.append(row)
+                    written += 1
     return written
-
-
-def _discard(book) -> None:
-    """A workbook that will not be saved: close its sheets and remove the temporary file openpyxl keeps
-    for each sheet written to (otherwise left until the worker exits)."""
-    for sheet in book.worksheets:
-        writer = getattr(sheet, "_writer", None)
-        if writer is None:
-            continue
-        try:
-            if not sheet.closed:
-                sheet.close()
-            writer.cleanup()
-        except Exception:  # noqa: S110  (already failing: the first error is the one to report)
-            pass
 
 
 def workbook_file(sheets: Iterable[Sheet]) -> tuple[IO[bytes], int, int]:
@@ -172,7 +101,7 @@ def workbook_file(sheets: Iterable[Sheet]) -> tuple[IO[bytes], int, int]:
     out = tempfile.TemporaryFile()  # noqa: SIM115  (handed over open: the response closes it)
     try:
         rows = write_workbook(sheets, out)
-        size = out.tell()
+        size = out.seek(0, io.SEEK_END)
         out.seek(0)
     except BaseException:
         out.close()

@@ -42,7 +42,7 @@ def test_a_request_issued_at_night_is_dated_the_japan_day_everywhere(ctx, world,
         center = make_web()
         center.login("center", PASSWORD)
         for url in ("/oversight/export.xlsx", "/oversight/export.csv?view=points"):
-            disposition = center.get(url).headers["Content-Disposition"]
+            disposition = center.get(url, buffered=True).headers["Content-Disposition"]
             assert "20261202" in disposition, disposition
 
 

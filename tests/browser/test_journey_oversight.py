@@ -375,9 +375,9 @@ def test_ministry_oversees_its_units_read_only(page, new_context, console, demo_
     assert all(name in book.sheetnames for name in EXPORT_SHEETS), book.sheetnames
     summary = book["概要"]
     summary_rows = list(summary.iter_rows(values_only=True))
-    assert summary_rows[0][:2] == ("府省", "機関"), summary_rows[0]
-    assert {r[1] for r in summary_rows[1:]} == set(MHLW_UNIT_NAMES), [r[1] for r in summary_rows[1:]]
-    assert {r[0] for r in summary_rows[1:]} == {MINISTRY}
+    assert summary_rows[2][:2] == ("府省", "機関"), summary_rows[2]  # under the title line and a blank line
+    assert {r[1] for r in summary_rows[3:]} == set(MHLW_UNIT_NAMES), [r[1] for r in summary_rows[3:]]
+    assert {r[0] for r in summary_rows[3:]} == {MINISTRY}
     for name in EXPORT_SHEETS:
         text = sheet_text(book[name])
         for marker in OTHER_MINISTRY_MARKERS:
@@ -386,13 +386,13 @@ def test_ministry_oversees_its_units_read_only(page, new_context, console, demo_
             assert secret[key] not in text, f"{key} {secret[key]!r} in the {name} sheet"
     points_text = sheet_text(book["改善点"])
     assert PLAN in points_text and AGENCY_UNIT in points_text
-    nenkin_points = [r for r in book["改善点"].iter_rows(min_row=2, values_only=True) if r[1] == AGENCY_UNIT]
+    nenkin_points = [r for r in book["改善点"].iter_rows(min_row=4, values_only=True) if r[1] == AGENCY_UNIT]
     assert len(nenkin_points) == 2, nenkin_points  # the two issued, not the draft
     assert [r[7] for r in nenkin_points].count(PLAN) == 1, nenkin_points
     hearing_sheet = sheet_text(book["ヒアリング・訪問"])
     assert secret["minutes"] in hearing_sheet, hearing_sheet
     assert secret["memo"] not in hearing_sheet
-    assert len(list(book["回答"].iter_rows(min_row=2, values_only=True))) > 0
+    assert len(list(book["回答"].iter_rows(min_row=4, values_only=True))) > 0
 
     with ministry.expect_download() as csv_info:
         ministry.locator("p.exports").get_by_role("link", name="概要", exact=True).click()
@@ -400,9 +400,9 @@ def test_ministry_oversees_its_units_read_only(page, new_context, console, demo_
         body = f.read()
     assert body.startswith(b"\xef\xbb\xbf"), body[:10]
     csv_rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert csv_rows[0][:4] == ["府省", "機関", "状況", "提出日時"], csv_rows[0]
-    assert "注意事項" in csv_rows[0]
-    assert {r[1] for r in csv_rows[1:]} == set(MHLW_UNIT_NAMES), csv_rows
+    assert csv_rows[2][:4] == ["府省", "機関", "状況", "提出日時"], csv_rows[2]  # title line, blank line, header
+    assert "注意事項" in csv_rows[2]
+    assert {r[1] for r in csv_rows[3:]} == set(MHLW_UNIT_NAMES), csv_rows
     assert not any(m in body.decode("utf-8-sig") for m in OTHER_MINISTRY_MARKERS)
     timer.lap("exports")
 
