@@ -14,6 +14,7 @@ def init_app(app):
     for command in (
         import_checklist_command,
         seed_demo_command,
+        seed_scale_command,
         create_user_command,
         unlock_user_command,
         check_checklist_command,
@@ -92,6 +93,31 @@ def seed_demo_command():
     with unit_of_work():
         seed_demo()
     click.echo("デモデータを用意しました（パスワードは README を参照）。")
+
+
+@click.command("seed-scale")
+@with_appcontext
+@click.option("--units", type=click.IntRange(2, 100_000), default=2000, show_default=True, help="機関の数")
+@click.option("--years", type=click.IntRange(1, 30), default=10, show_default=True, help="今年度までの年度の数")
+@click.option(
+    "--fresh", is_flag=True, help="既存のデータをすべて消してから作成する（付けないと、データがあるときは何もしない）"
+)
+@click.option("--seed", type=int, default=2026, show_default=True, help="乱数の種（同じ種なら同じデータ）")
+def seed_scale_command(units, years, fresh, seed):
+    """開発環境用に、全国規模の大量データ（府省・機関・利用者・各年度の点検・回答・改善点・ヒアリング・履歴）を作成する。"""
+    if current_app.config["ENV_NAME"] != DEVELOPMENT:
+        click.echo("大量データは開発環境（AGENCYAPP_ENV=development）でのみ作成できます。", err=True)
+        raise SystemExit(1)
+    from agencyapp.scale import seed_scale
+    from agencyapp.services import DomainError
+
+    try:
+        with unit_of_work():  # one commit at the end; nothing is written if anything fails
+            seed_scale(units, years, fresh=fresh, seed=seed, echo=click.echo)
+    except DomainError as exc:
+        click.echo(exc.message, err=True)
+        raise SystemExit(1) from exc
+    click.echo("大量データを用意しました（デモアカウントのパスワードは README を参照）。")
 
 
 @click.command("create-user")
