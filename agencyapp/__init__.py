@@ -34,12 +34,17 @@ def create_app(test_config=None):
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record):
-    """SQLite: enforce foreign keys, allow readers during a write, wait instead of failing."""
+    """SQLite: enforce foreign keys, allow readers during a write, wait instead of failing; and, for a
+    database of millions of rows, a 64 MB page cache and reads through a memory map instead of read()
+    calls (the default 2 MB cache re-reads the same pages from the OS on every request)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA mmap_size=1073741824")
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
 

@@ -72,6 +72,9 @@ class Transition:
     event: str  # the audit event it writes
     cannot: str  # the predicate of the refusal: 「状況が「…」の自己点検は{cannot}」
     refusal: str = ""  # a whole refusal message ({state}: the state's label), where the general one reads badly
+    # Whether the step can move figures computed over every unit (oversight totals, rankings, means):
+    # when it changes a state, the cached figures are recomputed (services/figure_cache.py).
+    moves_figures: bool = True
 
     def refused(self, lifecycle, state):
         """The Japanese message of a refusal from ``state``; it always names the state."""
@@ -143,6 +146,7 @@ SUBMISSION = Lifecycle(
             "answer.saved",
             "変更できません",
             refusal=FROZEN_REFUSAL,
+            moves_figures=False,  # 未着手 → 回答中: both still editable, no figure changes
         ),
         Transition(
             "save_all",
@@ -153,6 +157,7 @@ SUBMISSION = Lifecycle(
             "answers.saved_all",
             "変更できません",
             refusal=FROZEN_REFUSAL,
+            moves_figures=False,
         ),
         Transition(
             "submit",

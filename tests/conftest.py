@@ -226,9 +226,11 @@ def _rolled_back_transaction(app):
 def _database(request):
     """A rolled-back transaction per test; for ``real_commits`` tests, empty tables afterwards.
     The per-process tree of published checklists starts empty: ids are reused after a rollback."""
+    from agencyapp.services import figure_cache
     from agencyapp.services.checklists import clear_structure_cache
 
     clear_structure_cache()
+    figure_cache.clear()
     if "app" not in request.fixturenames:
         yield
         return

@@ -513,9 +513,11 @@ def test_fresh_points_are_not_overdue_and_past_due_ones_are(scene):
     row = facts()
     assert (row.facts.open_points, row.facts.waiting_points) == (0, 2)
     assert "open_points" not in {r.key for r in row.priority.reasons}
-    db.session.get(ImprovementRequest, request_row.id).due_on = today_tokyo() - timedelta(days=1)
-    db.session.commit()
-    row = facts()
+    import time_machine
+
+    assert db.session.get(ImprovementRequest, request_row.id).due_on == today_tokyo() + timedelta(days=5)
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=6)):  # the due date has passed
+        row = facts()
     assert (row.facts.open_points, row.facts.waiting_points) == (2, 0)
     reasons = {r.key: r for r in row.priority.reasons}
     assert reasons["open_points"].label == "回答期限を過ぎた未回答の改善点" and reasons["open_points"].points == 4

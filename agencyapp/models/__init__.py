@@ -8,6 +8,7 @@ from agencyapp.models.checklist import (
     ChecklistSection,
     ChecklistVersion,
 )
+from agencyapp.models.counter import ChangeCounter
 from agencyapp.models.cycle import Cycle, cycle_important_goal
 from agencyapp.models.hearing import Hearing, HearingDocument, HearingFinding, HearingSlot
 from agencyapp.models.improvement import Attachment, ImprovementPoint, ImprovementRequest, PointEvent
@@ -21,6 +22,7 @@ from agencyapp.models.user import User
 __all__ = [
     "Attachment",
     "CenterAssessment",
+    "ChangeCounter",
     "ImprovementPoint",
     "ImprovementRequest",
     "Notification",

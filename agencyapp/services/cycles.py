@@ -9,7 +9,7 @@ from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.models import ChecklistGoal, ChecklistVersion, Cycle, Submission, Unit, User
-from agencyapp.services import DomainError
+from agencyapp.services import DomainError, figure_cache
 from agencyapp.services.audit import record
 
 
@@ -61,6 +61,7 @@ def open_cycle(
         important_goals=list(goals),
     )
     db.session.add(cycle)
+    figure_cache.bump()
     db.session.flush()
     for unit in units:
         db.session.add(Submission(cycle_id=cycle.id, unit_id=unit.id))
@@ -87,6 +88,7 @@ def add_targets(cycle: Cycle, units: Iterable[Unit], actor: User | None = None) 
     for unit in added:
         db.session.add(Submission(cycle_id=cycle.id, unit_id=unit.id))
     if added:
+        figure_cache.bump()
         record(
             "cycle.targets_added",
             actor=actor,

@@ -36,7 +36,7 @@ from agencyapp.models import (
     User,
 )
 from agencyapp.models.hearing import DEFAULT_DOCUMENTS, KIND_LABELS
-from agencyapp.services import DomainError, clean_text, workflow
+from agencyapp.services import DomainError, clean_text, figure_cache, workflow
 from agencyapp.services.audit import record
 from agencyapp.services.improvements import add_point
 from agencyapp.services.notifications import notify, notify_unit_and_ministry, unit_users
@@ -178,7 +178,8 @@ def candidate_page(
     offset: int = 0,
 ) -> tuple[list[Candidate], int]:
     """(one page of the cycle's target units with their priority, how many there are): scored,
-    filtered and ordered in SQL; three statements whatever the number of units."""
+    filtered and ranked in SQL once per change of the data (figure_cache); a page reads only its own
+    units. Three statements whatever the number of units."""
     policy.require(user, Action.HEARING_MANAGE)
     query = _Candidates(cycle, weights)
     stmt = query.base
@@ -188,7 +189,6 @@ def candidate_page(
         stmt = stmt.where(Submission.unit_id.in_(list(unit_ids)))
     if min_score is not None:
         stmt = stmt.where(query.score >= min_score)
-    total = db.session.scalar(stmt.with_only_columns(func.count()))
     tie = (Ministry.position, Unit.position, Unit.id)
     orders = {
         "score": (query.score.desc(), *tie),
@@ -196,13 +196,28 @@ def candidate_page(
         "ministry": tie,
         "mean": (Submission.score_mean.is_(None), Submission.score_mean, *tie),
     }
-    rows = db.session.execute(
-        stmt.add_columns(*query.columns)
-        .options(contains_eager(Submission.unit).contains_eager(Unit.ministry))
-        .order_by(*orders.get(sort, orders["score"]))
-        .offset(offset)
-        .limit(limit)
-    ).all()
+
+    def rank():
+        ranked = stmt.with_only_columns(Submission.id, *query.columns).order_by(*orders.get(sort, orders["score"]))
+        return [tuple(row) for row in db.session.execute(ranked)]
+
+    key = ("candidates", cycle.id, ministry_id, min_score, sort, tuple(sorted(weights.items())))
+    ranking = rank() if unit_ids is not None else figure_cache.cached(key, rank)
+    chosen = ranking[offset : offset + limit] if limit is not None else ranking[offset:]
+    loaded = {}
+    for start in range(0, len(chosen), 500):
+        loaded.update(
+            (s.id, s)
+            for s in db.session.scalars(
+                select(Submission)
+                .join(Unit, Unit.id == Submission.unit_id)
+                .join(Ministry, Ministry.id == Unit.ministry_id)
+                .where(Submission.id.in_([row[0] for row in chosen[start : start + 500]]))
+                .options(contains_eager(Submission.unit).contains_eager(Unit.ministry))
+            )
+        )
+    rows = [(loaded[row[0]], *row[1:]) for row in chosen if row[0] in loaded]
+    total = len(ranking)
     active = {}
     if rows:
         active = {

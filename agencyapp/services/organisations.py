@@ -8,7 +8,7 @@ from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.models import Ministry, Unit, User
-from agencyapp.services import DomainError, clean_text
+from agencyapp.services import DomainError, clean_text, figure_cache
 from agencyapp.services.audit import record
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
@@ -79,6 +79,7 @@ def update_unit(user: User, unit: Unit, name: str | None, kind: str | None, acti
     unit.active = bool(active)
     after = {"name": unit.name, "kind": unit.kind, "active": unit.active}
     if before != after:
+        figure_cache.bump()  # names and order of the rankings
         record(
             "organisation.unit_updated",
             actor=user,

@@ -24,6 +24,7 @@ from agencyapp.models import (
     Unit,
     User,
 )
+from agencyapp.services import figure_cache
 from agencyapp.services.audit import record
 
 MANY_OPEN_POINTS = 3
@@ -115,16 +116,34 @@ class _Overview:
 def unit_rows(
     user: User, cycle: Cycle, ministry_id: int | None = None, *, limit: int | None = None, offset: int = 0
 ) -> list[UnitRow]:
-    """The overseen units of the cycle, units needing attention first (all of them, or one page); two statements."""
+    """The overseen units of the cycle, units needing attention first (all of them, or one page).
+
+    The order over every unit is ranked in SQL once per change of the data (figure_cache); a page then
+    reads only its own units: two statements."""
     view = _Overview(user, cycle, ministry_id)
-    stmt = (
-        view.base.add_columns(view.open, view.overdue)
-        .options(contains_eager(Submission.unit).contains_eager(Unit.ministry))
-        .order_by(view.attention.desc(), (view.open + view.overdue).desc(), Ministry.position, Unit.position, Unit.id)
-        .offset(offset)
-        .limit(limit)
-    )
-    rows = [UnitRow(submission, int(open_), int(overdue)) for submission, open_, overdue in db.session.execute(stmt)]
+
+    def rank():
+        stmt = view.base.with_only_columns(Submission.id, view.open, view.overdue).order_by(
+            view.attention.desc(), (view.open + view.overdue).desc(), Ministry.position, Unit.position, Unit.id
+        )
+        return [(sid, int(open_), int(overdue)) for sid, open_, overdue in db.session.execute(stmt)]
+
+    ranking = figure_cache.cached(("oversight.ranking", cycle.id, scope_key(user, ministry_id)), rank)
+    chosen = ranking[offset : offset + limit] if limit is not None else ranking[offset:]
+    loaded = {}
+    for start in range(0, len(chosen), 500):
+        ids = [sid for sid, _, _ in chosen[start : start + 500]]
+        loaded.update(
+            (s.id, s)
+            for s in db.session.scalars(
+                select(Submission)
+                .join(Unit, Unit.id == Submission.unit_id)
+                .join(Ministry, Ministry.id == Unit.ministry_id)
+                .where(Submission.id.in_(ids))
+                .options(contains_eager(Submission.unit).contains_eager(Unit.ministry))
+            )
+        )
+    rows = [UnitRow(loaded[sid], open_, overdue) for sid, open_, overdue in chosen if sid in loaded]
     if rows:
         hearings = db.session.scalars(
             policy.scope_hearings(user, select(Hearing)).where(
@@ -141,7 +160,13 @@ def unit_rows(
 
 
 def totals(user: User, cycle: Cycle, ministry_id: int | None = None) -> dict[str, int | float | None]:
-    """The scope's figures over every unit (not just a page), in one aggregate statement."""
+    """The scope's figures over every unit (not just a page), in one aggregate statement per change."""
+    return figure_cache.cached(
+        ("oversight.totals", cycle.id, scope_key(user, ministry_id)), lambda: _totals(user, cycle, ministry_id)
+    )
+
+
+def _totals(user: User, cycle: Cycle, ministry_id: int | None) -> dict[str, int | float | None]:
     view = _Overview(user, cycle, ministry_id)
     figures = view.base.with_only_columns(
         func.count(),
@@ -164,14 +189,24 @@ def totals(user: User, cycle: Cycle, ministry_id: int | None = None) -> dict[str
     }
 
 
+def scope_key(user: User, ministry_id: int | None = None) -> tuple:
+    """What decides the units ``scope_of`` covers, as a key for cached figures."""
+    if policy.can(user, Action.OVERSIGHT_ANY_MINISTRY):
+        return ("ministry", ministry_id) if ministry_id else ("nation",)
+    return (user.role, user.unit_id, user.ministry_id)
+
+
 def scope_of(user: User, ministry_id: int | None = None) -> InScope:
     """The units ``user`` oversees (center and admin: all, or one ministry's) as an ``InScope``."""
     return lambda column: policy.unit_scope(user, column, ministry_id)
 
 
-def category_means(cycle_id: int, in_scope: InScope | None = None) -> dict[str, float]:
+def category_means(cycle_id: int, in_scope: InScope | None = None, key: tuple | None = None) -> dict[str, float]:
     """Per 大分類: the mean over every scored answer of the submitted units (all, or those of ``units``),
-    summed in SQL from the figures stored with each snapshot; the scoring module divides."""
+    summed in SQL from the figures stored with each snapshot; the scoring module divides. With ``key``
+    (what ``in_scope`` covers) the result is kept until the data changes."""
+    if key is not None:
+        return figure_cache.cached(("means", cycle_id, key), lambda: category_means(cycle_id, in_scope))
     stmt = (
         select(
             SubmissionFigure.category_code,
@@ -193,13 +228,19 @@ def category_comparison(
     user: User, cycle: Cycle, ministry_id: int | None = None
 ) -> tuple[dict[str, float], dict[str, float]]:
     """(ministry or filtered means, national means) per 大分類; two statements."""
-    return category_means(cycle.id, scope_of(user, ministry_id)), category_means(cycle.id)
+    return (
+        category_means(cycle.id, scope_of(user, ministry_id), scope_key(user, ministry_id)),
+        category_means(cycle.id, key=("nation",)),
+    )
 
 
-def year_over_year(in_scope: InScope, edition: str) -> list[tuple[int, float, int]]:
-    """[(fiscal year, mean of the units' submitted means, units)] over every cycle of the edition."""
+def year_over_year(in_scope: InScope, edition: str, key: tuple | None = None) -> list[tuple[int, float, int]]:
+    """[(fiscal year, mean of the units' submitted means, units)] over every cycle of the edition
+    (kept until the data changes when ``key`` names what ``in_scope`` covers)."""
     from agencyapp.models import ChecklistVersion
 
+    if key is not None:
+        return figure_cache.cached(("trend", edition, key), lambda: year_over_year(in_scope, edition))
     rows = db.session.execute(
         select(Cycle.fiscal_year, func.avg(Submission.score_mean), func.count(Submission.id))
         .join(Submission, Submission.cycle_id == Cycle.id)

@@ -10,6 +10,7 @@ from agencyapp import policy
 from agencyapp.errors import DomainError, StaleError
 from agencyapp.lifecycles import Lifecycle, State, Transition
 from agencyapp.models import Hearing, ImprovementPoint, Submission, User
+from agencyapp.services import figure_cache
 from agencyapp.services.audit import record
 
 Governed = Submission | ImprovementPoint | Hearing  # the models with a lifecycle table
@@ -73,6 +74,8 @@ def apply(
         before = {"status": str(state), **(before or {})}
         after = {"status": str(target), **(after or {})}
         obj.status = str(target)
+        if transition.moves_figures:
+            figure_cache.bump()
     record(transition.event, actor=user, obj=subject or obj, summary=summary, before=before, after=after)
     return target
 

@@ -54,7 +54,9 @@ def home():
     chart = charts.bar_chart(
         f"大分類ごとの平均点（{scope_name + 'と' if ministry else ''}全国、3点満点）", _category_labels(cycle), series
     )
-    trend = service.year_over_year(service.scope_of(current_user, ministry_id), cycle.version.edition)
+    trend = service.year_over_year(
+        service.scope_of(current_user, ministry_id), cycle.version.edition, service.scope_key(current_user, ministry_id)
+    )
     trend_chart = (
         charts.bar_chart(
             f"{scope_name}の平均点の推移",
@@ -92,8 +94,10 @@ def unit(unit_id):
     snapshot = latest_snapshot(submission) if submission else None
     if submission is not None:
         run(service.record_view, current_user, submission, "oversight")
-    ministry_means = service.category_means(cycle.id, service.scope_of(current_user, unit.ministry_id))
-    national = service.category_means(cycle.id)
+    ministry_means = service.category_means(
+        cycle.id, service.scope_of(current_user, unit.ministry_id), ("ministry", unit.ministry_id)
+    )
+    national = service.category_means(cycle.id, key=("nation",))
     own = {code: entry["mean"] for code, entry in snapshot.scores["by_category"].items()} if snapshot else {}
     chart = charts.bar_chart(
         f"{unit.name}の大分類ごとの平均点（府省・全国との比較）",
