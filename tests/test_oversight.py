@@ -354,9 +354,7 @@ def test_open_points_of_earlier_years_are_carried(scene, make_web):
     assert row.open_points == 1 and carried.status == "issued"
 
 
-def test_figures_over_every_unit_are_computed_once_per_change_and_follow_each_change(
-    scene, make_web, count_statements
-):
+def test_figures_over_every_unit_are_computed_once_per_change_and_follow_each_change(scene, make_web, count_statements):
     """The national figures are kept between requests, and any change that moves them is seen at once."""
     web = web_for(make_web, "center")
     with count_statements() as first:
