@@ -1,7 +1,7 @@
 """Improvement points and requests: draft, suggest, issue, answer, return and close."""
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 from datetime import UTC, date, datetime
 from typing import IO, Protocol
 
@@ -27,7 +27,7 @@ from agencyapp.models import (
     Unit,
     User,
 )
-from agencyapp.services import DomainError, clean_text, matches, workflow
+from agencyapp.services import DomainError, clean_text, figure_cache, matches, workflow
 from agencyapp.services.audit import record
 from agencyapp.services.notifications import center_users, notify, notify_unit_and_ministry, unit_users
 from agencyapp.services.selfcheck import load_state
@@ -405,19 +405,27 @@ def overdue_points_clause() -> ColumnElement[bool]:
 def visible_points(user: User, filters: PointFilters, per_page: int = 25) -> tuple[Sequence[ImprovementPoint], int]:
     """A page of the points ``user`` may see (drafts only for the center), with their request and unit:
     two statements; the tables already joined to filter are loaded from that join (``contains_eager``)."""
-    stmt = (
-        policy.scope_points(user, select(ImprovementPoint))
+    joined = (
+        select(ImprovementPoint)
         .join(ImprovementRequest, ImprovementRequest.id == ImprovementPoint.request_id)
         .join(Submission, Submission.id == ImprovementPoint.submission_id)
         .join(Unit, Unit.id == Submission.unit_id)
         .join(Ministry, Ministry.id == Unit.ministry_id)
     )
+    stmt = policy.scope_points(user, joined)
     if filters.cycle_id is not None:
         year = select(Cycle.fiscal_year).where(Cycle.id == filters.cycle_id).scalar_subquery()
-        earlier = select(Cycle.id).where(Cycle.fiscal_year < year)
+        # The year's points by their submissions, and the few still open from earlier years by their
+        # state: both sides on indexed columns, so neither database reads every point of every year.
+        carried = (
+            select(ImprovementPoint.id)
+            .join(Submission, Submission.id == ImprovementPoint.submission_id)
+            .join(Cycle, Cycle.id == Submission.cycle_id)
+            .where(ImprovementPoint.status.in_(POINT_OPEN), Cycle.fiscal_year < year)
+        )
         stmt = stmt.where(
-            (Submission.cycle_id == filters.cycle_id)
-            | (ImprovementPoint.status.in_(POINT_OPEN) & Submission.cycle_id.in_(earlier))
+            ImprovementPoint.submission_id.in_(select(Submission.id).where(Submission.cycle_id == filters.cycle_id))
+            | ImprovementPoint.id.in_(carried)
         )
     if filters.status:
         stmt = stmt.where(ImprovementPoint.status == filters.status)
@@ -425,7 +433,19 @@ def visible_points(user: User, filters: PointFilters, per_page: int = 25) -> tup
         stmt = stmt.where(overdue_points_clause())
     if filters.search:
         stmt = stmt.where(matches(filters.search, Unit.name, ImprovementPoint.finding))
-    total = db.session.scalar(stmt.with_only_columns(func.count(ImprovementPoint.id)))
+    order = (ImprovementRequest.due_on, ImprovementPoint.id)
+    page = max(filters.page, 1)
+    if user.unit_id is None:
+        # The center's (and a ministry's) list spans every unit: its order is kept until the data changes.
+        def rank():
+            return list(db.session.scalars(stmt.with_only_columns(ImprovementPoint.id).order_by(*order)))
+
+        key = ("points", user.role, user.ministry_id, astuple(replace(filters, page=1)))
+        ranking = figure_cache.cached(key, rank)
+        total, ids = len(ranking), ranking[(page - 1) * per_page : page * per_page]
+        stmt, page = joined.where(ImprovementPoint.id.in_(ids)), 1  # the page's points by id, nothing else
+    else:
+        total = db.session.scalar(stmt.with_only_columns(func.count(ImprovementPoint.id)))
     rows = (
         db.session.scalars(
             stmt.options(
@@ -435,8 +455,8 @@ def visible_points(user: User, filters: PointFilters, per_page: int = 25) -> tup
                 .contains_eager(Unit.ministry),
                 joinedload(ImprovementPoint.question),
             )
-            .order_by(ImprovementRequest.due_on, ImprovementPoint.id)
-            .offset((max(filters.page, 1) - 1) * per_page)
+            .order_by(*order)
+            .offset((page - 1) * per_page)
             .limit(per_page)
         )
         .unique()

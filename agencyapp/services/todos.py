@@ -104,12 +104,14 @@ def center_todos(user: User) -> list[TodoGroup]:
         select(Hearing)
         .where(
             Hearing.status == HearingState.PROPOSING,
-            Hearing.id.in_(
-                select(HearingSlot.hearing_id).where(
-                    HearingSlot.withdrawn.is_(False),
-                    (HearingSlot.chosen.is_(True)) | (HearingSlot.proposed_by == "agency"),
-                )
-            ),
+            # Correlated from the few hearings being scheduled (an IN would scan every slot of every year).
+            select(HearingSlot.id)
+            .where(
+                HearingSlot.hearing_id == Hearing.id,
+                HearingSlot.withdrawn.is_(False),
+                (HearingSlot.chosen.is_(True)) | (HearingSlot.proposed_by == "agency"),
+            )
+            .exists(),
         )
         .options(joinedload(Hearing.unit))
         .order_by(Hearing.updated_at)
