@@ -143,16 +143,22 @@ class SQLiteDatabase:
             say(f"using the cached {self.cached}")
             return
         partial = self.cached.with_name(self.cached.name + f".partial-{os.getpid()}")
-        remove_sqlite(partial)
-        if not seed("sqlite:///" + str(partial), self.label, BENCH_DIR / f"seed-{self.label}-sqlite.log"):
+        try:
+            if not seed("sqlite:///" + str(partial), self.label, BENCH_DIR / f"seed-{self.label}-sqlite.log"):
+                fail("the seed failed; nothing was cached")
+            with sqlite3.connect(partial) as conn:  # one self-contained file: no -wal left beside it
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.execute("PRAGMA journal_mode=DELETE")
+            conn.close()
+        except BaseException:  # failed or interrupted: nothing half-seeded stays behind
             remove_sqlite(partial)
-            fail("the seed failed; nothing was cached")
-        with sqlite3.connect(partial) as conn:  # one self-contained file: no -wal left beside it
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.execute("PRAGMA journal_mode=DELETE")
-        conn.close()
+            raise
         remove_sqlite(self.cached)
         partial.rename(self.cached)  # the marker: the cached file exists only after a successful seed
+        for old in BENCH_DIR.glob(f"bench-{self.label}-*.sqlite3"):  # earlier schema revisions: of no more use
+            if old != self.cached:
+                say(f"removing {old.name} (another schema revision)")
+                remove_sqlite(old)
 
     def copy_for_run(self):
         remove_sqlite(self.run_file)
@@ -178,8 +184,9 @@ def remove_sqlite(path):
 class PostgresDatabase:
     def __init__(self, label, rev):
         self.name = safe_name(f"bench_{label}_{rev}")
-        self.seeding = safe_name(self.name + "_seeding")
-        self.run_name = safe_name(self.name + "_run")
+        # Per process, so that two runs at once never drop each other's databases.
+        self.seeding = safe_name(f"{self.name}_seeding{os.getpid()}")
+        self.run_name = safe_name(f"{self.name}_run{os.getpid()}")
         self.label = label
 
     def admin(self):
@@ -202,20 +209,27 @@ class PostgresDatabase:
         if self.exists(self.name) and not FRESH:
             say(f"using the cached database {self.name}")
             return
-        self.drop(self.seeding)
         with self.admin() as conn:
             conn.execute(f'CREATE DATABASE "{self.seeding}"')
-        if not seed(f"{PG_URL}/{self.seeding}", self.label, BENCH_DIR / f"seed-{self.label}-postgres.log"):
-            self.drop(self.seeding)
-            fail("the seed failed; nothing was cached")
-        import psycopg
+        try:
+            if not seed(f"{PG_URL}/{self.seeding}", self.label, BENCH_DIR / f"seed-{self.label}-postgres.log"):
+                fail("the seed failed; nothing was cached")
+            import psycopg
 
-        # As autovacuum would have done by the time anyone looks: planner statistics, visibility map.
-        with psycopg.connect(PG_URL.replace("+psycopg", "") + f"/{self.seeding}", autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
+            # As autovacuum would have done by the time anyone looks: planner statistics, visibility map.
+            with psycopg.connect(PG_URL.replace("+psycopg", "") + f"/{self.seeding}", autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE")
+        except BaseException:  # failed or interrupted: nothing half-seeded stays behind
+            self.drop(self.seeding)
+            raise
         self.drop(self.name)
         with self.admin() as conn:  # the marker: the database has its name only after a successful seed
             conn.execute(f'ALTER DATABASE "{self.seeding}" RENAME TO "{self.name}"')
+            names = [row[0] for row in conn.execute("SELECT datname FROM pg_database")]
+        for old in names:  # earlier schema revisions of this scale: of no more use
+            if re.fullmatch(rf"bench_{self.label}_[0-9a-z]+", old) and old != self.name:
+                say(f"dropping the database {old} (another schema revision)")
+                self.drop(old)
 
     def copy_for_run(self):
         self.drop(self.run_name)
