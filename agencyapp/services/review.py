@@ -14,6 +14,7 @@ from agencyapp.extensions import db
 from agencyapp.formatting import today_tokyo
 from agencyapp.lifecycles import POINT_OPEN, SUBMISSION
 from agencyapp.models import (
+    Answer,
     AuditEvent,
     CenterAssessment,
     ChecklistQuestion,
@@ -28,7 +29,7 @@ from agencyapp.models import (
 )
 from agencyapp.services import DomainError, matches, workflow
 from agencyapp.services.notifications import notify, unit_users
-from agencyapp.services.selfcheck import SelfCheckState, load_answers, load_state, parse_value
+from agencyapp.services.selfcheck import SelfCheckState, load_state, parse_value
 
 REASON_MAX = 2000
 
@@ -141,8 +142,12 @@ def previous_values(submission: Submission) -> tuple[Submission | None, dict[int
     )
     if previous is None:
         return None, {}
-    answers = load_answers([previous.id])[previous.id]
-    return previous, {number: a.value for number, a in answers.items()}
+    values = db.session.execute(  # plain columns: only the values are shown
+        select(ChecklistQuestion.number, Answer.value)
+        .join(ChecklistQuestion, ChecklistQuestion.id == Answer.question_id)
+        .where(Answer.submission_id == previous.id)
+    )
+    return previous, dict(values.all())
 
 
 STALE = "この自己点検はほかの操作で更新されています。ページを再読み込みしてから操作してください。"

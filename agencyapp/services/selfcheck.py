@@ -77,6 +77,21 @@ def load_answers(submission_ids: Sequence[int]) -> dict[int, dict[int, Answer]]:
     return result
 
 
+def load_values(submission_ids: Sequence[int]) -> dict[int, dict[int, int | None]]:
+    """Only the values of several submissions' answers, as plain columns (for progress on lists):
+    {submission_id: {question number: value}}; one statement."""
+    result = {sid: {} for sid in submission_ids}
+    if submission_ids:
+        rows = db.session.execute(
+            select(Answer.submission_id, ChecklistQuestion.number, Answer.value)
+            .join(ChecklistQuestion, ChecklistQuestion.id == Answer.question_id)
+            .where(Answer.submission_id.in_(submission_ids))
+        )
+        for submission_id, number, value in rows:
+            result[submission_id][number] = value
+    return result
+
+
 def load_state(submission: Submission, structure: Structure | None = None) -> SelfCheckState:
     structure = structure or load_structure(submission.cycle.version)
     answers = load_answers([submission.id])[submission.id]

@@ -13,7 +13,7 @@ from agencyapp.lifecycles import SubmissionState
 from agencyapp.models import Cycle, Submission
 from agencyapp.services import todos
 from agencyapp.services.checklists import load_structure
-from agencyapp.services.selfcheck import cycle_submissions, load_answers
+from agencyapp.services.selfcheck import cycle_submissions, load_values
 from agencyapp.views.common import chosen_cycle, page_arg, page_count, past_the_last_page, per_page
 
 bp = Blueprint("dashboard", __name__)
@@ -21,12 +21,12 @@ STATUSES = SubmissionState.choices()
 
 
 def _progress_by_submission(submissions, structures):
-    """(answered, applicable) per submission id, from one statement of answers."""
-    answers = load_answers([s.id for s in submissions])
+    """(answered, applicable) per submission id, from one statement of answer values."""
+    by_submission = load_values([s.id for s in submissions])
     result = {}
     for submission in submissions:
         structure = structures[submission.cycle.version_id]
-        values = {n: a.value for n, a in answers[submission.id].items()}
+        values = by_submission[submission.id]
         result[submission.id] = scoring.progress(
             structure.questions, values, applicability(structure.questions, values)
         )
