@@ -415,17 +415,12 @@ def visible_points(user: User, filters: PointFilters, per_page: int = 25) -> tup
     stmt = policy.scope_points(user, joined)
     if filters.cycle_id is not None:
         year = select(Cycle.fiscal_year).where(Cycle.id == filters.cycle_id).scalar_subquery()
-        # The year's points by their submissions, and the few still open from earlier years by their
-        # state: both sides on indexed columns, so neither database reads every point of every year.
-        carried = (
-            select(ImprovementPoint.id)
-            .join(Submission, Submission.id == ImprovementPoint.submission_id)
-            .join(Cycle, Cycle.id == Submission.cycle_id)
-            .where(ImprovementPoint.status.in_(POINT_OPEN), Cycle.fiscal_year < year)
-        )
+        # On the submission already joined, with earlier years as the few cycle ids (no list of every
+        # submission or point of every year): a unit's list stays a lookup of its own submissions.
+        earlier = select(Cycle.id).where(Cycle.fiscal_year < year)
         stmt = stmt.where(
-            ImprovementPoint.submission_id.in_(select(Submission.id).where(Submission.cycle_id == filters.cycle_id))
-            | ImprovementPoint.id.in_(carried)
+            (Submission.cycle_id == filters.cycle_id)
+            | (ImprovementPoint.status.in_(POINT_OPEN) & Submission.cycle_id.in_(earlier))
         )
     if filters.status:
         stmt = stmt.where(ImprovementPoint.status == filters.status)
