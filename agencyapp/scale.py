@@ -13,7 +13,8 @@ and written with the driver's ``executemany`` on SQLite, on the session's own co
 transaction. Their plain indexes (and, on PostgreSQL, their unique and foreign-key constraints) are
 dropped for the load and built again at the end, each in one pass. Every account shares one argon2
 hash of the demo password. Nothing here commits: the caller does, once. The same seed on the same day
-gives the same data (``random.Random(seed)``; session tokens alone are random, being secrets).
+gives the same data (``random.Random(seed)``, and everything dated before today began in Japan;
+session tokens alone are random, being secrets).
 """
 
 import json
@@ -499,8 +500,10 @@ class _Seeder:
         self.session = session
         self.w = writer
         self.rng = rng
-        self.now = now.astimezone(UTC).replace(tzinfo=None)  # times are naive UTC inside
+        # Everything happens before today began in Japan: the same seed on the same day gives the same data.
         self.today = now.astimezone(TOKYO).date()
+        midnight = datetime(self.today.year, self.today.month, self.today.day, tzinfo=TOKYO)
+        self.now = midnight.astimezone(UTC).replace(tzinfo=None)  # times are naive UTC inside
         self.say = say
         self.started = started
         self.ids = None
