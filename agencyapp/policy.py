@@ -340,7 +340,8 @@ def get_submission_or_404(user: User, submission_id: int, action: Action = Actio
     from sqlalchemy.orm import joinedload
 
     stmt = scope_submissions(user, select(Submission).where(Submission.id == submission_id)).options(
-        joinedload(Submission.cycle).joinedload(Cycle.version)  # every submission page needs both
+        joinedload(Submission.cycle).joinedload(Cycle.version),  # every submission page needs these
+        joinedload(Submission.unit).joinedload(Unit.ministry),
     )
     submission = _found(db.session.scalar(stmt))
     require(user, action, submission)
