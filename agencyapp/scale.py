@@ -46,7 +46,7 @@ from agencyapp.models import ChecklistVersion
 from agencyapp.models.base import Base
 from agencyapp.models.hearing import DEFAULT_DOCUMENTS, KIND_HEARING, KIND_LABELS, KIND_VISIT
 from agencyapp.models.user import ADMIN, AGENCY, CENTER, MINISTRY, ROLE_LABELS
-from agencyapp.services import DomainError
+from agencyapp.services import DomainError, figure_cache
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.selfcheck import snapshot_document
 
@@ -481,6 +481,7 @@ def seed_scale(units, years, *, fresh=False, seed=DEFAULT_SEED, now=None, echo=N
     say(f"索引と制約を作り直しています（{len(restore)}件）…")
     writer.restore(restore)
     writer.reset_sequences()
+    figure_cache.bump()  # a server left running recomputes its figures from the new data
     if analyze:
         writer.analyze()
     if pragma is not None:

@@ -225,10 +225,14 @@ class SectionNode:
     goals: list = field(default_factory=list)
 
     def all_questions(self) -> list[QuestionInfo]:
-        result = [q for g in self.goals for q in g.questions]
-        for child in self.children:
-            result.extend(child.all_questions())
-        return result
+        """Every question under the section, in order (computed once: the tree is shared and never changes)."""
+        cached = self.__dict__.get("_all_questions")
+        if cached is None:
+            cached = [q for g in self.goals for q in g.questions]
+            for child in self.children:
+                cached.extend(child.all_questions())
+            self.__dict__["_all_questions"] = cached
+        return cached
 
 
 @dataclass
@@ -253,10 +257,15 @@ class Structure:
             self._switches.setdefault(None, [])  # computed, even for a version without conditions
         return self._switches.get(number, [])
 
-    def controllers(self) -> set[int]:
+    def controllers(self) -> frozenset[int]:
         """The questions whose answer switches others on or off."""
         self.switches(0)
-        return {n for n, switches in self._switches.items() if n is not None and switches}
+        found = self._switches.get("controllers")
+        if found is None:
+            found = self._switches["controllers"] = frozenset(
+                n for n, switches in self._switches.items() if isinstance(n, int) and switches
+            )
+        return found
 
 
 # Published versions never change but for their answers' names, which change the source hash: their

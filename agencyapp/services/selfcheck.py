@@ -179,6 +179,9 @@ def save_answer(
         before=before,
         after={"question": number, "value": value, "note": note},
     )
+    if number not in state.structure.controllers():  # no other question depends on this one
+        state.values[number] = value
+        return SaveResult(True, [], state)
     before_shown = _shown(state)
     state.values[number] = value
     state.applies = applicability(state.structure.questions, state.values)
