@@ -745,3 +745,25 @@ def test_the_operation_history_is_searchable_for_the_center_and_closed_to_others
         other = make_web()
         other.login(login_id, factories.PASSWORD)
         assert other.get("/audit/").status_code == 403
+
+
+def test_checklist_texts_and_answer_names_are_escaped_on_the_self_check_page(app, make_web, scene):
+    """The question fragment writes numbers as they are and escapes every text explicitly."""
+    version_id = db.session.get(Submission, scene.submission_a).cycle.version_id
+    question = db.session.scalar(
+        select(ChecklistQuestion).where(
+            ChecklistQuestion.version_id == version_id,
+            ChecklistQuestion.number == scene.question,
+        )
+    )
+    question.text = f"設問文{CANARY}"
+    question.answer_labels = {"3": f"実施{CANARY}"}
+    db.session.commit()
+    from agencyapp.services.checklists import clear_structure_cache
+
+    clear_structure_cache()  # a published version never changes in the app; this test changed it behind its back
+    for viewer in (signed_in(make_web, scene.agency), signed_in(make_web, scene.center)):
+        html = viewer.get(page_url(scene.submission_a)).get_data(as_text=True)
+        assert f"設問文{ESCAPED_CANARY}" in html and CANARY not in html
+    editable = signed_in(make_web, scene.agency).get(page_url(scene.submission_a)).get_data(as_text=True)
+    assert f"実施{ESCAPED_CANARY}" in editable
