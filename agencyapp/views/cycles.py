@@ -10,7 +10,7 @@ from agencyapp.formatting import fiscal_year_of, today_tokyo
 from agencyapp.forms import iso_date
 from agencyapp.lifecycles import VersionState
 from agencyapp.models import ChecklistVersion, Cycle, Submission, Unit
-from agencyapp.services import DomainError
+from agencyapp.services import DomainError, figure_cache
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.cycles import open_cycle
 from agencyapp.views.common import run
@@ -20,18 +20,16 @@ bp = Blueprint("cycles", __name__, url_prefix="/cycles")
 
 @bp.get("/")
 def index():
-    cycles = (
-        db.session.execute(
-            select(Cycle, func.count(Submission.id))
-            .outerjoin(Submission, Submission.cycle_id == Cycle.id)
-            .options(joinedload(Cycle.version))
-            .group_by(Cycle.id)
-            .order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())
-        )
-        .unique()
-        .all()
+    # The number of target units per cycle is a count over every submission of every year: kept until a
+    # cycle or a target is added (both raise the figures counter).
+    targets = figure_cache.cached(
+        ("cycle.targets",),
+        lambda: dict(db.session.execute(select(Submission.cycle_id, func.count()).group_by(Submission.cycle_id)).all()),
     )
-    return render_template("cycles/index.html", cycles=cycles)
+    rows = db.session.scalars(
+        select(Cycle).options(joinedload(Cycle.version)).order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())
+    ).all()
+    return render_template("cycles/index.html", cycles=[(c, targets.get(c.id, 0)) for c in rows])
 
 
 @bp.route("/new", methods=["GET", "POST"])
