@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import joinedload
 
 from agencyapp import policy, scoring
@@ -92,9 +92,29 @@ def load_values(submission_ids: Sequence[int]) -> dict[int, dict[int, int | None
     return result
 
 
-def load_state(submission: Submission, structure: Structure | None = None) -> SelfCheckState:
+@dataclass
+class AnswerRow:
+    """An answer read as plain columns (the autosave changes one with an UPDATE, never loading objects)."""
+
+    id: int | None
+    value: int | None
+    note: str
+
+
+def load_answer_rows(submission_id: int) -> dict[int, AnswerRow]:
+    """{question number: AnswerRow} of one submission; one statement, no ORM objects."""
+    rows = db.session.execute(
+        select(ChecklistQuestion.number, Answer.id, Answer.value, Answer.note)
+        .join(ChecklistQuestion, ChecklistQuestion.id == Answer.question_id)
+        .where(Answer.submission_id == submission_id)
+    )
+    return {number: AnswerRow(answer_id, value, note) for number, answer_id, value, note in rows}
+
+
+def load_state(submission: Submission, structure: Structure | None = None, plain: bool = False) -> SelfCheckState:
+    """The answers with what the pages and the scoring need; ``plain``: answers as AnswerRow (the autosave)."""
     structure = structure or load_structure(submission.cycle.version)
-    answers = load_answers([submission.id])[submission.id]
+    answers = load_answer_rows(submission.id) if plain else load_answers([submission.id])[submission.id]
     values = {number: a.value for number, a in answers.items()}
     return SelfCheckState(structure, answers, values, applicability(structure.questions, values), submission.cycle)
 
@@ -150,7 +170,7 @@ def save_answer(
     """Save one answer (autosave). Refuses unknown questions, values outside the scale,
     answers to switched-off questions, stale pages and submitted self-checks."""
     _check_editable(user, submission, "save", lock_version)
-    state = load_state(submission)
+    state = load_state(submission, plain=True)
     question = state.structure.by_number.get(number)
     if question is None:
         raise DomainError(f"設問番号 {number} はこのチェックリストにありません。")
@@ -164,13 +184,14 @@ def save_answer(
     before = {"value": answer.value, "note": answer.note} if answer else None
     if before == {"value": value, "note": note} or (before is None and value is None and not note):
         return SaveResult(False, [], state)
+    now = datetime.now(UTC)
+    fields = {"value": value, "note": note, "updated_by_id": user.id, "updated_at": now}
     if answer is None:
-        answer = Answer(submission_id=submission.id, question_id=question.id, updated_by_id=user.id)
-        db.session.add(answer)
-        state.answers[number] = answer
-    answer.value, answer.note = value, note
-    answer.updated_by_id = user.id
-    answer.updated_at = submission.updated_at = datetime.now(UTC)
+        db.session.execute(insert(Answer).values(submission_id=submission.id, question_id=question.id, **fields))
+    else:
+        db.session.execute(update(Answer).where(Answer.id == answer.id).values(**fields))
+    state.answers[number] = AnswerRow(answer.id if answer else None, value, note)
+    submission.updated_at = now
     workflow.apply(
         submission,
         "save",
