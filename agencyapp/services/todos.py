@@ -4,14 +4,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import today_tokyo
 from agencyapp.lifecycles import HEARING, SUBMISSION, HearingState, PointState, SubmissionState
-from agencyapp.models import Cycle, Hearing, HearingSlot, ImprovementPoint, ImprovementRequest, Submission, User
+from agencyapp.models import Cycle, Hearing, HearingSlot, ImprovementPoint, ImprovementRequest, Submission, Unit, User
 
 SHOWN = 10  # items listed per kind; the count says how many there are in all
 
@@ -93,10 +93,15 @@ def center_todos(user: User) -> list[TodoGroup]:
     answered = select(ImprovementPoint).where(ImprovementPoint.status == PointState.ANSWERED)
     total = db.session.scalar(answered.with_only_columns(func.count(ImprovementPoint.id)))
     if total:
-        rows = db.session.scalars(
-            answered.options(joinedload(ImprovementPoint.submission).joinedload(Submission.unit))
-            .order_by(ImprovementPoint.answered_at, ImprovementPoint.id)
-            .limit(SHOWN)
+        order = (ImprovementPoint.answered_at, ImprovementPoint.id)
+        first = answered.with_only_columns(ImprovementPoint.id).order_by(*order).limit(SHOWN)
+        rows = db.session.scalars(  # the few shown picked first, then joined (not every submission before the limit)
+            select(ImprovementPoint)
+            .join(Submission, Submission.id == ImprovementPoint.submission_id)
+            .join(Unit, Unit.id == Submission.unit_id)
+            .where(ImprovementPoint.id.in_(first))
+            .options(contains_eager(ImprovementPoint.submission).contains_eager(Submission.unit))
+            .order_by(*order)
         ).all()
         items = [Todo(f"{p.submission.unit.name}：{p.finding[:40]}", f"/improvements/points/{p.id}") for p in rows]
         groups.append(TodoGroup("確認する改善点の回答", items, total))
