@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -347,3 +348,18 @@ def test_an_autosave_with_a_stale_token_asks_the_page_to_refresh_it(agency, worl
         headers={"HX-Request": "true", "X-CSRFToken": fresh},
     )
     assert response.status_code == 200 and value_of(sub, 1) == 3
+
+
+def test_a_save_draws_again_only_what_it_can_have_changed(agency, world):
+    """A question that switches none: its own category's progress and the total; a controlling one: all."""
+    structure = load_structure(world.submission_a.cycle.version)
+    controllers = structure.controllers()
+    plain = next(q for q in structure.questions if q.number not in controllers and not q.conditions)
+    own = plain.group_code.split(".")[0]
+    html = save(agency, world.submission_a, plain.number, "3").get_data(as_text=True)
+    drawn = set(re.findall(r'id="progress-cat-([^"]+)"', html))
+    assert drawn == {own} and 'id="progress-total"' in html and 'id="progress-provisional"' not in html
+    controller = min(controllers)
+    html = save(agency, world.submission_a, controller, "1").get_data(as_text=True)
+    assert set(re.findall(r'id="progress-cat-([^"]+)"', html)) == {c.section.code for c in structure.categories}
+    assert 'id="progress-provisional"' in html
