@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, case, func, literal, or_, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from agencyapp import policy, priority
 from agencyapp.actions import Action
@@ -40,6 +40,7 @@ from agencyapp.services import DomainError, clean_text, figure_cache, workflow
 from agencyapp.services.audit import record
 from agencyapp.services.improvements import add_point
 from agencyapp.services.notifications import notify, notify_unit_and_ministry, unit_users
+from agencyapp.services.selfcheck import load_submissions
 
 MAX_SLOTS = 5
 TEXT_MAX = 20000
@@ -204,18 +205,7 @@ def candidate_page(
     key = ("candidates", cycle.id, ministry_id, min_score, sort, tuple(sorted(weights.items())))
     ranking = rank() if unit_ids is not None else figure_cache.cached(key, rank)
     chosen = ranking[offset : offset + limit] if limit is not None else ranking[offset:]
-    loaded = {}
-    for start in range(0, len(chosen), 500):
-        loaded.update(
-            (s.id, s)
-            for s in db.session.scalars(
-                select(Submission)
-                .join(Unit, Unit.id == Submission.unit_id)
-                .join(Ministry, Ministry.id == Unit.ministry_id)
-                .where(Submission.id.in_([row[0] for row in chosen[start : start + 500]]))
-                .options(contains_eager(Submission.unit).contains_eager(Unit.ministry))
-            )
-        )
+    loaded = load_submissions([row[0] for row in chosen])
     rows = [(loaded[row[0]], *row[1:]) for row in chosen if row[0] in loaded]
     total = len(ranking)
     active = {}

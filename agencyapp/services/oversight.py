@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Row, case, func, literal, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 
 from agencyapp import policy, scoring
 from agencyapp.actions import Action
@@ -26,6 +26,7 @@ from agencyapp.models import (
 )
 from agencyapp.services import figure_cache
 from agencyapp.services.audit import record
+from agencyapp.services.selfcheck import load_submissions
 
 MANY_OPEN_POINTS = 3
 
@@ -130,19 +131,7 @@ def unit_rows(
 
     ranking = figure_cache.cached(("oversight.ranking", cycle.id, scope_key(user, ministry_id)), rank)
     chosen = ranking[offset : offset + limit] if limit is not None else ranking[offset:]
-    loaded = {}
-    for start in range(0, len(chosen), 500):
-        ids = [sid for sid, _, _ in chosen[start : start + 500]]
-        loaded.update(
-            (s.id, s)
-            for s in db.session.scalars(
-                select(Submission)
-                .join(Unit, Unit.id == Submission.unit_id)
-                .join(Ministry, Ministry.id == Unit.ministry_id)
-                .where(Submission.id.in_(ids))
-                .options(contains_eager(Submission.unit).contains_eager(Unit.ministry))
-            )
-        )
+    loaded = load_submissions([sid for sid, _, _ in chosen])
     rows = [UnitRow(loaded[sid], open_, overdue) for sid, open_, overdue in chosen if sid in loaded]
     if rows:
         hearings = db.session.scalars(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from agencyapp import policy, scoring
 from agencyapp.checklists.conditions import applicability, describe, waiting_on
@@ -60,6 +60,25 @@ class SelfCheckState:
     def provisional(self) -> list[int]:
         """Controlling questions still unanswered: until they are, the number of applicable questions may change."""
         return sorted({n for q in self.structure.questions if not self.applies[q.number] for n in self.waiting_on(q)})
+
+
+def load_submissions(submission_ids: Sequence[int]) -> dict[int, Submission]:
+    """{id: submission} with their unit and ministry, for a page of a ranking kept by id; 500 ids a statement."""
+    from agencyapp.models import Ministry, Unit
+
+    loaded = {}
+    for start in range(0, len(submission_ids), 500):
+        loaded.update(
+            (s.id, s)
+            for s in db.session.scalars(
+                select(Submission)
+                .join(Unit, Unit.id == Submission.unit_id)
+                .join(Ministry, Ministry.id == Unit.ministry_id)
+                .where(Submission.id.in_(submission_ids[start : start + 500]))
+                .options(contains_eager(Submission.unit).contains_eager(Unit.ministry))
+            )
+        )
+    return loaded
 
 
 def load_answers(submission_ids: Sequence[int]) -> dict[int, dict[int, Answer]]:
