@@ -127,9 +127,9 @@ def test_agency_answers_and_submits_the_self_check(page, demo_data, assert_no_cs
 
     # 1. Log in, see the cycle on the home page and open it.
     login(page, demo_data)
-    card = page.locator("section.cycle-card").first  # this year first; last year's follows
+    card = page.locator("section.cycle-card").first  # this year as a card; earlier years in a table below
     expect(card.get_by_role("heading", level=2)).to_contain_text("令和8年度")
-    expect(page.locator("section.cycle-card").nth(1)).to_contain_text("令和7年度")
+    expect(page.get_by_role("region", name="過去の自己点検")).to_contain_text("令和7年度")
     with page.expect_response(re.compile(rf"/submissions/{demo_data.submission_id}$")) as opened:
         card.get_by_role("link", name="回答する").click()
     expect(page).to_have_url(re.compile(rf"/submissions/{demo_data.submission_id}$"))
