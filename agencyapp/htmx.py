@@ -13,13 +13,6 @@ def is_htmx():
     )
 
 
-def page_of(items, page, per_page):
-    """One page of an already ordered list: (items on the page, page number, number of pages)."""
-    pages = max(1, -(-len(items) // per_page))
-    page = min(max(page or 1, 1), pages)
-    return items[(page - 1) * per_page : page * per_page], page, pages
-
-
 def hx_redirect(url, status=200):
     """Make htmx load a whole page (used instead of a 3xx that it would swap)."""
     response = make_response("", status)

@@ -260,9 +260,11 @@ def own_ministry_id(user: User) -> int | None:
     return user.ministry_id if user.role == MINISTRY else None
 
 
-def scoped_unit_ids(user: User, ministry_id: int | None = None) -> Select:
-    """A ``select(Unit.id)`` of the units the user may see (center and admin: optionally one ministry)."""
-    return select(Unit.id).where(unit_scope(user, Unit.id, ministry_id))
+def scope_key(user: User, ministry_id: int | None = None) -> tuple:
+    """What decides the units ``unit_scope`` covers, as a key for figures kept per scope."""
+    if user.role in (CENTER, ADMIN):
+        return ("ministry", ministry_id) if ministry_id else ("nation",)
+    return (user.role, user.unit_id, user.ministry_id)
 
 
 def scope_submissions(user: User, stmt: Select) -> Select:

@@ -129,7 +129,7 @@ def unit_rows(
         )
         return [(sid, int(open_), int(overdue)) for sid, open_, overdue in db.session.execute(stmt)]
 
-    ranking = figure_cache.cached(("oversight.ranking", cycle.id, scope_key(user, ministry_id)), rank)
+    ranking = figure_cache.cached(("oversight.ranking", cycle.id, policy.scope_key(user, ministry_id)), rank)
     chosen = ranking[offset : offset + limit] if limit is not None else ranking[offset:]
     loaded = load_submissions([sid for sid, _, _ in chosen])
     rows = [UnitRow(loaded[sid], open_, overdue) for sid, open_, overdue in chosen if sid in loaded]
@@ -151,7 +151,7 @@ def unit_rows(
 def totals(user: User, cycle: Cycle, ministry_id: int | None = None) -> dict[str, int | float | None]:
     """The scope's figures over every unit (not just a page), in one aggregate statement per change."""
     return figure_cache.cached(
-        ("oversight.totals", cycle.id, scope_key(user, ministry_id)), lambda: _totals(user, cycle, ministry_id)
+        ("oversight.totals", cycle.id, policy.scope_key(user, ministry_id)), lambda: _totals(user, cycle, ministry_id)
     )
 
 
@@ -176,13 +176,6 @@ def _totals(user: User, cycle: Cycle, ministry_id: int | None) -> dict[str, int 
         "overdue_points": int(overdue_points or 0),
         "attention": int(attention or 0),
     }
-
-
-def scope_key(user: User, ministry_id: int | None = None) -> tuple:
-    """What decides the units ``scope_of`` covers, as a key for cached figures."""
-    if policy.can(user, Action.OVERSIGHT_ANY_MINISTRY):
-        return ("ministry", ministry_id) if ministry_id else ("nation",)
-    return (user.role, user.unit_id, user.ministry_id)
 
 
 def scope_of(user: User, ministry_id: int | None = None) -> InScope:
@@ -218,7 +211,7 @@ def category_comparison(
 ) -> tuple[dict[str, float], dict[str, float]]:
     """(ministry or filtered means, national means) per 大分類; two statements."""
     return (
-        category_means(cycle.id, scope_of(user, ministry_id), scope_key(user, ministry_id)),
+        category_means(cycle.id, scope_of(user, ministry_id), policy.scope_key(user, ministry_id)),
         category_means(cycle.id, key=("nation",)),
     )
 

@@ -49,11 +49,11 @@ def _units_of(ministry_id):
     ).all()
 
 
-def _choices(form=None, user=None):
-    """(units of the ministry chosen for the unit, every ministry, that ministry's id): the form's choice,
+def _choices(user=None):
+    """(units of the ministry chosen for the unit, every ministry, that ministry's id): the posted choice,
     else the ministry of the unit being posted or of the user's own unit."""
-    form = form or {}
-    ministry_id = form.get("unit_ministry", type=int) if hasattr(form, "getlist") else None
+    form = request.form
+    ministry_id = form.get("unit_ministry", type=int)
     if not ministry_id and form.get("unit_id"):
         unit = db.session.get(Unit, form.get("unit_id", type=int))
         ministry_id = unit.ministry_id if unit else None
@@ -97,7 +97,7 @@ def new_user():
                 "success",
             )
             return redirect(url_for("admin.user", user_id=user.id), code=303)
-    units, ministries, unit_ministry = _choices(form)
+    units, ministries, unit_ministry = _choices()
     return render_template(
         "admin/user_new.html",
         units=units,
@@ -117,7 +117,7 @@ def _user(user_id):
 
 
 def _user_page(user, error=None, status=200, form=None, editing=False):
-    units, ministries, unit_ministry = _choices(form, user)
+    units, ministries, unit_ministry = _choices(user)
     return render_template(
         "admin/user.html",
         user=user,

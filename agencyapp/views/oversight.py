@@ -55,7 +55,7 @@ def home():
         f"大分類ごとの平均点（{scope_name + 'と' if ministry else ''}全国、3点満点）", _category_labels(cycle), series
     )
     trend = service.year_over_year(
-        service.scope_of(current_user, ministry_id), cycle.version.edition, service.scope_key(current_user, ministry_id)
+        service.scope_of(current_user, ministry_id), cycle.version.edition, policy.scope_key(current_user, ministry_id)
     )
     trend_chart = (
         charts.bar_chart(
