@@ -551,6 +551,25 @@ class _Seeder:
             ),
         )
 
+    def cancel_hearing(self, row, at, limit, staff, unit, h_id, label, link, source):
+        """The center cancels a hearing from ``source`` with a reason, and tells the unit; returns when."""
+        at = self.later(at, 1, 5, limit)
+        cancel = self.rng.choice(CANCEL_REASONS)
+        row["cancel_reason"] = cancel
+        self.transition(
+            at,
+            staff,
+            "hearing.cancelled",
+            "hearing",
+            h_id,
+            f"{label}を中止しました",
+            source,
+            HearingState.CANCELLED,
+            after={"reason": cancel},
+        )
+        self.notify(unit.contacts, at, "hearing_cancelled", f"{label}は中止になりました。理由：{cancel}", link)
+        return at
+
     def transition(self, at, actor, action, object_type, object_id, summary, source, target, before=None, after=None):
         """A lifecycle step as ``workflow.apply`` records it: the state change first in before/after."""
         if source != target:
@@ -1751,21 +1770,7 @@ class _Seeder:
             )
         if state is H.PROPOSING or (state is H.CANCELLED and chosen is not None and rng.random() < 0.5):
             if state is H.CANCELLED:
-                at = self.later(at, 1, 5, limit)
-                cancel = rng.choice(CANCEL_REASONS)
-                row["cancel_reason"] = cancel
-                self.transition(
-                    at,
-                    staff,
-                    "hearing.cancelled",
-                    "hearing",
-                    h_id,
-                    f"{label}を中止しました",
-                    H.PROPOSING,
-                    H.CANCELLED,
-                    after={"reason": cancel},
-                )
-                self.notify(unit.contacts, at, "hearing_cancelled", f"{label}は中止になりました。理由：{cancel}", link)
+                at = self.cancel_hearing(row, at, limit, staff, unit, h_id, label, link, H.PROPOSING)
                 lock += 1
             row.update(updated_at=_aware(at), lock_version=lock)
             return
@@ -1809,21 +1814,7 @@ class _Seeder:
             state = H.SCHEDULED
             row["status"] = str(state)
         if state is H.CANCELLED:
-            at = self.later(at, 1, 5, limit)
-            cancel = rng.choice(CANCEL_REASONS)
-            row["cancel_reason"] = cancel
-            self.transition(
-                at,
-                staff,
-                "hearing.cancelled",
-                "hearing",
-                h_id,
-                f"{label}を中止しました",
-                H.SCHEDULED,
-                H.CANCELLED,
-                after={"reason": cancel},
-            )
-            self.notify(unit.contacts, at, "hearing_cancelled", f"{label}は中止になりました。理由：{cancel}", link)
+            at = self.cancel_hearing(row, at, limit, staff, unit, h_id, label, link, H.SCHEDULED)
             row.update(updated_at=_aware(at), lock_version=lock + 1)
             return
         reminded = max(starts - timedelta(days=3), at + timedelta(hours=1))
