@@ -54,6 +54,7 @@ ENDPOINTS: dict[str, Rule] = {
     "review.queue": (CENTER,),
     "review.show": (CENTER,),
     "review.assess": (CENTER,),
+    "review.assess_form": (CENTER,),
     "review.add_note": (CENTER,),
     "review.return_submission": (CENTER,),
     "review.accept": (CENTER,),
@@ -337,14 +338,20 @@ def get_attachment_or_404(user: User, attachment_id: int) -> Attachment:
     return row.Attachment
 
 
-def get_submission_or_404(user: User, submission_id: int, action: Action = Action.SUBMISSION_VIEW) -> Submission:
-    """Fetch a submission the user may see (else NotFound) and may ``action`` (else Forbidden)."""
+def get_submission_or_404(
+    user: User, submission_id: int, action: Action = Action.SUBMISSION_VIEW, *, page: bool = True
+) -> Submission:
+    """Fetch a submission the user may see (else NotFound) and may ``action`` (else Forbidden).
+
+    With its cycle and checklist version (everything about it needs them) and, for a ``page``, the unit,
+    ministry and submitter it names; the autosave, which names none of them, loads less.
+    """
     from sqlalchemy.orm import joinedload
 
-    stmt = scope_submissions(user, select(Submission).where(Submission.id == submission_id)).options(
-        joinedload(Submission.cycle).joinedload(Cycle.version),  # every submission page needs these
-        joinedload(Submission.unit).joinedload(Unit.ministry),
-    )
+    related = [joinedload(Submission.cycle).joinedload(Cycle.version)]
+    if page:
+        related += [joinedload(Submission.unit).joinedload(Unit.ministry), joinedload(Submission.submitted_by)]
+    stmt = scope_submissions(user, select(Submission).where(Submission.id == submission_id)).options(*related)
     submission = _found(db.session.scalar(stmt))
     require(user, action, submission)
     return submission

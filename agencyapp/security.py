@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import lambda_stmt, select
 
 from agencyapp import policy
 from agencyapp.actions import Action
@@ -78,7 +78,10 @@ def load_user(token):
 
     if not token:
         return None
-    return db.session.scalar(select(User).where(User.session_token == token, User.active.is_(True)))
+    # Every request asks: a lambda statement is built once, not each time.
+    return db.session.scalar(
+        lambda_stmt(lambda: select(User).where(User.session_token == token, User.active.is_(True)))
+    )
 
 
 INACTIVE_MESSAGE = (
@@ -168,8 +171,12 @@ def _session_expired():
         return "absolute"
     if last is not None and now - last > current_app.config["IDLE_TIMEOUT"].total_seconds():
         return "idle"
-    session["seen"] = int(now)
+    if last is None or now - last >= SEEN_EVERY:  # the cookie is signed again only when this changes
+        session["seen"] = int(now)
     return None
+
+
+SEEN_EVERY = 10  # seconds: how precisely the idle timeout follows the last request
 
 
 def security_headers(response):

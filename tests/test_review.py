@@ -22,7 +22,8 @@ from agencyapp.models import (
 )
 from agencyapp.services import DomainError, StaleError, review
 from agencyapp.services import improvements as points
-from agencyapp.services.selfcheck import save_all, submit
+from agencyapp.services.checklists import load_structure
+from agencyapp.services.selfcheck import load_state, save_all, submit
 from tests import factories
 from tests.factories import PASSWORD, act
 from tests.test_selfcheck import all_threes
@@ -749,3 +750,58 @@ def test_the_agency_withdraws_an_answer_the_center_has_not_opened_and_the_histor
     )
     with pytest.raises(DomainError, match="センターが既に回答を確認し始めている"):
         act(points.withdraw_answer, submitted.agency, point, point.lock_version)
+
+
+# --- the 確認点 form, drawn where it is asked for --------------------------------------------
+
+
+def test_the_review_page_draws_a_score_form_only_where_it_is_asked_for(submitted, make_web):
+    web = signed_in(make_web, "center")
+    sub = submitted.submission_a
+    page = web.get(f"/review/submissions/{sub.id}").get_data(as_text=True)
+    assert "form.assess-form" not in page and 'class="assess-form"' not in page
+    assert page.count("確認点を付ける<span") == sum(1 for q in all_questions_applying(sub))
+    assert f'href="/review/submissions/{sub.id}?assess=2#review-q-2"' in page
+    assert f'hx-get="/review/submissions/{sub.id}/assessments/2"' in page
+
+    # With htmx the form comes into its row; without, the page comes back with that row's form open.
+    fragment = web.get(f"/review/submissions/{sub.id}/assessments/2", headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and html.count('class="assess-form"') == 1
+    assert 'id="assess-2" name="value" autofocus' in html and "<html" not in html
+    plain = web.get(f"/review/submissions/{sub.id}/assessments/2")
+    assert plain.status_code == 302 and plain.headers["Location"].endswith("?assess=2#review-q-2")
+    opened = web.get(f"/review/submissions/{sub.id}?assess=2").get_data(as_text=True)
+    assert opened.count('class="assess-form"') == 1 and 'id="assess-2"' in opened
+
+
+def test_a_given_score_is_shown_with_its_reason_and_can_be_changed(submitted, make_web):
+    act(review.set_assessment, submitted.center, submitted.submission_a, 2, "1", "点検記録が<b>ない</b>")
+    web = signed_in(make_web, "center")
+    sub = submitted.submission_a
+    page = web.get(f"/review/submissions/{sub.id}").get_data(as_text=True)
+    row = page[page.index('id="review-q-2"') : page.index('id="review-q-3"')]
+    assert "確認点 1 " in row and "理由：点検記録が&lt;b&gt;ない&lt;/b&gt;" in row and "確認点を変更" in row
+    form = web.get(f"/review/submissions/{sub.id}/assessments/2", headers={"HX-Request": "true"})
+    html = form.get_data(as_text=True)
+    assert '<option value="1" selected>' in html and "点検記録が&lt;b&gt;ない&lt;/b&gt;</textarea>" in html
+
+
+def test_no_score_form_for_a_question_that_does_not_apply_or_does_not_exist(submitted, make_web):
+    sub = submitted.submission_a
+    off = next(q.number for q in load_structure(sub.cycle.version).questions if not applies_to(sub, q.number))
+    web = signed_in(make_web, "center")
+    for number in (off, 9999):
+        response = web.get(f"/review/submissions/{sub.id}/assessments/{number}", headers={"HX-Request": "true"})
+        assert response.status_code == 422 and 'class="assess-form"' not in response.get_data(as_text=True)
+    agency = signed_in(make_web, "agency-a")
+    assert agency.get(f"/review/submissions/{sub.id}/assessments/2").status_code in (403, 404)
+
+
+def all_questions_applying(submission):
+    state = load_state(submission)
+    return [q for q in state.structure.questions if state.applies[q.number]]
+
+
+def applies_to(submission, number):
+    return load_state(submission).applies[number]

@@ -215,7 +215,7 @@ def test_submission_with_missing_answers_is_refused_with_links(agency, world):
     sub = world.submission_a
     save(agency, sub, 1, "3")
     page = agency.get(f"/submissions/{sub.id}/submit").get_data(as_text=True)
-    assert "未回答の設問" in page and f'/submissions/{sub.id}#q-2"' in page
+    assert "未回答の設問" in page and f'/submissions/{sub.id}?cat=1#q-2"' in page  # the page of its 大分類
     assert "提出する</button>" not in page
     response = agency.post(f"/submissions/{sub.id}/submit", {"lock_version": version_of(sub)})
     assert response.status_code == 422
@@ -269,7 +269,8 @@ def test_important_items_not_met_are_listed(agency, world):
     agency.post(url(sub), {**form, "lock_version": version_of(sub)})
     agency.post(f"/submissions/{sub.id}/submit", {"lock_version": version_of(sub)})
     page = agency.get(f"/submissions/{sub.id}").get_data(as_text=True)
-    assert "未達成" in page and f'href="#q-{DEPENDENT}"' in page
+    category = load_structure(sub.cycle.version).by_number[DEPENDENT].category_code
+    assert "未達成" in page and f'href="/submissions/{sub.id}?cat={category}#q-{DEPENDENT}"' in page
 
 
 def test_other_roles_read_the_submission_without_controls(make_web, world):
@@ -363,3 +364,89 @@ def test_a_save_draws_again_only_what_it_can_have_changed(agency, world):
     html = save(agency, world.submission_a, controller, "1").get_data(as_text=True)
     assert set(re.findall(r'id="progress-cat-([^"]+)"', html)) == {c.section.code for c in structure.categories}
     assert 'id="progress-provisional"' in html
+
+
+# --- one 大分類 a page ---------------------------------------------------------------------------
+
+
+def shown_categories(page):
+    return re.findall(r'<section class="category" id="cat-([^"]+)"', page)
+
+
+def test_the_page_shows_one_category_opening_where_work_remains(agency, world):
+    sub = world.submission_a
+    structure = load_structure(sub.cycle.version)
+    first, second = (c.section.code for c in structure.categories[:2])
+    page = agency.get(f"/submissions/{sub.id}").get_data(as_text=True)
+    assert shown_categories(page) == [first]
+    assert f'href="/submissions/{sub.id}?cat={first}" aria-current="page"' in page
+    assert f'href="/submissions/{sub.id}?cat={second}">' in page and "次の大分類" in page and "前の大分類" not in page
+    assert "保存して次の大分類へ" in page and f'name="go" value="{second}"' in page
+
+    # The first 大分類 answered in full: the page opens at the next one.
+    form = {f"answer-{q.number}": "3" for q in structure.categories[0].all_questions()}
+    agency.post(url(sub), {**form, "cat": first, "lock_version": version_of(sub)})
+    assert shown_categories(agency.get(f"/submissions/{sub.id}").get_data(as_text=True)) == [second]
+    # ... and the first can still be opened by name; every one at once with cat=all.
+    assert shown_categories(agency.get(f"/submissions/{sub.id}?cat={first}").get_data(as_text=True)) == [first]
+    every = agency.get(f"/submissions/{sub.id}?cat=all").get_data(as_text=True)
+    assert shown_categories(every) == [c.section.code for c in structure.categories]
+    assert every.count('class="question') == len(structure.questions)
+    # An unknown name is not an error: the page opens where work remains.
+    assert shown_categories(agency.get(f"/submissions/{sub.id}?cat=99").get_data(as_text=True)) == [second]
+
+
+def test_saving_a_category_without_javascript_stays_on_it_or_goes_to_the_next(agency, world):
+    sub = world.submission_a
+    structure = load_structure(sub.cycle.version)
+    first, second = (c.section.code for c in structure.categories[:2])
+    questions = structure.categories[0].all_questions()
+    stay = agency.post(url(sub), {f"answer-{questions[0].number}": "3", "cat": first, "lock_version": version_of(sub)})
+    assert stay.status_code == 303 and stay.headers["Location"].endswith(f"/submissions/{sub.id}?cat={first}")
+    go = agency.post(
+        url(sub), {f"answer-{questions[1].number}": "2", "cat": first, "go": second, "lock_version": version_of(sub)}
+    )
+    assert go.headers["Location"].endswith(f"/submissions/{sub.id}?cat={second}")
+    # Only what the page sent changed; the other 大分類 are as they were.
+    assert value_of(sub, questions[0].number) == 3 and value_of(sub, questions[1].number) == 2
+    assert value_of(sub, structure.categories[1].all_questions()[0].number) is None
+
+
+def test_an_autosave_redraws_switched_questions_only_where_the_page_shows_them(agency, world):
+    sub = world.submission_a
+    structure = load_structure(sub.cycle.version)
+    own = structure.by_number[CONTROLLER].category_code
+    other = structure.categories[0].section.code
+    assert other != own
+    on_its_page = agency.post(
+        url(sub, CONTROLLER), {f"answer-{CONTROLLER}": "3", "cat": own, "lock_version": version_of(sub)}, htmx=True
+    ).get_data(as_text=True)
+    assert f'id="q-{DEPENDENT}"' in on_its_page and f'id="progress-cat-{own}"' in on_its_page
+    assert f'id="progress-cat-{other}"' not in on_its_page  # not on that page
+    assert f'id="nav-progress-{other}"' in on_its_page  # the list of 大分類 is on every page
+    elsewhere = agency.post(
+        url(sub, CONTROLLER), {f"answer-{CONTROLLER}": "0", "cat": other, "lock_version": version_of(sub)}, htmx=True
+    ).get_data(as_text=True)
+    assert f'id="q-{DEPENDENT}"' not in elsewhere and f'id="progress-cat-{own}"' not in elsewhere
+
+
+def test_a_refused_save_without_javascript_returns_to_the_question_on_its_page(agency, world):
+    sub = world.submission_a
+    category = load_structure(sub.cycle.version).by_number[DEPENDENT].category_code
+    response = agency.post(url(sub, DEPENDENT), {f"answer-{DEPENDENT}": "9", "lock_version": version_of(sub)})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/submissions/{sub.id}?cat={category}#q-{DEPENDENT}")
+
+
+def test_two_saves_built_from_the_same_version_at_once_the_later_is_refused_not_a_500(ctx, world):
+    """Both passed the page's check; the second UPDATE finds the version moved on and says so (409)."""
+    sub = world.submission_a
+    user = world.agency
+    act(service.save_answer, user, sub, 1, "3", None, sub.lock_version)
+    loaded = sub.lock_version
+    # Another request saves meanwhile, behind this session's back.
+    db.session.execute(Submission.__table__.update().where(Submission.id == sub.id).values(lock_version=loaded + 1))
+    with pytest.raises(DomainError) as refused:
+        act(service.save_answer, user, sub, 2, "2", None, loaded)
+    assert refused.value.status == 409 and "先に更新" in refused.value.message
+    assert value_of(sub, 2) is None

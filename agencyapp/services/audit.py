@@ -1,6 +1,7 @@
 """Writing the operation history (操作履歴). Rows join the caller's transaction."""
 
 from flask import g, has_app_context
+from sqlalchemy import insert
 
 from agencyapp.extensions import db
 from agencyapp.models import AuditEvent, User
@@ -25,10 +26,22 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
     actor_login: str | None = None,
-) -> AuditEvent:
-    """Add an audit event to the session; the caller's commit writes it."""
+) -> None:
+    """Write an audit event in the caller's transaction (its commit keeps it, its rollback drops it).
+
+    A plain INSERT, not an object added to the session: the history is only ever written, and every
+    action writes one, so it costs no flush of its own; the caller's other changes are flushed when
+    they would have been (a new object the event is about is flushed first: its id is the row's).
+    """
     actor, obj = _unwrap(actor), _unwrap(obj)
-    event = AuditEvent(
+    if obj is not None and getattr(obj, "id", 0) is None:
+        db.session.flush()
+    with db.session.no_autoflush:
+        db.session.execute(_INSERT, _row(action, actor, obj, summary, before, after, actor_login))
+
+
+def _row(action, actor, obj, summary, before, after, actor_login):
+    return dict(
         actor_id=getattr(actor, "id", None),
         actor_login=(actor_login if actor_login is not None else getattr(actor, "login_id", ""))[:64],
         action=action,
@@ -39,5 +52,6 @@ def record(
         after=after,
         ip=_ip(),
     )
-    db.session.add(event)
-    return event
+
+
+_INSERT = insert(AuditEvent.__table__)  # built once; the column defaults (the time) fill what is not given

@@ -199,6 +199,11 @@ class QuestionInfo:
             cached = self.__dict__["_choices"] = [(v, self.label(v)) for v in self.allowed_values]
         return cached
 
+    @property
+    def category_code(self) -> str:
+        """The code of the 大分類 the question is in ("3" for 小分類 "3.8.2")."""
+        return self.group_code.split(".", 1)[0]
+
     def label(self, value: int | None) -> str:
         """The name of an answer: the question's own where it has one, else the scale's."""
         if value is None:

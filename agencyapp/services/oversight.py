@@ -4,7 +4,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Row, case, func, literal, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import joinedload
 
 from agencyapp import policy, scoring
@@ -24,6 +24,7 @@ from agencyapp.models import (
     Unit,
     User,
 )
+from agencyapp.models.user import ROLE_LABELS
 from agencyapp.services import figure_cache
 from agencyapp.services.audit import record
 from agencyapp.services.selfcheck import load_submissions
@@ -296,17 +297,32 @@ def record_view(user: User, submission: Submission, page: str) -> None:
         db.session.add(ReadLog(submission_id=submission.id, user_id=user.id, page=page, at=now))
 
 
-def views_of(submission: Submission, limit: int = 20) -> tuple[Sequence[Row[ReadLog, User]], int]:
-    """The latest openings with who, and the total count; two statements."""
-    total = db.session.scalar(select(func.count()).select_from(ReadLog).where(ReadLog.submission_id == submission.id))
+@dataclass(frozen=True)
+class View:
+    """One opening of a submission from outside its unit, as the 閲覧の記録 shows it."""
+
+    at: datetime
+    page: str
+    viewer: str
+    role: str
+    ministry: str | None
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+
+def views_of(submission: Submission, limit: int = 20) -> tuple[list[View], int]:
+    """The latest openings with who, and the total count; one statement of plain columns."""
     rows = db.session.execute(
-        select(ReadLog, User)
+        select(ReadLog.at, ReadLog.page, User.display_name, User.role, Ministry.name, func.count().over())
         .join(User, User.id == ReadLog.user_id)
+        .outerjoin(Ministry, Ministry.id == User.ministry_id)
         .where(ReadLog.submission_id == submission.id)
         .order_by(ReadLog.id.desc())
         .limit(limit)
     ).all()
-    return rows, total
+    return [View(*row[:5]) for row in rows], (rows[0][5] if rows else 0)
 
 
 def record_export(user: User, kind: str, scope_label: str, rows: int) -> None:

@@ -28,6 +28,7 @@ from agencyapp.models import (
     User,
 )
 from agencyapp.services import DomainError, matches, workflow
+from agencyapp.services.checklists import QuestionInfo
 from agencyapp.services.notifications import notify, unit_users
 from agencyapp.services.selfcheck import SelfCheckState, load_state, parse_value
 
@@ -139,6 +140,7 @@ def previous_values(submission: Submission) -> tuple[Submission | None, dict[int
         )
         .order_by(Cycle.id.desc())
         .limit(1)
+        .options(contains_eager(Submission.cycle))  # the page names its year
     )
     if previous is None:
         return None, {}
@@ -160,6 +162,18 @@ def _reason(text: str | None, missing: str) -> str:
     if len(text) > REASON_MAX:
         raise DomainError(f"理由は{REASON_MAX}文字以内で入力してください。")
     return text
+
+
+def assessable_question(user: User, submission: Submission, number: int) -> QuestionInfo:
+    """The question the center may score now: the lifecycle allows it, and it exists and applies."""
+    workflow.check(submission, "assess", user)
+    state = load_state(submission, plain=True)
+    question = state.structure.by_number.get(number)
+    if question is None:
+        raise DomainError(f"設問番号 {number} はこのチェックリストにありません。")
+    if not state.applies[number]:
+        raise DomainError(f"設問{number}は該当なしのため、確認点をつけられません。")
+    return question
 
 
 def set_assessment(

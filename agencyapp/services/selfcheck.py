@@ -6,17 +6,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, lambda_stmt, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
 from agencyapp import policy, scoring
 from agencyapp.checklists.conditions import applicability, describe, waiting_on
 from agencyapp.extensions import db
-from agencyapp.models import Answer, ChecklistQuestion, Cycle, Submission, SubmissionFigure, SubmissionSnapshot, User
+from agencyapp.models import (
+    Answer,
+    ChecklistGoal,
+    ChecklistQuestion,
+    Cycle,
+    Submission,
+    SubmissionFigure,
+    SubmissionSnapshot,
+    User,
+    cycle_important_goal,
+)
 from agencyapp.services import DomainError, matches, workflow
 from agencyapp.services.checklists import QuestionInfo, Structure, load_structure
 
 NOTE_MAX = 2000
+
+
+ALL_CATEGORIES = "all"  # the self-check page with every 大分類 at once
 
 
 @dataclass
@@ -34,7 +47,20 @@ class SelfCheckState:
     def important_goals(self) -> list[int]:
         """The cycle's important goal numbers, read when first needed (an autosave never needs them)."""
         if self._important is None:
-            self._important = [g.number for g in self.cycle.important_goals] if self.cycle else []
+            cycle = self.cycle
+            if cycle is None:
+                self._important = []
+            elif "important_goals" in cycle.__dict__:  # already loaded
+                self._important = [g.number for g in cycle.important_goals]
+            else:  # the numbers only, not the goal objects
+                self._important = list(
+                    db.session.scalars(
+                        select(ChecklistGoal.number)
+                        .join(cycle_important_goal, cycle_important_goal.c.goal_id == ChecklistGoal.id)
+                        .where(cycle_important_goal.c.cycle_id == cycle.id)
+                        .order_by(ChecklistGoal.position)
+                    )
+                )
         return self._important
 
     def progress(self, questions: Sequence[QuestionInfo] | None = None) -> tuple[int, int]:
@@ -56,6 +82,29 @@ class SelfCheckState:
     def waiting_on(self, question: QuestionInfo) -> list[int]:
         """The unanswered controlling questions that decide whether ``question`` applies ([] when decided)."""
         return waiting_on(self.structure.by_number, self.values, self.applies, question)
+
+    def shown_categories(self, requested: str | None, editable: bool) -> tuple[str, list]:
+        """Which 大分類 the self-check page shows: (code or ALL_CATEGORIES, the category nodes).
+
+        One 大分類 a page keeps the page light; ``all`` shows every one (to print or search the whole).
+        Without a choice, the page opens where work remains: the first 大分類 with an unanswered
+        applicable question while the self-check can be edited, else the first.
+        """
+        categories = self.structure.categories
+        if requested == ALL_CATEGORIES:
+            return ALL_CATEGORIES, categories
+        chosen = next((c for c in categories if c.section.code == requested), None)
+        if chosen is None and editable:
+            chosen = next(
+                (
+                    c
+                    for c in categories
+                    if any(self.applies[q.number] and self.values.get(q.number) is None for q in c.all_questions())
+                ),
+                None,
+            )
+        chosen = chosen or (categories[0] if categories else None)
+        return (chosen.section.code, [chosen]) if chosen else (ALL_CATEGORIES, categories)
 
     def provisional(self) -> list[int]:
         """Controlling questions still unanswered: until they are, the number of applicable questions may change."""
@@ -121,11 +170,16 @@ class AnswerRow:
 
 
 def load_answer_rows(submission_id: int) -> dict[int, AnswerRow]:
-    """{question number: AnswerRow} of one submission; one statement, no ORM objects."""
+    """{question number: AnswerRow} of one submission; one statement, no ORM objects (a lambda statement:
+    built once, not on every autosave)."""
     rows = db.session.execute(
-        select(ChecklistQuestion.number, Answer.id, Answer.value, Answer.note)
-        .join(ChecklistQuestion, ChecklistQuestion.id == Answer.question_id)
-        .where(Answer.submission_id == submission_id)
+        lambda_stmt(
+            lambda: (
+                select(ChecklistQuestion.number, Answer.id, Answer.value, Answer.note)
+                .join(ChecklistQuestion, ChecklistQuestion.id == Answer.question_id)
+                .where(Answer.submission_id == submission_id)
+            )
+        )
     )
     return {number: AnswerRow(answer_id, value, note) for number, answer_id, value, note in rows}
 
@@ -204,13 +258,32 @@ def save_answer(
     if before == {"value": value, "note": note} or (before is None and value is None and not note):
         return SaveResult(False, [], state)
     now = datetime.now(UTC)
-    fields = {"value": value, "note": note, "updated_by_id": user.id, "updated_at": now}
+    user_id, submission_id, question_id = user.id, submission.id, question.id
     if answer is None:
-        db.session.execute(insert(Answer).values(submission_id=submission.id, question_id=question.id, **fields))
+        db.session.execute(
+            lambda_stmt(
+                lambda: insert(Answer).values(
+                    submission_id=submission_id,
+                    question_id=question_id,
+                    value=value,
+                    note=note,
+                    updated_by_id=user_id,
+                    updated_at=now,
+                )
+            )
+        )
     else:
-        db.session.execute(update(Answer).where(Answer.id == answer.id).values(**fields))
+        answer_id = answer.id
+        db.session.execute(
+            lambda_stmt(
+                lambda: (
+                    update(Answer)
+                    .where(Answer.id == answer_id)
+                    .values(value=value, note=note, updated_by_id=user_id, updated_at=now)
+                )
+            )
+        )
     state.answers[number] = AnswerRow(answer.id if answer else None, value, note)
-    submission.updated_at = now
     workflow.apply(
         submission,
         "save",
@@ -219,6 +292,8 @@ def save_answer(
         before=before,
         after={"question": number, "value": value, "note": note},
     )
+    submission.updated_at = now
+    workflow.advance_lock(submission, STALE)  # two saves from one page at once: the later one is refused
     if number not in state.structure.controllers():  # no other question depends on this one
         state.values[number] = value
         return SaveResult(True, [], state)

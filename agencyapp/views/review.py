@@ -22,7 +22,7 @@ from agencyapp.models import ImprovementPoint, Ministry
 from agencyapp.services import DomainError, todos
 from agencyapp.services import improvements as points_service
 from agencyapp.services import review as service
-from agencyapp.services.selfcheck import latest_snapshot, load_state
+from agencyapp.services.selfcheck import load_state
 from agencyapp.views.common import chosen_cycle, page_arg, page_count, past_the_last_page, per_page, run
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -63,10 +63,11 @@ def queue():
     return render_template("review/queue.html", todos=todos.center_todos(current_user), **context)
 
 
-def _review_context(submission, error=None, failed=None, typed=None):
+def _review_context(submission, error=None, failed=None, typed=None, open_form=None):
     """Everything the review page shows; after a refusal, ``failed`` names the form the message belongs to
-    (it is shown there, the control focused) and ``typed`` is what the user sent, shown again."""
-    state = load_state(submission)
+    (it is shown there, the control focused) and ``typed`` is what the user sent, shown again.
+    ``open_form``: the question whose 確認点 form is drawn open (the others show a button that loads it)."""
+    state = load_state(submission, plain=True)
     assessed = service.assessments(submission)
     previous, previous_values = service.previous_values(submission)
     snapshots, changes = service.snapshot_changes(submission)
@@ -82,12 +83,13 @@ def _review_context(submission, error=None, failed=None, typed=None):
         changes=changes,
         notes=service.notes(submission),
         decisions=service.decisions(submission),
-        snapshot=latest_snapshot(submission),
+        snapshot=snapshots[0] if snapshots else None,
         points=points_service.points_of_submission(submission, include_drafts=True),
         phrases=points_service.phrases(),
         error=error,
         failed=failed,
         typed=typed or {},
+        open_form=open_form,
         is_overdue=points_service.is_overdue,
     )
 
@@ -98,7 +100,26 @@ def show(submission_id):
     from agencyapp.services import oversight
 
     run(lambda: oversight.record_view(current_user, submission, "review"))
-    return render_template("review/show.html", views=oversight.views_of(submission), **_review_context(submission))
+    context = _review_context(submission, open_form=request.args.get("assess", type=int))
+    return render_template("review/show.html", views=oversight.views_of(submission), **context)
+
+
+@bp.get("/submissions/<int:submission_id>/assessments/<int:number>")
+def assess_form(submission_id, number):
+    """The 確認点 form of one question, loaded into its row (without JavaScript: the page with it open)."""
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_ASSESS)
+    try:
+        question = service.assessable_question(current_user, submission, number)
+    except DomainError as exc:
+        return _fail(submission, exc, f"assess-{number}")
+    if not is_htmx():
+        return redirect(url_for("review.show", submission_id=submission.id, assess=number) + f"#review-q-{number}")
+    return render_template(
+        "review/_assess_form.html",
+        submission=submission,
+        q=question,
+        a=service.assessments(submission).get(number),
+    )
 
 
 def _back(submission, anchor=""):

@@ -40,16 +40,22 @@ def _posted(form, state):
     return values, notes, conflicts
 
 
-def _page(submission, state=None, status=200, error=None, posted=None):
-    state = state or service.load_state(submission)
+def _page(submission, state=None, status=200, error=None, posted=None, category=None):
+    """The self-check page showing one 大分類 (``category``, else where work remains) or all of them."""
+    state = state or service.load_state(submission, plain=True)
     posted_values, posted_notes, conflicts = _posted(posted, state) if posted else ({}, {}, {})
     snapshot = None if submission.editable else service.latest_snapshot(submission)
     editable = workflow.permitted(current_user, submission, "save")
     views = oversight.views_of(submission) if policy.can(current_user, Action.SUBMISSION_VIEWS, submission) else None
+    if posted:
+        category = posted.get("cat")
+    shown, categories = state.shown_categories(category, editable)
     return render_template(
         "selfcheck/show.html",
         submission=submission,
         state=state,
+        shown=shown,
+        categories=categories,
         snapshot=snapshot,
         editable=editable,
         error=error,
@@ -65,12 +71,19 @@ def _page(submission, state=None, status=200, error=None, posted=None):
 def show(submission_id):
     submission = policy.get_submission_or_404(current_user, submission_id)
     run(lambda: oversight.record_view(current_user, submission, "selfcheck"))
-    return _page(submission)
+    return _page(submission, category=request.args.get("cat"))
+
+
+def _question_url(submission, number):
+    """The page of the 大分類 a question is in, scrolled to it."""
+    question = service.load_structure(submission.cycle.version).by_number.get(number)
+    category = question.category_code if question else None
+    return url_for("selfcheck.show", submission_id=submission.id, cat=category) + f"#q-{number}"
 
 
 @bp.post("/<int:submission_id>/answers/<int:number>")
 def save_answer(submission_id, number):
-    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_EDIT)
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_EDIT, page=False)
     try:
         result = run(
             lambda: service.save_answer(
@@ -86,10 +99,10 @@ def save_answer(submission_id, number):
         if is_htmx():
             return render_template("selfcheck/_save_error.html", number=number, message=exc.message), exc.status
         flash(exc.message, "error")
-        return redirect(url_for("selfcheck.show", submission_id=submission.id) + f"#q-{number}", code=303)
+        return redirect(_question_url(submission, number), code=303)
     if not is_htmx():
         flash(f"設問{number}を保存しました。", "success")
-        return redirect(url_for("selfcheck.show", submission_id=submission.id) + f"#q-{number}", code=303)
+        return redirect(_question_url(submission, number), code=303)
     return render_template(
         "selfcheck/_save_result.html",
         submission=submission,
@@ -98,6 +111,7 @@ def save_answer(submission_id, number):
         result=result,
         editable=True,
         note_max=service.NOTE_MAX,
+        shown=request.form.get("cat") or service.ALL_CATEGORIES,
     )
 
 
@@ -113,7 +127,9 @@ def save_all(submission_id):
         flash(exc.message, "error")
         return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
     flash(f"{changes}件の変更を保存しました。" if changes else "変更はありませんでした。", "success")
-    return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
+    # 「保存して次の大分類へ」 names the next one; else the page shown again.
+    category = request.form.get("go") or request.form.get("cat")
+    return redirect(url_for("selfcheck.show", submission_id=submission.id, cat=category or None), code=303)
 
 
 def _confirm_page(submission, error=None, status=200):

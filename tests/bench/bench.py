@@ -9,6 +9,9 @@ DB        sqlite (default) or postgres
 DURATION  how long wrk loads each page (default 5s)
 FRESH=1   seed again even when the cached database exists
 STRICT=1  exit 1 when a budget fails
+ONLY      a quicker look at some rows while working on them: comma-separated parts of page names, plus
+          ``autosave`` and ``exports`` (e.g. ONLY="self-check,review page,autosave"); a partial run is not
+          a result for docs/performance.md
 PORT, BENCH_DIR (instance/bench), PG_URL (postgresql+psycopg://postgres@127.0.0.1:5432), GUNICORN_TIMEOUT (120)
 
 The seeded database is cached per schema revision (the alembic head) and scale: SQLite in
@@ -69,6 +72,13 @@ PG_URL = setting("PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432").rstri
 GUNICORN_TIMEOUT = setting("GUNICORN_TIMEOUT", "120")
 FRESH = os.environ.get("FRESH") == "1"
 STRICT = os.environ.get("STRICT") == "1"
+ONLY = [part.strip() for part in os.environ.get("ONLY", "").split(",") if part.strip()]
+
+
+def wanted(name):
+    return not ONLY or any(part in name for part in ONLY)
+
+
 BASE = f"http://127.0.0.1:{PORT}"
 
 
@@ -734,6 +744,8 @@ def run(server, database, label, rev):
     trivial = [wrk("/healthz")]  # again after every few pages: the base is their median
     rows = []
     for number, (role, page, path) in enumerate(pages(ids), 1):
+        if not wanted(page):
+            continue
         if path is None:
             rows.append(Row(page, "(none found)", None, "", note=NOT_FOUND))
             continue
@@ -750,7 +762,9 @@ def run(server, database, label, rev):
 
     say("sequential autosave and /healthz (wrk -t1 -c1) ...")
     sequential = [wrk("/healthz", threads=1, connections=1)]
-    autosave = measure_autosave(users["agency"], ids["selfcheck"]) if ids.get("selfcheck") else None
+    autosave = (
+        measure_autosave(users["agency"], ids["selfcheck"]) if ids.get("selfcheck") and wanted("autosave") else None
+    )
     sequential.append(wrk("/healthz", threads=1, connections=1))
     seq_base = trivial_row("trivial route (sequential)", sequential)
     if autosave is None:
@@ -762,7 +776,7 @@ def run(server, database, label, rev):
     say("exports, one request each ...")
     exports = []
     for role, paths in (("center", [*EXPORTS, "/audit/export.csv"]), ("ministry", EXPORTS)):
-        for path in paths:
+        for path in paths if wanted("exports") else ():
             exports.append(measure_export(server, users[role], role, path))
             e = exports[-1]
             say(f"  {role:9} {path:40} HTTP {e.status} {e.seconds:6.2f} s {e.size:>12,} B {e.peak_mb:5.0f} MB")

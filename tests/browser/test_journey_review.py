@@ -91,6 +91,7 @@ def test_center_reviews_issues_and_closes_improvement_points(
     log_in(agency, "demo-agency", password)
     agency.locator("section.cycle-card").first.get_by_role("link", name="回答する").click()
     expect(agency).to_have_url(re.compile(rf"/submissions/{demo_data.submission_id}$"))
+    agency.get_by_role("link", name=re.compile("すべての大分類を表示")).click()  # every question on one page
     agency.wait_for_function("() => window.htmx !== undefined")
     answer_everything_with_3(agency, tracker)
     for number, value in LOW_ANSWERS:

@@ -98,6 +98,16 @@ def expect_on(page, number):
     expect(fieldset.locator(".off-note")).to_have_count(0)
 
 
+def open_category(page, code):
+    """Go to one 大分類's page from the list of them (each is a page of its own)."""
+    nav = page.get_by_role("navigation", name="大分類の選択")
+    nav.get_by_role("link", name=re.compile(rf"^{code}\. ")).click()
+    expect(page).to_have_url(re.compile(rf"\?cat={code}$"))
+    expect(nav.locator("a[aria-current=page]")).to_have_text(re.compile(rf"^{code}\. "))
+    expect(page.locator("section.category")).to_have_count(1)
+    page.wait_for_function("() => window.htmx !== undefined")
+
+
 def answer_everything_with_3(page, tracker):
     """Click 3 on every enabled question that is not yet 3, until none is left.
 
@@ -156,7 +166,11 @@ def test_agency_answers_and_submits_the_self_check(page, demo_data, assert_no_cs
     expect(total_progress(page)).to_have_text(f"3 / {applicable0}")
     timings["answer a few"] = time.monotonic() - started
 
-    # 3. A controlling answer switches questions on and off without a reload.
+    # 3. Each 大分類 is a page; a controlling answer switches questions on and off without a reload.
+    expect(page.locator("section.category")).to_have_count(1)  # the first 大分類 with questions left
+    expect(question(page, 86)).to_have_count(0)
+    open_category(page, "8")
+    expect(total_progress(page)).to_have_text(f"3 / {applicable0}")
     page.evaluate("() => { window.__sameDocument = true; }")
     expect_off(page, 87, waiting_for=86)  # 設問86 is unanswered: the 委託先の管理 questions wait for it
     choose(page, 86, 3)
@@ -178,7 +192,12 @@ def test_agency_answers_and_submits_the_self_check(page, demo_data, assert_no_cs
     choose(page, 87, 3)
     expect(save_state(page, 87)).to_contain_text("保存しました")
 
+    assert page.evaluate("() => window.__sameDocument === true"), "the page was reloaded"
+    expect(page.locator("#nav-progress-8")).to_have_text(re.compile(r"^2 / \d+$"))  # the list follows the saves
+
     # 設問21 chooses between 4.2 (専用の室) and 4.3.1 (事務室).
+    open_category(page, "4")
+    page.evaluate("() => { window.__sameDocument = true; }")
     choose(page, 21, 0)
     expect_off(page, 22)
     expect_on(page, 29)
@@ -202,13 +221,16 @@ def test_agency_answers_and_submits_the_self_check(page, demo_data, assert_no_cs
     far_link = missing.get_by_role("link", name="設問125", exact=True)
     expect(far_link).to_be_visible()
     far_link.click()
-    expect(page).to_have_url(re.compile(rf"/submissions/{demo_data.submission_id}#q-125$"))
+    expect(page).to_have_url(re.compile(rf"/submissions/{demo_data.submission_id}\?cat=\d+#q-125$"))  # its 大分類
     expect(question(page, 125)).to_be_in_viewport()
     expect(page.locator("#q-125:target")).to_have_count(1)
     page.wait_for_function("() => window.htmx !== undefined")
     timings["confirmation"] = time.monotonic() - started
 
-    # 5. Answer every applicable question with 3.
+    # 5. Answer every applicable question with 3, on the page that shows every 大分類.
+    page.get_by_role("link", name=re.compile("すべての大分類を表示")).click()
+    expect(page.locator("section.category")).to_have_count(10)
+    page.wait_for_function("() => window.htmx !== undefined")
     bulk_started = time.monotonic()
     clicks = answer_everything_with_3(page, tracker)
     assert all(status == 200 for status in tracker.statuses), tracker.statuses

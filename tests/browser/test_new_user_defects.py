@@ -88,9 +88,10 @@ def save_as_agency(app, submission_id, number, value):
 # --- browser helpers -----------------------------------------------------------------------------
 
 
-def open_selfcheck(page, demo):
+def open_selfcheck(page, demo, category=None):
+    """The self-check page: where work remains, or the page of one 大分類."""
     log_in(page, demo.agency_login, demo.password)
-    page.goto(f"/submissions/{demo.submission_id}")
+    page.goto(f"/submissions/{demo.submission_id}" + (f"?cat={category}" if category else ""))
     page.wait_for_function("() => window.htmx !== undefined")
 
 
@@ -133,8 +134,13 @@ def test_2_a_refused_form_on_the_review_page_says_why_beside_it(page, demo_data,
     page.goto(url)
     n = ASSESSED
 
-    # A センター確認点 other than the agency's answer, without a reason.
-    form = page.locator(f"#review-q-{n} form.assess-form")
+    # A センター確認点 other than the agency's answer, without a reason. The form is loaded into its row
+    # on demand (the page does not draw 127 of them), with the focus on its first control.
+    row = page.locator(f"#review-q-{n}")
+    expect(row.locator("form.assess-form")).to_have_count(0)
+    row.get_by_role("link", name=re.compile("確認点を付ける")).click()
+    form = row.locator("form.assess-form")
+    expect(form.locator(f"#assess-{n}")).to_be_focused()
     form.locator(f"#assess-{n}").select_option("2")
     with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith(f"/assessments/{n}")) as sent:
         form.get_by_role("button", name="保存").click()
@@ -179,7 +185,7 @@ def test_2_a_refused_form_on_the_review_page_says_why_beside_it(page, demo_data,
 
 
 def test_3_a_controlling_question_says_what_it_switches_off(page, demo_data, assert_no_csp_violations):
-    open_selfcheck(page, demo_data)
+    open_selfcheck(page, demo_data, category="8")  # 委託先の管理
     zero = question(page, 86).locator("label.choice").filter(has=page.locator("input[value='0']"))
     expect(zero).to_contain_text(re.compile(r"^\s*0\s+委託していない"))
     expect(zero.locator(".choice__switch")).to_have_text(re.compile(r"^→ 設問87〜\d+.*は該当なし$"))
