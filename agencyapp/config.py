@@ -27,6 +27,9 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)  # absolute limit of one login
+    # The cookie keeps the expiry of its sign-in (the absolute limit) and is signed again only when the
+    # session changes (the idle clock's `seen`, every 10 s at most), not on every response.
+    SESSION_REFRESH_EACH_REQUEST = False
     IDLE_TIMEOUT = timedelta(minutes=30)
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 

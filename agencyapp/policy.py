@@ -14,6 +14,7 @@ from typing import Any
 
 from flask_login import AnonymousUserMixin
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, false, select, true
+from sqlalchemy.orm import joinedload
 
 from agencyapp.actions import Action
 from agencyapp.errors import Forbidden, NotFound
@@ -338,6 +339,14 @@ def get_attachment_or_404(user: User, attachment_id: int) -> Attachment:
     return row.Attachment
 
 
+_SUBMISSION_SAVE = (joinedload(Submission.cycle).joinedload(Cycle.version),)  # built once: options never change
+_SUBMISSION_PAGE = (
+    *_SUBMISSION_SAVE,
+    joinedload(Submission.unit).joinedload(Unit.ministry),
+    joinedload(Submission.submitted_by),
+)
+
+
 def get_submission_or_404(
     user: User, submission_id: int, action: Action = Action.SUBMISSION_VIEW, *, page: bool = True
 ) -> Submission:
@@ -346,12 +355,9 @@ def get_submission_or_404(
     With its cycle and checklist version (everything about it needs them) and, for a ``page``, the unit,
     ministry and submitter it names; the autosave, which names none of them, loads less.
     """
-    from sqlalchemy.orm import joinedload
-
-    related = [joinedload(Submission.cycle).joinedload(Cycle.version)]
-    if page:
-        related += [joinedload(Submission.unit).joinedload(Unit.ministry), joinedload(Submission.submitted_by)]
-    stmt = scope_submissions(user, select(Submission).where(Submission.id == submission_id)).options(*related)
+    stmt = scope_submissions(user, select(Submission).where(Submission.id == submission_id)).options(
+        *(_SUBMISSION_PAGE if page else _SUBMISSION_SAVE)
+    )
     submission = _found(db.session.scalar(stmt))
     require(user, action, submission)
     return submission
@@ -359,7 +365,5 @@ def get_submission_or_404(
 
 def get_unit_or_404(user: User, unit_id: int) -> Unit:
     """A unit the user may see (with its ministry loaded)."""
-    from sqlalchemy.orm import joinedload
-
     stmt = select(Unit).where(Unit.id == unit_id, unit_scope(user, Unit.id)).options(joinedload(Unit.ministry))
     return _found(db.session.scalar(stmt))

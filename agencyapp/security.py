@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
-from sqlalchemy import lambda_stmt, select
+from sqlalchemy import select
 
 from agencyapp import policy
 from agencyapp.actions import Action
@@ -78,10 +78,7 @@ def load_user(token):
 
     if not token:
         return None
-    # Every request asks: a lambda statement is built once, not each time.
-    return db.session.scalar(
-        lambda_stmt(lambda: select(User).where(User.session_token == token, User.active.is_(True)))
-    )
+    return db.session.scalar(select(User).where(User.session_token == token, User.active.is_(True)))
 
 
 INACTIVE_MESSAGE = (

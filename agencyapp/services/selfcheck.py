@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, insert, lambda_stmt, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
 from agencyapp import policy, scoring
@@ -170,16 +170,13 @@ class AnswerRow:
 
 
 def load_answer_rows(submission_id: int) -> dict[int, AnswerRow]:
-    """{question number: AnswerRow} of one submission; one statement, no ORM objects (a lambda statement:
-    built once, not on every autosave)."""
+    """{question number: AnswerRow} of one submission; one statement of the tables' own columns (no ORM
+    entities: every autosave asks, and this costs half of the same query through the mapped classes)."""
+    answer, question = Answer.__table__.c, ChecklistQuestion.__table__.c
     rows = db.session.execute(
-        lambda_stmt(
-            lambda: (
-                select(ChecklistQuestion.number, Answer.id, Answer.value, Answer.note)
-                .join(ChecklistQuestion, ChecklistQuestion.id == Answer.question_id)
-                .where(Answer.submission_id == submission_id)
-            )
-        )
+        select(question.number, answer.id, answer.value, answer.note)
+        .join_from(Answer.__table__, ChecklistQuestion.__table__, question.id == answer.question_id)
+        .where(answer.submission_id == submission_id)
     )
     return {number: AnswerRow(answer_id, value, note) for number, answer_id, value, note in rows}
 
@@ -258,31 +255,12 @@ def save_answer(
     if before == {"value": value, "note": note} or (before is None and value is None and not note):
         return SaveResult(False, [], state)
     now = datetime.now(UTC)
-    user_id, submission_id, question_id = user.id, submission.id, question.id
+    fields = {"value": value, "note": note, "updated_by_id": user.id, "updated_at": now}
+    table = Answer.__table__  # plain statements on the table, as load_answer_rows
     if answer is None:
-        db.session.execute(
-            lambda_stmt(
-                lambda: insert(Answer).values(
-                    submission_id=submission_id,
-                    question_id=question_id,
-                    value=value,
-                    note=note,
-                    updated_by_id=user_id,
-                    updated_at=now,
-                )
-            )
-        )
+        db.session.execute(insert(table).values(submission_id=submission.id, question_id=question.id, **fields))
     else:
-        answer_id = answer.id
-        db.session.execute(
-            lambda_stmt(
-                lambda: (
-                    update(Answer)
-                    .where(Answer.id == answer_id)
-                    .values(value=value, note=note, updated_by_id=user_id, updated_at=now)
-                )
-            )
-        )
+        db.session.execute(update(table).where(table.c.id == answer.id).values(**fields))
     state.answers[number] = AnswerRow(answer.id if answer else None, value, note)
     workflow.apply(
         submission,
@@ -292,8 +270,9 @@ def save_answer(
         before=before,
         after={"question": number, "value": value, "note": note},
     )
-    submission.updated_at = now
-    workflow.advance_lock(submission, STALE)  # two saves from one page at once: the later one is refused
+    workflow.advance_lock(
+        submission, STALE, updated_at=now
+    )  # two saves from one page at once: the later one is refused
     if number not in state.structure.controllers():  # no other question depends on this one
         state.values[number] = value
         return SaveResult(True, [], state)

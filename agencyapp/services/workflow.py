@@ -90,17 +90,18 @@ def check_lock(obj: Governed, lock_version: int | None, message: str) -> None:
         raise StaleError(message)
 
 
-def advance_lock(obj: Governed, message: str) -> None:
-    """Write the object's changed columns now with its optimistic lock: one UPDATE that moves the version
-    on only if nobody did meanwhile, else StaleError with ``message`` (never a database error). The object
-    then holds what was written, as if it had been loaded so: nothing is left for the flush."""
+def advance_lock(obj: Governed, message: str, **values: object) -> None:
+    """Write ``values`` and the object's changed columns now, with its optimistic lock: one UPDATE that
+    moves the version on only if nobody did meanwhile, else StaleError with ``message`` (never a database
+    error). The object then holds what was written, as if it had been loaded so."""
     model = type(obj)
     state = inspect(obj)
-    values = {
+    changed = {
         attr.key: history.added[0]
         for attr in state.mapper.column_attrs
         if (history := state.attrs[attr.key].history).added and attr.key != "lock_version"
     }
+    values = {**changed, **values}
     table = model.__table__  # a plain UPDATE: the ORM's own flush is what this replaces
     with db.session.no_autoflush:
         done = db.session.execute(
