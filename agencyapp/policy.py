@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask_login import AnonymousUserMixin
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, false, select, true
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, bindparam, false, select, true
 from sqlalchemy.orm import joinedload
 
 from agencyapp.actions import Action
@@ -347,6 +347,21 @@ _SUBMISSION_PAGE = (
 )
 
 
+_submission_statements: dict = {}
+
+
+def _submission_statement(user: User, page: bool) -> Select:
+    """One submission by id within the user's scope, built once per scope (the autosave asks it every time)."""
+    key = (page, scope_key(user))
+    stmt = _submission_statements.get(key)
+    if stmt is None:
+        if len(_submission_statements) >= 4096:
+            _submission_statements.clear()
+        stmt = scope_submissions(user, select(Submission).where(Submission.id == bindparam("submission_id")))
+        stmt = _submission_statements[key] = stmt.options(*(_SUBMISSION_PAGE if page else _SUBMISSION_SAVE))
+    return stmt
+
+
 def get_submission_or_404(
     user: User, submission_id: int, action: Action = Action.SUBMISSION_VIEW, *, page: bool = True
 ) -> Submission:
@@ -355,10 +370,7 @@ def get_submission_or_404(
     With its cycle and checklist version (everything about it needs them) and, for a ``page``, the unit,
     ministry and submitter it names; the autosave, which names none of them, loads less.
     """
-    stmt = scope_submissions(user, select(Submission).where(Submission.id == submission_id)).options(
-        *(_SUBMISSION_PAGE if page else _SUBMISSION_SAVE)
-    )
-    submission = _found(db.session.scalar(stmt))
+    submission = _found(db.session.scalar(_submission_statement(user, page), {"submission_id": submission_id}))
     require(user, action, submission)
     return submission
 

@@ -1,10 +1,11 @@
 """Session handling, the endpoint policy gate and the security headers."""
 
 from datetime import UTC, datetime
+from functools import cache
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from agencyapp import policy
 from agencyapp.actions import Action
@@ -74,11 +75,17 @@ def record_denied(user, what: str) -> None:
 
 
 def load_user(token):
-    from agencyapp.models import User
-
     if not token:
         return None
-    return db.session.scalar(select(User).where(User.session_token == token, User.active.is_(True)))
+    return db.session.scalar(_user_by_token(), {"token": token})
+
+
+@cache
+def _user_by_token():
+    """Every request asks this: the statement is built once (its SQL and cache key are kept with it)."""
+    from agencyapp.models import User
+
+    return select(User).where(User.session_token == bindparam("token"), User.active.is_(True))
 
 
 INACTIVE_MESSAGE = (

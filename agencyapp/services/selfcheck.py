@@ -5,8 +5,9 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
 from agencyapp import policy, scoring
@@ -169,15 +170,20 @@ class AnswerRow:
     note: str
 
 
+@cache
+def _answer_rows() -> Select:
+    answer, question = Answer.__table__.c, ChecklistQuestion.__table__.c
+    return (
+        select(question.number, answer.id, answer.value, answer.note)
+        .join_from(Answer.__table__, ChecklistQuestion.__table__, question.id == answer.question_id)
+        .where(answer.submission_id == bindparam("submission_id"))
+    )
+
+
 def load_answer_rows(submission_id: int) -> dict[int, AnswerRow]:
     """{question number: AnswerRow} of one submission; one statement of the tables' own columns (no ORM
     entities: every autosave asks, and this costs half of the same query through the mapped classes)."""
-    answer, question = Answer.__table__.c, ChecklistQuestion.__table__.c
-    rows = db.session.execute(
-        select(question.number, answer.id, answer.value, answer.note)
-        .join_from(Answer.__table__, ChecklistQuestion.__table__, question.id == answer.question_id)
-        .where(answer.submission_id == submission_id)
-    )
+    rows = db.session.execute(_answer_rows(), {"submission_id": submission_id})
     return {number: AnswerRow(answer_id, value, note) for number, answer_id, value, note in rows}
 
 
@@ -229,6 +235,11 @@ class SaveResult:
     state: SelfCheckState
 
 
+# The autosave's writes: plain statements on the table, built once (the values come with each execution).
+_INSERT_ANSWER = insert(Answer.__table__)
+_UPDATE_ANSWER = update(Answer.__table__).where(Answer.__table__.c.id == bindparam("answer_id"))
+
+
 def save_answer(
     user: User,
     submission: Submission,
@@ -256,11 +267,10 @@ def save_answer(
         return SaveResult(False, [], state)
     now = datetime.now(UTC)
     fields = {"value": value, "note": note, "updated_by_id": user.id, "updated_at": now}
-    table = Answer.__table__  # plain statements on the table, as load_answer_rows
     if answer is None:
-        db.session.execute(insert(table).values(submission_id=submission.id, question_id=question.id, **fields))
+        db.session.execute(_INSERT_ANSWER, {"submission_id": submission.id, "question_id": question.id, **fields})
     else:
-        db.session.execute(update(table).where(table.c.id == answer.id).values(**fields))
+        db.session.execute(_UPDATE_ANSWER, {"answer_id": answer.id, **fields})
     state.answers[number] = AnswerRow(answer.id if answer else None, value, note)
     workflow.apply(
         submission,
