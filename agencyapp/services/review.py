@@ -166,6 +166,10 @@ def _reason(text: str | None, missing: str) -> str:
 
 def assessable_question(user: User, submission: Submission, number: int) -> QuestionInfo:
     """The question the center may score now: the lifecycle allows it, and it exists and applies."""
+    return _assessable(user, submission, number)[1]
+
+
+def _assessable(user: User, submission: Submission, number: int) -> tuple[SelfCheckState, QuestionInfo]:
     workflow.check(submission, "assess", user)
     state = load_state(submission, plain=True)
     question = state.structure.by_number.get(number)
@@ -173,20 +177,14 @@ def assessable_question(user: User, submission: Submission, number: int) -> Ques
         raise DomainError(f"設問番号 {number} はこのチェックリストにありません。")
     if not state.applies[number]:
         raise DomainError(f"設問{number}は該当なしのため、確認点をつけられません。")
-    return question
+    return state, question
 
 
 def set_assessment(
     user: User, submission: Submission, number: int, raw_value: str | None, reason: str | None
 ) -> CenterAssessment | None:
     """Record the center's score for one question; the same value as the agency's removes it."""
-    workflow.check(submission, "assess", user)
-    state = load_state(submission)
-    question = state.structure.by_number.get(number)
-    if question is None:
-        raise DomainError(f"設問番号 {number} はこのチェックリストにありません。")
-    if not state.applies[number]:
-        raise DomainError(f"設問{number}は該当なしのため、確認点をつけられません。")
+    state, question = _assessable(user, submission, number)
     value = parse_value(raw_value, question)
     existing = assessments(submission).get(number)
     before = {"value": existing.value, "reason": existing.reason} if existing else None

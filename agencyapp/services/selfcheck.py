@@ -25,12 +25,26 @@ from agencyapp.models import (
     cycle_important_goal,
 )
 from agencyapp.services import DomainError, matches, workflow
-from agencyapp.services.checklists import QuestionInfo, Structure, load_structure
+from agencyapp.services.checklists import QuestionInfo, SectionNode, Structure, load_structure
 
 NOTE_MAX = 2000
 
 
 ALL_CATEGORIES = "all"  # the self-check page with every 大分類 at once
+
+
+@dataclass(frozen=True)
+class CategoryPage:
+    """The 大分類 a self-check page shows: ``shown`` is a code or ALL_CATEGORIES."""
+
+    shown: str
+    categories: list
+    before: SectionNode | None = None  # the 大分類 before and after the one shown, for its links
+    after: SectionNode | None = None
+
+    @property
+    def every(self) -> bool:
+        return self.shown == ALL_CATEGORIES
 
 
 @dataclass
@@ -84,28 +98,27 @@ class SelfCheckState:
         """The unanswered controlling questions that decide whether ``question`` applies ([] when decided)."""
         return waiting_on(self.structure.by_number, self.values, self.applies, question)
 
-    def shown_categories(self, requested: str | None, editable: bool) -> tuple[str, list]:
-        """Which 大分類 the self-check page shows: (code or ALL_CATEGORIES, the category nodes).
+    def category_page(self, requested: str | None, editable: bool) -> CategoryPage:
+        """Which 大分類 the self-check page shows, with the ones before and after it.
 
         One 大分類 a page keeps the page light; ``all`` shows every one (to print or search the whole).
-        Without a choice, the page opens where work remains: the first 大分類 with an unanswered
-        applicable question while the self-check can be edited, else the first.
+        Without a valid choice, the page opens where work remains (the 大分類 of the first unanswered
+        question) while the self-check can be edited, else at the first.
         """
         categories = self.structure.categories
-        if requested == ALL_CATEGORIES:
-            return ALL_CATEGORIES, categories
-        chosen = next((c for c in categories if c.section.code == requested), None)
-        if chosen is None and editable:
-            chosen = next(
-                (
-                    c
-                    for c in categories
-                    if any(self.applies[q.number] and self.values.get(q.number) is None for q in c.all_questions())
-                ),
-                None,
-            )
-        chosen = chosen or (categories[0] if categories else None)
-        return (chosen.section.code, [chosen]) if chosen else (ALL_CATEGORIES, categories)
+        if requested == ALL_CATEGORIES or not categories:
+            return CategoryPage(ALL_CATEGORIES, categories)
+        codes = [c.section.code for c in categories]
+        if requested not in codes:
+            first_missing = next(iter(self.missing()), None) if editable else None
+            requested = first_missing.category_code if first_missing else codes[0]
+        at = codes.index(requested)
+        return CategoryPage(
+            requested,
+            [categories[at]],
+            before=categories[at - 1] if at > 0 else None,
+            after=categories[at + 1] if at + 1 < len(categories) else None,
+        )
 
     def provisional(self) -> list[int]:
         """Controlling questions still unanswered: until they are, the number of applicable questions may change."""
@@ -280,9 +293,8 @@ def save_answer(
         before=before,
         after={"question": number, "value": value, "note": note},
     )
-    workflow.advance_lock(
-        submission, STALE, updated_at=now
-    )  # two saves from one page at once: the later one is refused
+    # Two saves built from one version at once: the later one is refused.
+    workflow.advance_lock(submission, STALE, updated_at=now)
     if number not in state.structure.controllers():  # no other question depends on this one
         state.values[number] = value
         return SaveResult(True, [], state)

@@ -49,13 +49,11 @@ def _page(submission, state=None, status=200, error=None, posted=None, category=
     views = oversight.views_of(submission) if policy.can(current_user, Action.SUBMISSION_VIEWS, submission) else None
     if posted:
         category = posted.get("cat")
-    shown, categories = state.shown_categories(category, editable)
     return render_template(
         "selfcheck/show.html",
         submission=submission,
         state=state,
-        shown=shown,
-        categories=categories,
+        category_page=state.category_page(category, editable),
         snapshot=snapshot,
         editable=editable,
         error=error,
