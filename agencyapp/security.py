@@ -165,6 +165,13 @@ EXPIRY_MESSAGES = {
 }
 
 
+def start_session_clock():
+    """A new sign-in: the absolute and idle limits count from now, in the login response's cookie too."""
+    now = int(datetime.now(UTC).timestamp())
+    session["started"] = now
+    session["seen"] = now
+
+
 def _session_expired():
     """'idle' when the session saw no request for IDLE_TIMEOUT, 'absolute' when it is
     older than PERMANENT_SESSION_LIFETIME (the limit of one sign-in), else None."""

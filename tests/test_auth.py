@@ -236,21 +236,125 @@ def _fail(web, login_id, times):
     return [post_login(web, login_id, f"Wrong-Password-{i}-xyz") for i in range(times)]
 
 
-def test_five_wrong_passwords_lock_the_account_for_15_minutes_even_against_the_right_password(app, web, user):
+def test_five_wrong_passwords_pause_unknown_browsers_with_the_same_message_even_for_the_right_password(app, web, user):
     responses = _fail(web, user, 5)
-    assert [login_error(r) for r in responses[:4]] == [GENERIC_FAILURE] * 4
-    locked_message = login_error(responses[4])
-    assert locked_message and "ロック" in locked_message
-    assert locked_message != GENERIC_FAILURE
+    assert [login_error(r) for r in responses] == [GENERIC_FAILURE] * 5
+    assert {r.status_code for r in responses} == {422}
 
     stored = db_user(app, user)
     remaining = stored.locked_until - datetime.now(UTC)
-    assert timedelta(minutes=14) < remaining <= timedelta(minutes=15)
+    assert timedelta(seconds=50) < remaining <= timedelta(minutes=1)
 
     right = post_login(web, user, PASSWORD)
-    assert right.status_code != 303
-    assert "ロック" in (login_error(right) or "")
+    assert right.status_code == 422 and login_error(right) == GENERIC_FAILURE
     assert not signed_in(web.client)
+
+
+def test_unknown_user_wrong_password_and_paused_account_look_the_same(app, make_web, user, monkeypatch):
+    """Same message, same status and one password check each (the time of argon2)."""
+    checks = []
+    real_verify = passwords.verify_password
+    monkeypatch.setattr(passwords, "verify_password", lambda *a: checks.append(1) or real_verify(*a))
+    with app.app_context():
+        factories.make_user("other-user", "center")
+        db.session.commit()
+        db.session.remove()
+    _fail(make_web(), user, 5)
+
+    answers = {}
+    for case, (login_id, password) in {
+        "unknown": ("nobody-at-all", PASSWORD),
+        "wrong": ("other-user", "Wrong-Password-xyz"),
+        "paused, right password": ("center-user", PASSWORD),
+    }.items():
+        checks.clear()
+        response = post_login(make_web(), login_id, password)
+        page = LOGIN_ERROR.sub("", response.get_data(as_text=True))
+        page = re.sub(r'value="[^"]*"|"X-CSRFToken": "[^"]*"', "", page)  # the CSRF token, the login id
+        answers[case] = (response.status_code, login_error(response), len(checks), page)
+    assert len(set(answers.values())) == 1, {k: v[:3] for k, v in answers.items()}
+
+
+def test_the_owners_known_browser_signs_in_through_an_attack_and_lifts_the_pause(app, make_web, user):
+    owner = make_web()
+    assert owner.login(user, PASSWORD).status_code == 303  # this browser becomes known
+    owner.logout()
+
+    attacker = make_web()
+    _fail(attacker, user, 12)
+    assert db_user(app, user).locked_until > datetime.now(UTC)
+    assert login_error(post_login(attacker, user, PASSWORD)) == GENERIC_FAILURE
+
+    assert post_login(owner, user, PASSWORD).status_code == 303
+    assert signed_in(owner.client)
+    stored = db_user(app, user)
+    assert stored.locked_until is None and stored.failed_login_count == 0
+    assert any("登録済みの端末" in row.summary for row in audit_rows(app, "user.unlocked"))
+
+
+def test_failures_from_a_known_browser_pause_only_that_browser(app, make_web, user):
+    owner = make_web()
+    owner.login(user, PASSWORD)
+    owner.logout()
+    _fail(owner, user, 5)
+    assert login_error(post_login(owner, user, PASSWORD)) == GENERIC_FAILURE
+    assert db_user(app, user).locked_until is None  # the account's unknown browsers are not paused
+    assert post_login(make_web(), user, PASSWORD).status_code == 303
+
+
+def test_a_forged_or_foreign_device_cookie_counts_as_an_unknown_browser(app, make_web, user):
+    from agencyapp.views.auth import DEVICE_COOKIE
+
+    with app.app_context():
+        factories.make_user("other-user", "center")
+        db.session.commit()
+        db.session.remove()
+    other = make_web()
+    other.login("other-user", PASSWORD)  # known to another account only
+    other.logout()
+    _fail(make_web(), user, 5)
+    assert login_error(post_login(other, user, PASSWORD)) == GENERIC_FAILURE
+
+    forged = make_web()
+    forged.client.set_cookie(DEVICE_COOKIE, "WyJub3QtYS10b2tlbiJd.forged", path="/login")
+    assert login_error(post_login(forged, user, PASSWORD)) == GENERIC_FAILURE
+
+
+def test_the_pause_grows_with_each_failure_up_to_the_limit(app, web, user, clock):
+    _fail(web, user, 5)
+    pauses = []
+    for _ in range(6):
+        stored = db_user(app, user)
+        pauses.append(round((stored.locked_until - clock.now).total_seconds() / 60))
+        clock.advance(minutes=pauses[-1], seconds=1)
+        _fail(web, user, 1)
+    assert pauses == [1, 2, 4, 8, 15, 15]
+
+
+def test_the_right_password_works_from_a_new_browser_once_the_pause_is_over(web, user, clock):
+    _fail(web, user, 5)
+    clock.advance(seconds=50)
+    assert login_error(post_login(web, user, PASSWORD)) == GENERIC_FAILURE
+    clock.advance(seconds=11)
+    response = post_login(web, user, PASSWORD)
+    assert response.status_code == 303
+    assert signed_in(web.client)
+
+
+def test_the_owner_is_told_once_in_the_app_and_by_mail(app, web, user, smtp_config):
+    with app.app_context():
+        db.session.scalar(select(User).where(User.login_id == user)).email = "taro@example.jp"
+        db.session.commit()
+        db.session.remove()
+    _fail(web, user, 7)
+    with app.app_context():
+        from agencyapp.models import Notification
+
+        rows = db.session.scalars(select(Notification).where(Notification.kind == "login_attack")).all()
+        assert len(rows) == 1 and "いつもお使いの端末" in rows[0].message
+        db.session.remove()
+    messages = smtp_config.handler.messages()
+    assert len(messages) == 1 and messages[0]["To"] == "taro@example.jp"
 
 
 def test_lockout_writes_login_failure_and_login_lockout_audit_events(app, web, user):
@@ -269,16 +373,6 @@ def test_unknown_login_id_failures_are_audited(app, web):
     assert len(rows) == 1 and rows[0].actor_login == "ghost-user" and rows[0].actor_id is None
 
 
-def test_account_stays_locked_for_15_minutes_then_the_right_password_works(web, user, clock):
-    _fail(web, user, 5)
-    clock.advance(minutes=14)
-    assert "ロック" in (login_error(post_login(web, user, PASSWORD)) or "")
-    clock.advance(minutes=2)
-    response = post_login(web, user, PASSWORD)
-    assert response.status_code == 303
-    assert signed_in(web.client)
-
-
 def test_right_password_works_once_locked_until_is_in_the_past(app, web, user):
     _fail(web, user, 5)
     with app.app_context():
@@ -289,13 +383,34 @@ def test_right_password_works_once_locked_until_is_in_the_past(app, web, user):
     assert post_login(web, user, PASSWORD).status_code == 303
 
 
-def test_a_successful_login_resets_the_failure_count(web, user):
+def test_a_successful_login_resets_the_failure_count(make_web, user):
+    web = make_web()
     _fail(web, user, 4)
     assert post_login(web, user, PASSWORD).status_code == 303
-    web.client.delete_cookie(COOKIE)
-    responses = _fail(web, user, 4)
+    stranger = make_web()
+    responses = _fail(stranger, user, 4)
     assert [login_error(r) for r in responses] == [GENERIC_FAILURE] * 4
-    assert post_login(web, user, PASSWORD).status_code == 303
+    assert post_login(stranger, user, PASSWORD).status_code == 303
+
+
+def test_an_administrator_lifts_every_pause_and_a_password_reset_forgets_known_browsers(app, make_web, user):
+    owner = make_web()
+    owner.login(user, PASSWORD)
+    owner.logout()
+    _fail(owner, user, 5)
+    _fail(make_web(), user, 5)
+    with app.app_context():
+        from agencyapp.models import LoginDevice
+
+        stored = db.session.scalar(select(User).where(User.login_id == user))
+        auth_service.unlock(stored, actor=None)
+        db.session.commit()
+        assert post_login(owner, user, PASSWORD).status_code == 303
+        admin = factories.make_user("admin-x", "admin")
+        auth_service.set_password(stored, "すみだ川の桜並木を毎朝ゆっくり歩く", actor=admin)
+        db.session.commit()
+        assert db.session.scalars(select(LoginDevice).where(LoginDevice.user_id == stored.id)).all() == []
+        db.session.remove()
 
 
 def test_unlock_user_command_unlocks_a_locked_account(app, web, user, runner, ctx):
@@ -510,8 +625,9 @@ def test_wrong_current_passwords_on_the_password_form_lock_the_account(app, make
         assert "現在のパスワードが正しくありません" in response.get_data(as_text=True)
     response = change_password(web, "not-my-password-at-all", "すみだ川の桜並木を毎朝ゆっくり歩く")
     assert response.status_code == 303 and "/login" in response.headers["Location"]
-    assert "ロック" in web.client.get("/login").get_data(as_text=True)
-    assert "ロック" in login_error(post_login(make_web(), user, PASSWORD))
+    assert "新しい端末からのログインを停止しました" in web.client.get("/login").get_data(as_text=True)
+    assert login_error(post_login(make_web(), user, PASSWORD)) == GENERIC_FAILURE
+    assert post_login(web, user, PASSWORD).status_code == 303  # the browser it was used from is known
 
 
 def test_stored_password_hashes_are_argon2id(app, web, user):
@@ -601,6 +717,26 @@ def test_a_session_ends_after_the_absolute_lifetime_even_when_active(app, web, u
         elapsed += timedelta(minutes=20)
         assert web.client.get("/").status_code == 200
     clock.advance(minutes=25)
+    assert redirects_to_login(web.client.get("/"))
+
+
+def test_the_idle_timeout_holds_for_the_cookie_of_the_login_response(web, user, clock):
+    assert post_login(web, user, PASSWORD).status_code == 303  # no request after it
+    clock.advance(minutes=31)
+    assert redirects_to_login(web.client.get("/"))
+
+
+def test_the_absolute_lifetime_counts_from_the_login_response_not_the_first_page(app, web, user, clock):
+    assert post_login(web, user, PASSWORD).status_code == 303
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
+    clock.advance(minutes=29)  # the first page comes late
+    elapsed = timedelta(minutes=29)
+    assert web.client.get("/").status_code == 200
+    while elapsed + timedelta(minutes=20) < lifetime:
+        clock.advance(minutes=20)
+        elapsed += timedelta(minutes=20)
+        assert web.client.get("/").status_code == 200
+    clock.advance(seconds=(lifetime - elapsed).total_seconds() + 60)
     assert redirects_to_login(web.client.get("/"))
 
 

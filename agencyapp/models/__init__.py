@@ -17,7 +17,7 @@ from agencyapp.models.org import Ministry, Unit
 from agencyapp.models.phrase import Phrase
 from agencyapp.models.review import CenterAssessment, ReviewNote
 from agencyapp.models.submission import Answer, Submission, SubmissionFigure, SubmissionSnapshot
-from agencyapp.models.user import User
+from agencyapp.models.user import LoginDevice, User
 
 __all__ = [
     "Attachment",
@@ -25,6 +25,7 @@ __all__ = [
     "ChangeCounter",
     "ImprovementPoint",
     "ImprovementRequest",
+    "LoginDevice",
     "Notification",
     "Phrase",
     "PointEvent",

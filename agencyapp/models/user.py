@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, false
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agencyapp.models.base import Base, UTCDateTime, utcnow
@@ -79,3 +79,24 @@ class User(UserMixin, Base):
         if self.role == MINISTRY and self.ministry:
             return f"{self.ministry.name} 情報セキュリティ統括課"
         return "地方自治情報センター" if self.role == CENTER else "システム管理"
+
+
+class LoginDevice(Base):
+    """A browser that has signed in to this account with the right password (a "device cookie").
+
+    Failed sign-ins from a known browser count against that browser only, so that somebody guessing
+    passwords elsewhere cannot lock the owner out of the browser they use every day; the cookie holds
+    a random token, the table only its SHA-256 (services/auth.py).
+    """
+
+    __tablename__ = "login_device"
+    __table_args__ = (Index("ix_login_device_user_last_used", "user_id", "last_used_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    failed_login_count: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -30,6 +30,7 @@ KINDS = {
     "hearing_cancelled": "ヒアリングの中止",
     "hearing_reported": "ヒアリング報告",
     "hearing_reminder": "ヒアリングの予定",
+    "login_attack": "ログインの連続失敗",
 }
 
 

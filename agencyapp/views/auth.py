@@ -4,7 +4,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeSerializer
 
+from agencyapp import security
 from agencyapp.extensions import limiter
 from agencyapp.forms import LoginForm, PasswordForm
 from agencyapp.services import DomainError, LoginError
@@ -22,6 +24,43 @@ def _safe_next(target):
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
+
+
+DEVICE_COOKIE = "agencyapp_device"
+DEVICE_COOKIE_DAYS = 400  # the longest a browser keeps a cookie (RFC 6265bis)
+DEVICES_PER_BROWSER = 5  # a shared office PC remembers this many accounts
+
+
+def _device_serializer():
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="login-device")
+
+
+def _device_tokens() -> list[str]:
+    """The known-browser tokens this browser holds (a signed list; anything else counts as none)."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return []
+    try:
+        tokens = _device_serializer().loads(raw)
+    except BadSignature:
+        return []
+    if not isinstance(tokens, list):
+        return []
+    return [t for t in tokens if isinstance(t, str)][:DEVICES_PER_BROWSER]
+
+
+def _remember_device(response, token: str):
+    tokens = [token] + [t for t in _device_tokens() if t != token]
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _device_serializer().dumps(tokens[:DEVICES_PER_BROWSER]),
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        path=url_for("auth.login"),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def _login_limit():
@@ -46,19 +85,27 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = None
+        signed_in = None
         with unit_of_work():  # a failure is committed too: it counts towards the lockout and is history
             try:
-                user = auth_service.authenticate(form.username.data, form.password.data)
+                signed_in = auth_service.authenticate(
+                    form.username.data,
+                    form.password.data,
+                    _device_tokens(),
+                    label=request.user_agent.string,
+                )
             except LoginError as exc:
                 error = exc.message
-        if user is not None:
+        if signed_in is not None:
+            user = signed_in.user
             session.clear()
             session.permanent = True  # the cookie expires with PERMANENT_SESSION_LIFETIME
             login_user(user)
             session["uid"] = user.id  # to explain a session that ends because the account was deactivated
+            security.start_session_clock()  # the idle and absolute limits hold from this response on
             flash(f"{user.display_name}さん、ようこそ。", "success")
-            return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.home"), code=303)
+            target = _safe_next(request.args.get("next")) or url_for("dashboard.home")
+            return _remember_device(redirect(target, code=303), signed_in.device_token)
     status = 200 if request.method == "GET" else 422
     return render_template("auth/login.html", form=form, error=error), status
 
