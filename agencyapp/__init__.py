@@ -22,6 +22,10 @@ def create_app(test_config=None):
     from agencyapp.config import load_config
 
     load_config(app, test_config)
+    _trust_proxies(app)
+    from agencyapp import inputs
+
+    inputs.init_app(app)  # before any route is added: <int:…> is the app's id converter
     _init_extensions(app)
     _init_statement_count(app)
     _init_security(app)
@@ -32,16 +36,24 @@ def create_app(test_config=None):
     return app
 
 
+def _trust_proxies(app):
+    """Behind TRUSTED_PROXIES reverse proxies, the client is the one they name (ProxyFix)."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record):
-    """SQLite: enforce foreign keys, allow readers during a write, wait instead of failing; and, for a
+    """SQLite: enforce foreign keys, allow readers during a write; and, for a
     database of millions of rows, a 64 MB page cache and reads through a memory map instead of read()
     calls (the default 2 MB cache re-reads the same pages from the OS on every request)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA mmap_size=1073741824")
         cursor.execute("PRAGMA temp_store=MEMORY")

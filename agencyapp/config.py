@@ -19,6 +19,7 @@ class Defaults:
     SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = None  # filled in by load_config (instance/agencyapp.sqlite3)
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLITE_BUSY_SECONDS = 10
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # above ATTACHMENT_MAX_BYTES, so its Japanese message shows
     ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -41,7 +42,13 @@ class Defaults:
     PASSWORD_MIN_LENGTH = 12
 
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Where the sign-in limit counts, shared by every worker and host: Redis in production
+    # (AGENCYAPP_RATELIMIT_STORAGE_URI, or AGENCYAPP_REDIS_URL); memory:// only in development and tests.
+    RATELIMIT_STORAGE_URI = None
+    REDIS_URL = None
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none, the
+    # client's address is the connection's). Limits and the history key on the real client through them.
+    TRUSTED_PROXIES = 0
     LOGIN_RATE_LIMIT = "30 per minute"
     RATELIMIT_HEADERS_ENABLED = False
 
@@ -80,6 +87,10 @@ def load_config(app, test_config=None):
             "SMTP_TIMEOUT",
             "MAIL_FROM",
             "MAIL_SUBJECT_PREFIX",
+            "RATELIMIT_STORAGE_URI",
+            "REDIS_URL",
+            "TRUSTED_PROXIES",
+            "SQLITE_BUSY_SECONDS",
         ):
             if _env(key):
                 app.config[key] = _env(key)
@@ -99,11 +110,33 @@ def load_config(app, test_config=None):
             "本番環境では AGENCYAPP_SECRET_KEY（または SECRET_KEY）を設定してください。"
         )
 
+    _limiter_storage(app)
+    app.config["TRUSTED_PROXIES"] = int(app.config.get("TRUSTED_PROXIES") or 0)
+
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "agencyapp.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + path
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A writer waits this long for another to finish (sqlite3's timeout is SQLite's busy_timeout);
+        # past it the request is a 503 (views/errors.py), never a 500.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        wait = float(app.config["SQLITE_BUSY_SECONDS"])
+        options["connect_args"] = {**options.get("connect_args", {}), "timeout": wait}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _limiter_storage(app):
+    """Redis (or another shared store) in production; memory:// is per worker and forgets on restart."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL")
+    if app.config["ENV_NAME"] == PRODUCTION and (not uri or uri.startswith("memory://")):
+        raise RuntimeError(
+            "ログイン試行の制限を全ワーカー・全サーバーで共有するため、本番環境では"
+            " AGENCYAPP_REDIS_URL（例 redis://127.0.0.1:6379/0）または"
+            " AGENCYAPP_RATELIMIT_STORAGE_URI を設定してください。"
+        )
+    app.config["RATELIMIT_STORAGE_URI"] = uri or "memory://"
 
 
 def normalise_database_url(url):

@@ -38,6 +38,8 @@ from agencyapp.models import ChecklistVersion
 from agencyapp.models.base import Base
 
 IN_CI = os.environ.get("CI") == "true"
+# Redis at 127.0.0.1:6379 runs on this machine and in CI (.ci/run starts it); tests keep to one database.
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CHECKLIST_TABLES = {"checklist_version", "checklist_section", "checklist_goal", "checklist_item", "checklist_question"}
 
 REAL_COMMITS = "real_commits"

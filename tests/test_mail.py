@@ -311,6 +311,7 @@ def test_settings_are_read_from_the_environment(tmp_path, monkeypatch):
         "SMTP_TIMEOUT": "5",
         "MAIL_FROM": "jukinet-check@example.jp",
         "MAIL_SUBJECT_PREFIX": "[点検] ",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",  # production refuses to start without a shared limiter
     }
     monkeypatch.delenv("AGENCYAPP_ENV", raising=False)
     for key, value in env.items():

@@ -10,6 +10,7 @@ would otherwise switch rate limiting on for the session app too).
 """
 
 import re
+import secrets
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,7 +23,7 @@ from agencyapp.models import Answer, AuditEvent, ChecklistQuestion, Submission, 
 from agencyapp.models.user import MINISTRY
 from agencyapp.services import selfcheck as selfcheck_service
 from tests import factories
-from tests.conftest import Browser
+from tests.conftest import REDIS_TEST_URL, Browser
 from tests.factories import PASSWORD
 
 CANARY = "<script>alert(1)</script>"
@@ -81,7 +82,7 @@ def make_app(app):
             "SECRET_KEY": "separate-test-app-secret-key",
         }
         if production:
-            base["ENV_NAME"] = "production"
+            base.update(ENV_NAME="production", REDIS_URL=REDIS_TEST_URL, RATELIMIT_KEY_PREFIX=secrets.token_hex(8))
         else:
             base.update(ENV_NAME="test", TESTING=True, SESSION_COOKIE_SECURE=False, RATELIMIT_ENABLED=False)
         base.update(config)

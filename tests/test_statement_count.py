@@ -5,6 +5,7 @@ import pytest
 from agencyapp import create_app
 from agencyapp.extensions import db
 from agencyapp.statement_count import ENV_VAR, HEADER
+from tests.conftest import REDIS_TEST_URL
 
 
 @pytest.fixture
@@ -20,6 +21,7 @@ def make(tmp_path):
                 "SECRET_KEY": "x" * 32,
                 "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / f"count{len(apps)}.sqlite3"),
                 "RATELIMIT_ENABLED": False,
+                "REDIS_URL": REDIS_TEST_URL,
                 **config,
             }
         )
