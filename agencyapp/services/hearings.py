@@ -12,6 +12,7 @@ from agencyapp import policy, priority
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import TOKYO, datetime_ja, today_tokyo
+from agencyapp.inputs import idents
 from agencyapp.lifecycles import (
     HEARING,
     HEARING_ACTIVE,
@@ -250,7 +251,7 @@ def create_hearings(
     policy.require(user, Action.HEARING_MANAGE)
     if kind not in KIND_LABELS:
         raise DomainError("種別（個別ヒアリング・訪問）を選んでください。")
-    ids = {int(i) for i in unit_ids if str(i).isdigit()}
+    ids = idents(unit_ids)
     if not ids:
         raise DomainError("対象の機関を1つ以上選んでください。")
     comment = _text(comment, "選定の理由（補足）", required=False, limit=2000)

@@ -13,6 +13,7 @@ from agencyapp.actions import Action
 from agencyapp.errors import NotFound
 from agencyapp.extensions import db
 from agencyapp.formatting import date_wareki, today_tokyo
+from agencyapp.inputs import idents
 from agencyapp.lifecycles import POINT, POINT_OPEN, PointState
 from agencyapp.models import (
     Attachment,
@@ -204,7 +205,7 @@ def issue_request(
 ) -> ImprovementRequest:
     """Issue the chosen drafts as one 改善依頼 with a due date; they become visible to agency and ministry."""
     workflow.check(submission, "issue", user)
-    ids = sorted({int(i) for i in point_ids if str(i).isdigit()})
+    ids = sorted(idents(point_ids))
     if not ids:
         raise DomainError("依頼する改善点を1つ以上選んでください。")
     if not isinstance(due_on, date):

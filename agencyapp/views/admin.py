@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from agencyapp.extensions import db
+from agencyapp.inputs import ident
 from agencyapp.models import Ministry, Unit, User
 from agencyapp.models.user import ROLE_LABELS
 from agencyapp.services import DomainError
@@ -53,9 +54,9 @@ def _choices(user=None):
     """(units of the ministry chosen for the unit, every ministry, that ministry's id): the posted choice,
     else the ministry of the unit being posted or of the user's own unit."""
     form = request.form
-    ministry_id = form.get("unit_ministry", type=int)
+    ministry_id = form.get("unit_ministry", type=ident)
     if not ministry_id and form.get("unit_id"):
-        unit = db.session.get(Unit, form.get("unit_id", type=int))
+        unit = db.session.get(Unit, form.get("unit_id", type=ident))
         ministry_id = unit.ministry_id if unit else None
     if not ministry_id and user is not None and user.unit_id:
         ministry_id = user.unit.ministry_id
@@ -66,7 +67,7 @@ def _choices(user=None):
 @bp.get("/users/unit-options")
 def unit_options():
     """The <option>s of one ministry's units, for the chooser (htmx swaps them into the unit select)."""
-    units = _units_of(request.args.get("unit_ministry", type=int))
+    units = _units_of(request.args.get("unit_ministry", type=ident))
     return render_template("admin/_unit_options.html", units=units, selected=None)
 
 
@@ -75,8 +76,8 @@ def new_user():
     error = None
     form = request.form
     if request.method == "POST":
-        unit = db.session.get(Unit, form.get("unit_id", type=int)) if form.get("unit_id") else None
-        ministry = db.session.get(Ministry, form.get("ministry_id", type=int)) if form.get("ministry_id") else None
+        unit = db.session.get(Unit, form.get("unit_id", type=ident)) if form.get("unit_id") else None
+        ministry = db.session.get(Ministry, form.get("ministry_id", type=ident)) if form.get("ministry_id") else None
         try:
             user = run(
                 service.create_user,
@@ -141,8 +142,8 @@ def edit_user(user_id):
     """Name, mail, and role and scope on a transfer."""
     user = _user(user_id)
     form = request.form
-    unit = db.session.get(Unit, form.get("unit_id", type=int)) if form.get("unit_id") else None
-    ministry = db.session.get(Ministry, form.get("ministry_id", type=int)) if form.get("ministry_id") else None
+    unit = db.session.get(Unit, form.get("unit_id", type=ident)) if form.get("unit_id") else None
+    ministry = db.session.get(Ministry, form.get("ministry_id", type=ident)) if form.get("ministry_id") else None
     try:
         run(
             service.update_user,

@@ -11,6 +11,7 @@ from agencyapp.exports import csv_line
 from agencyapp.extensions import db
 from agencyapp.formatting import TOKYO, stamp_tokyo
 from agencyapp.forms import iso_date
+from agencyapp.inputs import ident
 from agencyapp.models import AuditEvent
 from agencyapp.services import matches, oversight
 from agencyapp.views.common import per_page, run
@@ -74,7 +75,7 @@ ID_MAX = 2**62
 
 def _id_arg(name):
     """An event id from the query string; None when missing, nonsense or out of range."""
-    value = request.args.get(name, type=int)
+    value = request.args.get(name, type=ident)
     return value if value is not None and 0 < value < ID_MAX else None
 
 

@@ -5,13 +5,14 @@ from collections.abc import Callable
 from flask import abort, current_app, flash, redirect, request, url_for
 
 from agencyapp.htmx import hx_redirect, is_htmx
+from agencyapp.inputs import ident
 from agencyapp.services.cycles import cycles_to_choose
 from agencyapp.unit_of_work import unit_of_work
 
 
 def page_arg() -> int:
     """The page asked for (1 when missing or nonsense)."""
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return max(request.args.get("page", 1, type=ident) or 1, 1)
 
 
 def page_count(total: int, per_page: int) -> int:
@@ -38,7 +39,7 @@ def past_the_last_page(page: int, total: int, size: int):
 def chosen_cycle():
     """(every cycle, newest first; the one asked for by ``?cycle=`` or the newest). An unknown id is 404."""
     cycles = cycles_to_choose()
-    wanted = request.values.get("cycle", type=int)
+    wanted = request.values.get("cycle", type=ident)
     cycle = next((c for c in cycles if c.id == wanted), None) if wanted else (cycles[0] if cycles else None)
     if wanted and cycle is None:
         abort(404)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload
 from agencyapp.extensions import db
 from agencyapp.formatting import fiscal_year_of, today_tokyo
 from agencyapp.forms import iso_date
+from agencyapp.inputs import ident, idents
 from agencyapp.lifecycles import VersionState
 from agencyapp.models import ChecklistVersion, Cycle, Submission, Unit
 from agencyapp.services import DomainError, figure_cache
@@ -40,7 +41,7 @@ def new():
         .order_by(ChecklistVersion.fiscal_year.desc(), ChecklistVersion.id)
     ).all()
     form = request.form if request.method == "POST" else {}
-    version_id = request.values.get("version_id", type=int) or (versions[0].id if versions else None)
+    version_id = request.values.get("version_id", type=ident) or (versions[0].id if versions else None)
     version = next((v for v in versions if v.id == version_id), None)
     units = db.session.scalars(
         select(Unit)
@@ -50,16 +51,16 @@ def new():
     ).all()
     error = None
     if request.method == "POST" and request.form.get("action") == "open":
-        chosen = {int(i) for i in request.form.getlist("unit_ids") if i.isdigit()}
+        chosen = idents(request.form.getlist("unit_ids"))
         try:
             cycle = run(
                 open_cycle,
-                fiscal_year=request.form.get("fiscal_year", type=int),
+                fiscal_year=request.form.get("fiscal_year", type=ident),
                 version=version,
                 title=request.form.get("title"),
                 opens_on=iso_date(request.form.get("opens_on")),
                 due_on=iso_date(request.form.get("due_on")),
-                important_goal_numbers=[int(n) for n in request.form.getlist("goals") if n.isdigit()],
+                important_goal_numbers=sorted(idents(request.form.getlist("goals"))),
                 important_label=(request.form.get("important_label") or "").strip()[:200],
                 units=[u for u in units if u.id in chosen],
                 actor=current_user,

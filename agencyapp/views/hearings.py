@@ -20,6 +20,7 @@ from agencyapp import policy, priority
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import TOKYO, today_tokyo
+from agencyapp.inputs import ident
 from agencyapp.lifecycles import HEARING, HEARING_DATED, HEARING_HELD, HearingState
 from agencyapp.models import HearingFinding
 from agencyapp.models.hearing import KIND_LABELS
@@ -47,7 +48,7 @@ def candidates():
     if cycle is None:
         return render_template("hearings/candidates.html", cycle=None, cycles=[])
     weights, weight_problems = _weights()
-    ministry_id = request.args.get("ministry", type=int)
+    ministry_id = request.args.get("ministry", type=ident)
     min_score = request.args.get("min_score", type=float)
     sort = request.args.get("sort", "score")
     if sort not in service.CANDIDATE_SORTS:
@@ -110,8 +111,8 @@ def index():
     statuses = HearingState.choices(policy.visible_hearing_states(current_user))
     filters = service.SeasonFilters(
         status=request.args.get("status") if request.args.get("status") in statuses else "",
-        staff_id=request.args.get("staff", type=int),
-        ministry_id=request.args.get("ministry", type=int),
+        staff_id=request.args.get("staff", type=ident),
+        ministry_id=request.args.get("ministry", type=ident),
         page=page_arg(),
     )
     rows, total = service.season(current_user, cycle, filters, per_page())
@@ -186,7 +187,7 @@ def show(hearing_id):
 def _act(hearing_id, action, call, success):
     """Fetch and authorise, run one service call, then 303 back or show the page with the message."""
     hearing = policy.get_hearing_or_404(current_user, hearing_id, action)
-    lock = request.form.get("lock_version", type=int)
+    lock = request.form.get("lock_version", type=ident)
     try:
         run(call, hearing, lock)
     except service.DoubleBooking as exc:
@@ -225,7 +226,7 @@ def pick(hearing_id):
         hearing_id,
         Action.HEARING_RESPOND,
         lambda h, lock: service.pick_slot(
-            current_user, h, request.form.get("slot_id", type=int), request.form.get("comment"), lock
+            current_user, h, request.form.get("slot_id", type=ident), request.form.get("comment"), lock
         ),
         "日時を選びました。センターの確定をお待ちください。",
     )
@@ -249,7 +250,7 @@ def confirm(hearing_id):
         lambda h, lock: service.confirm(
             current_user,
             h,
-            request.form.get("slot_id", type=int),
+            request.form.get("slot_id", type=ident),
             request.form.get("place"),
             request.form.get("force") == "1",
             lock,
@@ -313,7 +314,7 @@ def add_finding(hearing_id):
         hearing_id,
         Action.HEARING_MANAGE,
         lambda h, lock: service.add_finding(
-            current_user, h, request.form.get("question", type=int), request.form.get("text")
+            current_user, h, request.form.get("question", type=ident), request.form.get("text")
         ),
         "所見を追加しました。",
     )

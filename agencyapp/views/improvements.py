@@ -19,6 +19,7 @@ from agencyapp import attachments, policy
 from agencyapp.actions import Action
 from agencyapp.forms import iso_date
 from agencyapp.htmx import is_htmx
+from agencyapp.inputs import ident
 from agencyapp.lifecycles import POINT, PointState
 from agencyapp.services import DomainError, workflow
 from agencyapp.services import improvements as service
@@ -98,7 +99,7 @@ def _act(point_id, action, call, success):
     """Fetch and authorise, run one service call; 303 back, or the page with the message and the input."""
     point = policy.get_point_or_404(current_user, point_id, action)
     try:
-        run(call, point, request.form.get("lock_version", type=int))
+        run(call, point, request.form.get("lock_version", type=ident))
     except DomainError as exc:
         return _point_page(point, exc.message, exc.status, form=request.form)
     flash(success, "success")

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from agencyapp.extensions import db
+from agencyapp.inputs import ident
 from agencyapp.models import Ministry, Unit
 from agencyapp.services import DomainError, matches
 from agencyapp.services import organisations as service
@@ -22,7 +23,7 @@ def _page(error=None, status=200):
         .group_by(Ministry.id)
         .order_by(Ministry.position)
     ).all()
-    ministry_id = request.args.get("ministry", type=int)
+    ministry_id = request.args.get("ministry", type=ident)
     if ministry_id and ministry_id not in {m.id for m, _ in ministries}:
         abort(404)
     search = (request.args.get("q") or "").strip()[:100]
@@ -80,7 +81,7 @@ def add_unit():
     form = request.form
     return _act(
         lambda: service.add_unit(
-            current_user, form.get("ministry_id", type=int), form.get("code"), form.get("name"), form.get("kind")
+            current_user, form.get("ministry_id", type=ident), form.get("code"), form.get("name"), form.get("kind")
         ),
         "機関を追加しました。",
     )

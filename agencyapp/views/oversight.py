@@ -8,6 +8,7 @@ from agencyapp import charts, policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import fiscal_year_label
+from agencyapp.inputs import ident
 from agencyapp.models import Ministry, Submission
 from agencyapp.services import oversight as service
 from agencyapp.services.checklists import load_structure
@@ -24,7 +25,7 @@ def _context():
     if not policy.can(current_user, Action.OVERSIGHT_ANY_MINISTRY):
         ministry_id = policy.own_ministry_id(current_user)
     else:
-        ministry_id = request.args.get("ministry", type=int)
+        ministry_id = request.args.get("ministry", type=ident)
         if ministry_id and ministry_id not in {m.id for m in ministries}:
             abort(404)
     ministry = next((m for m in ministries if m.id == ministry_id), None)

@@ -17,6 +17,7 @@ from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.forms import iso_date
 from agencyapp.htmx import is_htmx
+from agencyapp.inputs import ident
 from agencyapp.lifecycles import SubmissionState
 from agencyapp.models import ImprovementPoint, Ministry
 from agencyapp.services import DomainError, todos
@@ -36,7 +37,7 @@ def queue():
     filters = service.QueueFilters(
         search=(request.args.get("q") or "").strip()[:100],
         status=request.args.get("status") if request.args.get("status") in SubmissionState.choices() else "",
-        ministry_id=request.args.get("ministry", type=int),
+        ministry_id=request.args.get("ministry", type=ident),
         important_not_met=request.args.get("important") == "not_met",
         overdue=request.args.get("overdue") == "1",
         sort=request.args.get("sort") if request.args.get("sort") in service.SORTS else "ministry",
@@ -100,7 +101,7 @@ def show(submission_id):
     from agencyapp.services import oversight
 
     run(lambda: oversight.record_view(current_user, submission, "review"))
-    context = _review_context(submission, open_form=request.args.get("assess", type=int))
+    context = _review_context(submission, open_form=request.args.get("assess", type=ident))
     return render_template("review/show.html", views=oversight.views_of(submission), **context)
 
 
@@ -170,7 +171,7 @@ def _decide(submission_id, action, call, form_key, success):
     """One of the center's decisions on a submission: run it, or show the page with the message beside its form."""
     submission = policy.get_submission_or_404(current_user, submission_id, action)
     try:
-        run(call, current_user, submission, request.form.get("lock_version", type=int))
+        run(call, current_user, submission, request.form.get("lock_version", type=ident))
     except DomainError as exc:
         return _fail(submission, exc, form_key)
     flash(success, "success")
@@ -232,7 +233,7 @@ def add_point(submission_id):
             points_service.add_point,
             current_user,
             submission,
-            request.form.get("question", type=int),
+            request.form.get("question", type=ident),
             request.form.get("finding"),
             request.form.get("requested_action"),
         )
@@ -259,7 +260,7 @@ def edit_point(point_id):
             point,
             request.form.get("finding"),
             request.form.get("requested_action"),
-            request.form.get("lock_version", type=int),
+            request.form.get("lock_version", type=ident),
         )
     except DomainError as exc:
         return _drafts_response(point.submission, exc.message, exc.status, f"draft-{point.id}")
@@ -271,7 +272,7 @@ def delete_point(point_id):
     point = _draft_point(point_id)
     submission = point.submission
     try:
-        run(points_service.delete_point, current_user, point, request.form.get("lock_version", type=int))
+        run(points_service.delete_point, current_user, point, request.form.get("lock_version", type=ident))
     except DomainError as exc:
         return _drafts_response(submission, exc.message, exc.status, f"draft-{point_id}")
     return _drafts_response(submission)
@@ -322,7 +323,7 @@ def save_phrase():
         run(
             points_service.save_phrase,
             current_user,
-            request.form.get("phrase_id", type=int),
+            request.form.get("phrase_id", type=ident),
             request.form.get("title"),
             request.form.get("body"),
         )
