@@ -70,7 +70,7 @@ FLUSH_EVERY = 400  # submissions between writes (bounds memory)
 # Written with COPY (PostgreSQL) or the driver's executemany (SQLite); rows are tuples in this order,
 # timestamps as naive-UTC text, JSON as text. Checked against the schema before anything is written.
 FAST_COLUMNS = {
-    "answer": ("id", "submission_id", "question_id", "value", "note", "updated_by_id", "updated_at"),
+    "answer": ("id", "submission_id", "question_id", "value", "note", "updated_by_id", "updated_at", "version"),
     "audit_event": (
         "id",
         "at",
@@ -1101,7 +1101,8 @@ class _Seeder:
         if touched:
             for n, (value, note, at, by) in touched.items():
                 self.w.add(
-                    "answer", (self.ids("answer"), s_id, self.structure.by_number[n].id, value, note, by.id, _naive(at))
+                    "answer",
+                    (self.ids("answer"), s_id, self.structure.by_number[n].id, value, note, by.id, _naive(at), 1),
                 )
         row["lock_version"] = lock
         if heard:

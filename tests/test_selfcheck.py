@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -63,6 +64,7 @@ def test_autosave_stores_the_answer_and_reports_saved(agency, world):
     assert "保存しました" in html
     assert 'id="lock-version"' in html and 'hx-swap-oob="true"' in html
     assert value_of(sub, 1) == 3
+    db.session.expire_all()
     assert db.session.get(Submission, sub.id).status == "draft"
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "answer.saved")).after["value"] == 3
 
@@ -220,6 +222,7 @@ def test_submission_with_missing_answers_is_refused_with_links(agency, world):
     response = agency.post(f"/submissions/{sub.id}/submit", {"lock_version": version_of(sub)})
     assert response.status_code == 422
     assert "未回答の設問が" in response.get_data(as_text=True)
+    db.session.expire_all()
     assert db.session.get(Submission, sub.id).status == "draft"
 
 
@@ -450,3 +453,117 @@ def test_two_saves_built_from_the_same_version_at_once_the_later_is_refused_not_
         act(service.save_answer, user, sub, 2, "2", None, loaded)
     assert refused.value.status == 409 and "先に更新" in refused.value.message
     assert value_of(sub, 2) is None
+
+
+# --- two people on one self-check: each answer has its own version ------------------------------
+
+
+def page_fields(page):
+    """What the page would send: lock_version and each question's version-N."""
+    return dict(re.findall(r'name="(lock_version|version-\d+)" value="(\d+)"', page))
+
+
+@pytest.fixture
+def colleague(make_web, world):
+    """A second contact of agency A's unit, signed in on another browser."""
+    from tests import factories
+
+    factories.make_user("agency-a-2", "agency", unit=world.unit_a, name="年金 次郎")
+    db.session.commit()
+    web = make_web()
+    web.login("agency-a-2", PASSWORD)
+    return web
+
+
+def autosave(web, submission, number, value, fields, note=""):
+    data = {f"answer-{number}": value, f"note-{number}": note, "lock_version": fields["lock_version"]}
+    data[f"version-{number}"] = fields[f"version-{number}"]
+    return web.post(url(submission, number), data, htmx=True)
+
+
+def test_two_people_saving_different_questions_do_not_refuse_each_other(agency, colleague, world):
+    sub = world.submission_a
+    mine = page_fields(agency.get(f"/submissions/{sub.id}?cat=all").get_data(as_text=True))
+    theirs = page_fields(colleague.get(f"/submissions/{sub.id}?cat=all").get_data(as_text=True))
+    for number in (1, 2, 3):
+        assert autosave(colleague, sub, number, "2", theirs).status_code == 200
+    for number in (4, 5):  # the page is three saves behind, on other questions
+        assert autosave(agency, sub, number, "3", mine).status_code == 200
+    assert [value_of(sub, n) for n in (1, 2, 3, 4, 5)] == [2, 2, 2, 3, 3]
+
+
+def test_the_same_answer_changed_meanwhile_says_who_changed_it_to_what_and_choosing_again_saves(
+    agency, colleague, world
+):
+    sub = world.submission_a
+    mine = page_fields(agency.get(f"/submissions/{sub.id}?cat=all").get_data(as_text=True))
+    theirs = page_fields(colleague.get(f"/submissions/{sub.id}?cat=all").get_data(as_text=True))
+    assert autosave(colleague, sub, 1, "2", theirs, note="次郎の備考").status_code == 200
+
+    refused = autosave(agency, sub, 1, "3", mine)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "年金 次郎さん" in text and "「2 " in text and "次郎の備考" in text
+    assert value_of(sub, 1) == 2  # nothing overwritten
+    mine.update(page_fields(text))  # the page now knows the answer's current version
+    assert mine["version-1"] == "1"
+    assert autosave(agency, sub, 1, "3", mine).status_code == 200
+    assert value_of(sub, 1) == 3
+
+
+def test_a_first_answer_inserted_meanwhile_is_a_conflict_too(agency, colleague, world):
+    sub = world.submission_a
+    mine = page_fields(agency.get(f"/submissions/{sub.id}?cat=all").get_data(as_text=True))
+    theirs = page_fields(colleague.get(f"/submissions/{sub.id}?cat=all").get_data(as_text=True))
+    assert mine["version-7"] == theirs["version-7"] == "0"
+    assert autosave(colleague, sub, 7, "1", theirs).status_code == 200
+    assert autosave(agency, sub, 7, "3", mine).status_code == 409
+    assert value_of(sub, 7) == 1
+
+
+def test_a_write_that_loses_the_race_after_the_check_is_a_409_not_a_500(ctx, world):
+    """Both requests read version 1; the first UPDATE moves it to 2; the second's finds no row."""
+    sub = world.submission_a
+    user = world.agency
+    act(service.save_answer, user, sub, 1, "3", None, None, 0)
+    state = service.load_state(sub, plain=True)
+    stale_row = state.answers[1]
+    act(service.save_answer, user, sub, 1, "2", None, None, 1)  # the other request, committed first
+    question = state.structure.by_number[1]
+    with pytest.raises(DomainError) as refused:
+        service._write_answer(sub, question, stale_row, 1, "", user, datetime.now(UTC))
+    assert refused.value.status == 409 and "設問1" in refused.value.message
+    db.session.rollback()
+    assert value_of(sub, 1) == 2
+
+
+def test_submit_from_a_page_older_than_a_colleagues_save_is_still_refused(agency, colleague, world):
+    sub = world.submission_a
+    form = {**all_threes(sub), "lock_version": version_of(sub)}
+    assert agency.post(url(sub), form).status_code == 303
+    confirm = agency.get(f"/submissions/{sub.id}/submit").get_data(as_text=True)
+    lock = page_fields(confirm)["lock_version"]
+    theirs = page_fields(colleague.get(f"/submissions/{sub.id}?cat=all").get_data(as_text=True))
+    assert autosave(colleague, sub, 1, "2", theirs).status_code == 200
+    response = agency.post(f"/submissions/{sub.id}/submit", {"lock_version": lock})
+    assert response.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(Submission, sub.id).status == "draft"
+
+
+def test_save_all_refuses_only_answers_changed_meanwhile_and_saves_nothing_then(agency, colleague, world):
+    sub = world.submission_a
+    mine = page_fields(agency.get(f"/submissions/{sub.id}?cat=all").get_data(as_text=True))
+    theirs = page_fields(colleague.get(f"/submissions/{sub.id}?cat=all").get_data(as_text=True))
+    assert autosave(colleague, sub, 2, "1", theirs).status_code == 200
+
+    # A colleague's save on another question: the whole page still saves.
+    ok = agency.post(url(sub), {**mine, "answer-3": "3", "answer-4": "2"})
+    assert ok.status_code == 303 and (value_of(sub, 3), value_of(sub, 4), value_of(sub, 2)) == (3, 2, 1)
+
+    # The same question: refused, nothing saved, both shown.
+    refused = agency.post(url(sub), {**mine, "answer-2": "3", "answer-5": "3"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "設問2は" in page
+    assert 'id="q-2-conflict"' in page and "「1 " in page
+    assert value_of(sub, 5) is None and value_of(sub, 2) == 1

@@ -63,6 +63,9 @@ class Answer(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     updated_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moves on with every change of this answer: a save is refused only when this answer changed since
+    # the page was loaded (services/selfcheck.py), not when another question of the same self-check did.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 class SubmissionSnapshot(Base):

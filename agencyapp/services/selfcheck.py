@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from functools import cache
 
 from sqlalchemy import Select, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload
 
 from agencyapp import policy, scoring
 from agencyapp.checklists.conditions import applicability, describe, waiting_on
 from agencyapp.extensions import db
+from agencyapp.inputs import ident_or_none
 from agencyapp.models import (
     Answer,
     ChecklistGoal,
@@ -24,7 +26,7 @@ from agencyapp.models import (
     User,
     cycle_important_goal,
 )
-from agencyapp.services import DomainError, matches, workflow
+from agencyapp.services import DomainError, StaleError, matches, workflow
 from agencyapp.services.checklists import QuestionInfo, SectionNode, Structure, load_structure
 
 NOTE_MAX = 2000
@@ -181,13 +183,14 @@ class AnswerRow:
     id: int | None
     value: int | None
     note: str
+    version: int = 0  # 0: no row yet
 
 
 @cache
 def _answer_rows() -> Select:
     answer, question = Answer.__table__.c, ChecklistQuestion.__table__.c
     return (
-        select(question.number, answer.id, answer.value, answer.note)
+        select(question.number, answer.id, answer.value, answer.note, answer.version)
         .join_from(Answer.__table__, ChecklistQuestion.__table__, question.id == answer.question_id)
         .where(answer.submission_id == bindparam("submission_id"))
     )
@@ -197,7 +200,7 @@ def load_answer_rows(submission_id: int) -> dict[int, AnswerRow]:
     """{question number: AnswerRow} of one submission; one statement of the tables' own columns (no ORM
     entities: every autosave asks, and this costs half of the same query through the mapped classes)."""
     rows = db.session.execute(_answer_rows(), {"submission_id": submission_id})
-    return {number: AnswerRow(answer_id, value, note) for number, answer_id, value, note in rows}
+    return {number: AnswerRow(answer_id, value, note, version) for number, answer_id, value, note, version in rows}
 
 
 def load_state(submission: Submission, structure: Structure | None = None, plain: bool = False) -> SelfCheckState:
@@ -214,20 +217,45 @@ STALE = (
 )
 
 
-def _check_editable(user, submission, transition, lock_version):
-    """The lifecycle allows the step, the user may take it, and the page is not stale."""
+def _check_editable(user, submission, transition, lock_version, per_answer=False):
+    """The lifecycle allows the step, the user may take it, and the page is not stale: for saves whose
+    answers carry their versions (``per_answer``), each answer's own version decides instead."""
     workflow.check(submission, transition, user)
-    workflow.check_lock(submission, lock_version, STALE)
+    if not per_answer:
+        workflow.check_lock(submission, lock_version, STALE)
+
+
+def answer_version(answer) -> int:
+    """The version a page shows for a question: 0 while it has no answer row."""
+    return answer.version if answer is not None else 0
+
+
+def _changed_meanwhile(submission: Submission, question: QuestionInfo) -> StaleError:
+    """Somebody changed this answer since the page was loaded: say who, when and to what, and give the
+    page the answer's current version, so that choosing again overwrites it on purpose."""
+    from agencyapp.formatting import datetime_ja
+
+    row = db.session.execute(
+        select(Answer.value, Answer.note, Answer.version, Answer.updated_at, User.display_name)
+        .join(User, User.id == Answer.updated_by_id)
+        .where(Answer.submission_id == submission.id, Answer.question_id == question.id)
+    ).one_or_none()
+    if row is None:  # changed and then removed: nothing to show
+        return StaleError(STALE)
+    value = f"{row.value} {question.label(row.value)}" if row.value is not None else "未回答"
+    message = (
+        f"設問{question.number}は、この画面を開いた後に{row.display_name}さんが{datetime_ja(row.updated_at)}に"
+        f"「{value}」に変更しています（備考：{row.note or 'なし'}）。あなたの入力は画面に残っています。"
+        "どちらにするか確かめて、もう一度選ぶか入力すると、あなたの内容で保存します。"
+    )
+    return StaleError(message, number=question.number, version=row.version, value=row.value, by=row.display_name)
 
 
 def parse_value(raw: str | None, question: QuestionInfo) -> int | None:
     """An answer value from form text; None for no answer. Raises DomainError."""
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        value = None
+    value = ident_or_none(raw)
     if value is None or value not in question.allowed_values:
         allowed = "・".join(str(v) for v in sorted(question.allowed_values))
         raise DomainError(f"設問{question.number}の回答は {allowed} のいずれかを選んでください。")
@@ -249,8 +277,42 @@ class SaveResult:
 
 
 # The autosave's writes: plain statements on the table, built once (the values come with each execution).
-_INSERT_ANSWER = insert(Answer.__table__)
-_UPDATE_ANSWER = update(Answer.__table__).where(Answer.__table__.c.id == bindparam("answer_id"))
+_UPDATE_ANSWER = (
+    update(Answer.__table__)
+    .where(Answer.__table__.c.id == bindparam("answer_id"), Answer.__table__.c.version == bindparam("expected"))
+    .values(version=Answer.__table__.c.version + 1)
+)
+
+
+@cache
+def _insert_answer(dialect: str):
+    """INSERT of a first answer that does nothing when another request inserted it first (no error)."""
+    module = {"postgresql": postgresql, "sqlite": sqlite}[dialect]
+    table = Answer.__table__
+    return (
+        module.insert(table)
+        .on_conflict_do_nothing(index_elements=["submission_id", "question_id"])
+        .returning(table.c.id)
+    )
+
+
+def _write_answer(submission, question, answer, value, note, user, now) -> AnswerRow:
+    """Write one answer only if it is still the version read (one statement); else the 409 that says
+    who changed it. Returns the row as written."""
+    fields = {"value": value, "note": note, "updated_by_id": user.id, "updated_at": now}
+    if answer is None or answer.id is None:
+        done = db.session.execute(
+            _insert_answer(db.session.get_bind().dialect.name),
+            {"submission_id": submission.id, "question_id": question.id, "version": 1, **fields},
+        )
+        answer_id = done.scalar_one_or_none()  # RETURNING id: none when another request inserted it first
+        if answer_id is None:
+            raise _changed_meanwhile(submission, question)
+        return AnswerRow(answer_id, value, note, 1)
+    done = db.session.execute(_UPDATE_ANSWER, {"answer_id": answer.id, "expected": answer.version, **fields})
+    if done.rowcount != 1:
+        raise _changed_meanwhile(submission, question)
+    return AnswerRow(answer.id, value, note, answer.version + 1)
 
 
 def save_answer(
@@ -260,10 +322,13 @@ def save_answer(
     raw_value: str | None,
     raw_note: str | None,
     lock_version: int | None,
+    version: int | None = None,
 ) -> SaveResult:
-    """Save one answer (autosave). Refuses unknown questions, values outside the scale,
-    answers to switched-off questions, stale pages and submitted self-checks."""
-    _check_editable(user, submission, "save", lock_version)
+    """Save one answer (autosave). Refuses unknown questions, values outside the scale, answers to
+    switched-off questions and submitted self-checks; and, when this answer changed since the page was
+    loaded (``version``, the answer's version the page knew), says who changed it to what (409). A page
+    that sends no version is checked against the whole self-check's lock instead."""
+    _check_editable(user, submission, "save", lock_version, per_answer=version is not None)
     state = load_state(submission, plain=True)
     question = state.structure.by_number.get(number)
     if question is None:
@@ -275,16 +340,13 @@ def save_answer(
             f"設問{number}は{state.off_reason(question)}に回答する設問のため、現在は該当なしです。回答は保存されませんでした。"
         )
     answer = state.answers.get(number)
+    if version is not None and version != answer_version(answer):
+        raise _changed_meanwhile(submission, question)
     before = {"value": answer.value, "note": answer.note} if answer else None
     if before == {"value": value, "note": note} or (before is None and value is None and not note):
         return SaveResult(False, [], state)
     now = datetime.now(UTC)
-    fields = {"value": value, "note": note, "updated_by_id": user.id, "updated_at": now}
-    if answer is None:
-        db.session.execute(_INSERT_ANSWER, {"submission_id": submission.id, "question_id": question.id, **fields})
-    else:
-        db.session.execute(_UPDATE_ANSWER, {"answer_id": answer.id, **fields})
-    state.answers[number] = AnswerRow(answer.id if answer else None, value, note)
+    state.answers[number] = _write_answer(submission, question, answer, value, note, user, now)
     workflow.apply(
         submission,
         "save",
@@ -293,8 +355,10 @@ def save_answer(
         before=before,
         after={"question": number, "value": value, "note": note},
     )
-    # Two saves built from one version at once: the later one is refused.
-    workflow.advance_lock(submission, STALE, updated_at=now)
+    if version is None:  # a page without answer versions: two saves from one page version, the later refused
+        workflow.advance_lock(submission, STALE, updated_at=now)
+    else:  # the answer's own version guarded the write; the self-check's moves on for submit's check
+        workflow.bump_lock(submission, updated_at=now)
     if number not in state.structure.controllers():  # no other question depends on this one
         state.values[number] = value
         return SaveResult(True, [], state)
@@ -319,22 +383,29 @@ def save_all(
 ) -> tuple[int, SelfCheckState]:
     """Save the whole page at once (the form without JavaScript).
 
-    ``form`` maps field names ``answer-N`` / ``note-N`` to text. Everything is
-    validated first; one bad value refuses the whole request. Values of
-    questions that do not apply under the submitted answers are left as stored.
+    ``form`` maps field names ``answer-N`` / ``note-N`` to text and ``version-N`` to the version of the
+    answer the page showed. Everything is validated first; one bad value refuses the whole request, and
+    so does an answer changed by someone else since the page was loaded (StaleError with ``conflicts``:
+    nothing is saved, the page shows both). Values of questions that do not apply under the submitted
+    answers are left as stored.
     """
-    _check_editable(user, submission, "save_all", lock_version)
-    state = load_state(submission)
+    versions = {
+        number: ident_or_none(raw)
+        for key, raw in form.items()
+        if key.startswith("version-") and (number := ident_or_none(key[len("version-") :])) is not None
+    }
+    _check_editable(user, submission, "save_all", lock_version, per_answer=bool(versions))
+    state = load_state(submission, plain=True)
     submitted = {}
     problems = []
     for key in form:
         prefix, _, tail = key.partition("-")
         if prefix not in ("answer", "note"):
             continue
-        number = int(tail) if tail.isdigit() else None
+        number = ident_or_none(tail)
         question = state.structure.by_number.get(number) if number is not None else None
         if question is None:
-            problems.append(f"設問番号 {tail} はこのチェックリストにありません。")
+            problems.append(f"設問番号 {tail[:10]} はこのチェックリストにありません。")
             continue
         entry = submitted.setdefault(number, {})
         try:
@@ -351,29 +422,37 @@ def save_all(
         if "value" in entry:
             values[number] = entry["value"]
     applies = applicability(state.structure.questions, values)
-    changes = 0
+    writes = []
     for number, entry in submitted.items():
-        question = state.structure.by_number[number]
         answer = state.answers.get(number)
         value = entry.get("value", answer.value if answer else None)
         if not applies[number]:
             value = answer.value if answer else None
         note = entry.get("note", answer.note if answer else "")
-        if answer is None:
-            if value is None and not note:
-                continue
-            answer = Answer(submission_id=submission.id, question_id=question.id, updated_by_id=user.id)
-            db.session.add(answer)
-            state.answers[number] = answer
-        elif answer.value == value and answer.note == note:
+        if (answer is None and value is None and not note) or (
+            answer is not None and answer.value == value and answer.note == note
+        ):
             continue
-        answer.value, answer.note = value, note
-        answer.updated_by_id = user.id
-        answer.updated_at = datetime.now(UTC)
+        writes.append((number, value, note))
+    conflicts = [
+        number
+        for number, _, _ in writes
+        if number in versions and versions[number] != answer_version(state.answers.get(number))
+    ]
+    if conflicts:
+        raise StaleError(
+            f"設問{'、'.join(map(str, conflicts))}は、この画面を開いた後にほかの画面（または別の担当者）で"
+            "変更されたため、保存しませんでした（ほかの設問も保存していません）。"
+            "下で両方を確かめてから、もう一度保存してください。",
+            conflicts=conflicts,
+        )
+    now = datetime.now(UTC)
+    for number, value, note in writes:
+        question = state.structure.by_number[number]
+        state.answers[number] = _write_answer(submission, question, state.answers.get(number), value, note, user, now)
         state.values[number] = value
-        changes += 1
+    changes = len(writes)
     if changes:
-        submission.updated_at = datetime.now(UTC)
         workflow.apply(
             submission,
             "save_all",
@@ -381,6 +460,10 @@ def save_all(
             summary=f"{changes}件の回答を一括保存しました",
             after={"changed": changes},
         )
+        if versions:
+            workflow.bump_lock(submission, updated_at=now)
+        else:  # a page without answer versions
+            workflow.advance_lock(submission, STALE, updated_at=now)
     state.applies = applicability(state.structure.questions, state.values)
     return changes, state
 

@@ -90,19 +90,39 @@ def check_lock(obj: Governed, lock_version: int | None, message: str) -> None:
         raise StaleError(message)
 
 
-def advance_lock(obj: Governed, message: str, **values: object) -> None:
-    """Write ``values`` and the object's changed columns now, with its optimistic lock: one UPDATE that
-    moves the version on only if nobody did meanwhile, else StaleError with ``message`` (never a database
-    error). The object then holds what was written, as if it had been loaded so."""
-    model = type(obj)
+def _changed_columns(obj: Governed, values: dict) -> dict:
     state = inspect(obj)
     changed = {
         attr.key: history.added[0]
         for attr in state.mapper.column_attrs
         if (history := state.attrs[attr.key].history).added and attr.key != "lock_version"
     }
-    values = {**changed, **values}
-    table = model.__table__  # a plain UPDATE: the ORM's own flush is what this replaces
+    return {**changed, **values}
+
+
+def bump_lock(obj: Governed, **values: object) -> None:
+    """Write ``values`` and the object's changed columns now and move its version on, whatever it is now
+    (one UPDATE … RETURNING): for a change guarded by a finer lock (an answer's own version), after which
+    a step on the whole object from an older page is still refused."""
+    values = _changed_columns(obj, values)
+    table = type(obj).__table__
+    with db.session.no_autoflush:
+        version = db.session.execute(
+            update(table)
+            .where(table.c.id == obj.id)
+            .values(lock_version=table.c.lock_version + 1, **values)
+            .returning(table.c.lock_version)
+        ).scalar_one()
+    for key, value in {"lock_version": version, **values}.items():
+        set_committed_value(obj, key, value)
+
+
+def advance_lock(obj: Governed, message: str, **values: object) -> None:
+    """Write ``values`` and the object's changed columns now, with its optimistic lock: one UPDATE that
+    moves the version on only if nobody did meanwhile, else StaleError with ``message`` (never a database
+    error). The object then holds what was written, as if it had been loaded so."""
+    values = _changed_columns(obj, values)
+    table = type(obj).__table__  # a plain UPDATE: the ORM's own flush is what this replaces
     with db.session.no_autoflush:
         done = db.session.execute(
             update(table)

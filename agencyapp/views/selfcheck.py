@@ -6,6 +6,7 @@ from flask_login import current_user
 from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.htmx import is_htmx
+from agencyapp.inputs import ident, ident_or_none
 from agencyapp.services import DomainError, StaleError, oversight, workflow
 from agencyapp.services import selfcheck as service
 from agencyapp.views.common import run
@@ -15,28 +16,37 @@ bp = Blueprint("selfcheck", __name__, url_prefix="/submissions")
 
 
 def _lock_version():
-    return request.form.get("lock_version", type=int)
+    return request.form.get("lock_version", type=ident)
 
 
 def _posted(form, state):
     """What the no-JavaScript form sent, to show it again when it could not be saved: (values, notes, conflicts).
 
-    A conflict is a question whose stored answer is not what was sent (somebody saved it meanwhile).
+    A conflict is a question whose stored answer is not what was sent and changed since the page was
+    loaded (its version moved on; without versions, any difference): somebody saved it meanwhile.
     """
-    values, notes, conflicts = {}, {}, {}
+    values, notes, versions, conflicts = {}, {}, {}, {}
     for key, raw in form.items():
         prefix, _, tail = key.partition("-")
-        number = int(tail) if tail.isdigit() else None
+        number = ident_or_none(tail)
         if number not in state.structure.by_number:
             continue
         if prefix == "answer":
-            values[number] = int(raw) if raw.isdigit() else None
+            values[number] = ident_or_none(raw)
         elif prefix == "note":
             notes[number] = raw
-    for number, value in values.items():
-        stored = state.values.get(number)
-        if value != stored and stored is not None:
-            conflicts[number] = f"{stored} {state.structure.version.scale_label(stored)}"
+        elif prefix == "version":
+            versions[number] = ident_or_none(raw)
+    for number in values.keys() | notes.keys():
+        answer = state.answers.get(number)
+        if answer is None:
+            continue
+        moved = versions[number] != service.answer_version(answer) if number in versions else True
+        differs = values.get(number, answer.value) != answer.value or notes.get(number, answer.note) != answer.note
+        if moved and differs:
+            stored = answer.value
+            label = f"{stored} {state.structure.version.scale_label(stored)}" if stored is not None else "未回答"
+            conflicts[number] = label
     return values, notes, conflicts
 
 
@@ -91,11 +101,14 @@ def save_answer(submission_id, number):
                 request.form.get(f"answer-{number}"),
                 request.form.get(f"note-{number}"),
                 _lock_version(),
+                request.form.get(f"version-{number}", type=ident),
             )
         )
     except DomainError as exc:
         if is_htmx():
-            return render_template("selfcheck/_save_error.html", number=number, message=exc.message), exc.status
+            return render_template(
+                "selfcheck/_save_error.html", number=number, message=exc.message, version=exc.details.get("version")
+            ), exc.status
         flash(exc.message, "error")
         return redirect(_question_url(submission, number), code=303)
     if not is_htmx():
