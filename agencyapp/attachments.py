@@ -15,11 +15,13 @@ import io
 import os
 import re
 import secrets
+import struct
 import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
 
+import olefile
 from flask import current_app
 
 from agencyapp.services import DomainError
@@ -67,13 +69,27 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
 PDF_MAGIC = b"%PDF-"
 ZIP_MAGIC = b"PK\x03\x04"
-# Old Excel names among OLE2 files; anything else OLE2 is treated as Word.
-EXCEL_EXTENSIONS = (".xls", ".xlt", ".xla", ".xlsx", ".xlsm", ".xlsb")
+# What makes an OLE2 compound file a Word or an Excel 97–2003 document (its main stream), and where
+# those keep macros (VBA project storages).
+OLE2_WORD_STREAM = "worddocument"
+OLE2_EXCEL_STREAMS = ("workbook", "book")
+OLE2_MACRO_STORAGES = {"macros", "_vba_project_cur", "_vba_project", "vba"}
+# The OOXML parts of a macro-enabled document, whatever its file name says.
+OOXML_MACRO_PARTS = ("vbaproject.bin", "vbadata.xml")
+OOXML_MACRO_TYPES = (b"macroenabled", b"vbaproject")
 
 EMPTY_MESSAGE = "ファイルが空です。内容のあるファイルを選択してください。"
 TYPE_MESSAGE = "このファイルの種類は添付できません。添付できるのは PDF、Word、Excel、画像（PNG・JPEG）のファイルです。"
 BROKEN_MESSAGE = (
     "ファイルが壊れているため読み込めませんでした。ファイルを開けることを確認してから、もう一度添付してください。"
+)
+MACRO_MESSAGE = (
+    "マクロを含むファイルは添付できません。"
+    "マクロを含まない形式（.docx・.xlsx・PDF など）で保存し直してから添付してください。"
+)
+OLE2_UNKNOWN_MESSAGE = (
+    "旧形式（Office 97–2003）のファイルのうち、Word 文書・Excel ブックであることを確認できないものは添付できません。"
+    "PDF か .docx・.xlsx で保存し直してから添付してください。"
 )
 BOMB_MESSAGE = "ファイルの展開後のサイズが大きすぎるか、構成が異常なため添付できません。"
 
@@ -191,7 +207,7 @@ def _detect_kind(data, filename):
     if data.startswith(JPEG_MAGIC):
         return JPEG
     if data.startswith(OLE2_MAGIC):
-        return XLS if os.path.splitext(filename or "")[1].lower() in EXCEL_EXTENSIONS else DOC
+        return _detect_ole2(data)
     if data.startswith(ZIP_MAGIC):
         return _detect_ooxml(data)
     raise DomainError(TYPE_MESSAGE)
@@ -212,7 +228,36 @@ def _detect_ooxml(data):
     if is_word == is_excel:  # neither, or an ambiguous mixture
         raise DomainError(TYPE_MESSAGE)
     _check_zip_bomb(entries)
+    if any(name.rsplit("/", 1)[-1] in OOXML_MACRO_PARTS for name in names) or _declares_macros(data):
+        raise DomainError(MACRO_MESSAGE)
     return DOCX if is_word else XLSX
+
+
+def _declares_macros(data):
+    """A macro-enabled main part (.docm/.xlsm renamed) declares it in [Content_Types].xml."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        name = next(n for n in archive.namelist() if n.lower() == "[content_types].xml")
+        with archive.open(name) as part:
+            types = part.read(ZIP_RATIO_MIN_BYTES).lower()
+    return any(marker in types for marker in OOXML_MACRO_TYPES)
+
+
+def _detect_ole2(data):
+    """DOC or XLS by the compound file's own streams (never by the file name); refused when it carries
+    macros or is neither a Word document nor an Excel workbook (olefile reads the directory)."""
+    try:
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            paths = [[part.lower() for part in path] for path in ole.listdir(streams=True, storages=True)]
+    except (OSError, ValueError, IndexError, struct.error, RecursionError):
+        raise DomainError(BROKEN_MESSAGE) from None
+    if any(OLE2_MACRO_STORAGES.intersection(path) for path in paths):
+        raise DomainError(MACRO_MESSAGE)
+    top = {path[0] for path in paths if len(path) == 1}
+    is_word = OLE2_WORD_STREAM in top
+    is_excel = any(name in top for name in OLE2_EXCEL_STREAMS)
+    if is_word == is_excel:
+        raise DomainError(OLE2_UNKNOWN_MESSAGE)
+    return DOC if is_word else XLS
 
 
 def _check_zip_bomb(entries):

@@ -12,11 +12,13 @@ from werkzeug.datastructures import FileStorage
 
 from agencyapp import attachments
 from agencyapp.services import DomainError
+from tests.ole2 import make_ole2
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
 JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + b"\x00" * 32 + b"\xff\xd9"
-OLE2_BYTES = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+OLE2_BYTES = make_ole2({"WordDocument": b"\xec\xa5" + b"\0" * 100, "1Table": b"\0" * 10})  # a Word 97–2003 file
+OLE2_EXCEL = make_ole2({"Workbook": b"\x09\x08" + b"\0" * 100})
 HTML_BYTES = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
 EXE_BYTES = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 56 + b"This program cannot be run in DOS mode."
 
@@ -95,8 +97,8 @@ def refused(upload_file):
         (make_docx(), "改善計画.docx", DOCX_TYPE, ".docx"),
         (make_xlsx(), "完了報告.xlsx", XLSX_TYPE, ".xlsx"),
         (OLE2_BYTES, "旧形式.doc", "application/msword", ".doc"),
-        (OLE2_BYTES, "旧形式.xls", "application/vnd.ms-excel", ".xls"),
-        (OLE2_BYTES, "旧形式.XLS", "application/vnd.ms-excel", ".xls"),
+        (OLE2_EXCEL, "旧形式.xls", "application/vnd.ms-excel", ".xls"),
+        (OLE2_EXCEL, "旧形式.XLS", "application/vnd.ms-excel", ".xls"),
         (OLE2_BYTES, "拡張子なし", "application/msword", ".doc"),
         (PNG_BYTES, "写真.png", "image/png", ".png"),
         (JPEG_BYTES, "写真.jpeg", "image/jpeg", ".jpg"),
@@ -336,3 +338,52 @@ def test_remove_deletes_a_stored_file_and_ignores_anything_else(store_dir, tmp_p
     attachments.remove(str(victim))
     attachments.remove(None)
     assert victim.read_bytes() == b"keep me"
+
+
+# --- macros and legacy files whose type cannot be confirmed --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data, filename",
+    [
+        (make_docx(**{"word/vbaProject.bin": b"\xcc\x61" + b"\0" * 64}), "計画.docx"),
+        (make_docx(**{"word/vbaData.xml": "<wne:vbaSuppData/>"}), "計画.docm"),
+        (
+            make_zip(
+                {
+                    "[Content_Types].xml": CONTENT_TYPES_XML.replace(
+                        "</Types>",
+                        '<Override PartName="/xl/workbook.xml" '
+                        'ContentType="application/vnd.ms-excel.sheet.macroEnabled.main+xml"/></Types>',
+                    ),
+                    "xl/workbook.xml": "<workbook/>",
+                }
+            ),
+            "報告.xlsx",
+        ),
+        (make_ole2({"WordDocument": b"\xec\xa5", "Macros/VBA/dir": b"\x01"}), "旧形式.doc"),
+        (make_ole2({"Workbook": b"\x09\x08", "_VBA_PROJECT_CUR/VBA/dir": b"\x01"}), "旧形式.xls"),
+    ],
+)
+def test_office_files_with_macros_are_refused(store_dir, data, filename):
+    assert "マクロを含むファイルは添付できません" in refused(upload(data, filename))
+    assert files_in(store_dir) == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504,  # the signature and nothing readable
+        make_ole2({"Contents": b"\x00"}),  # some other compound file (an .msg, a .pub …)
+        make_ole2({"WordDocument": b"\xec\xa5", "Workbook": b"\x09\x08"}),  # both at once
+    ],
+)
+def test_legacy_files_whose_type_cannot_be_confirmed_are_refused(store_dir, data):
+    message = refused(upload(data, "旧形式.doc"))
+    assert "確認できない" in message or "壊れている" in message
+    assert files_in(store_dir) == []
+
+
+def test_a_legacy_file_is_stored_as_what_its_streams_say_whatever_its_name(store_dir):
+    assert attachments.store(upload(OLE2_EXCEL, "名前だけ.doc")).content_type == "application/vnd.ms-excel"
+    assert attachments.store(upload(OLE2_BYTES, "名前だけ.xls")).content_type == "application/msword"
