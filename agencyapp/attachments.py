@@ -2,11 +2,12 @@
 
 The kind of a file is decided by its content (magic bytes and, for Office
 Open XML, the ZIP structure), never by the filename or Content-Type the
-client sent.  Accepted files are written under a server-made name
-(``secrets.token_hex(16)`` plus the canonical extension) into a private
-directory outside ``static/``: ``ATTACHMENT_DIR`` if configured, otherwise
-``<instance>/attachments``.  The user's filename is only kept, cleaned, as a
-display name for downloads.
+client sent.  Accepted files are kept under a server-made name
+(``secrets.token_hex(16)`` plus the canonical extension), by default in the
+database (``file_blob``, in the caller's transaction), which every host and
+every backup shares; with ``ATTACHMENT_DIR`` configured, in that private
+directory instead (a shared mount when there are several hosts).  The user's
+filename is only kept, cleaned, as a display name for downloads.
 """
 
 import contextlib
@@ -121,7 +122,13 @@ def store(file_storage):
     kind = _detect_kind(data, filename)
     extension, content_type, _ = KINDS[kind]
     stored_name = secrets.token_hex(16) + extension
-    _write_atomically(stored_name, data)
+    if in_directory():
+        _write_atomically(stored_name, data)
+    else:
+        from agencyapp.extensions import db
+        from agencyapp.models import FileBlob
+
+        db.session.add(FileBlob(stored_name=stored_name, data=data))
     return StoredFile(
         stored_name=stored_name,
         original_name=clean_display_name(filename, kind),
@@ -129,6 +136,26 @@ def store(file_storage):
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def in_directory():
+    """Files go to ATTACHMENT_DIR when one is configured, else into the database."""
+    return bool(current_app.config.get("ATTACHMENT_DIR"))
+
+
+def read(stored_name):
+    """The bytes of a stored file, or None when it is missing (wherever files are kept)."""
+    if in_directory():
+        try:
+            with open(path_of(stored_name), "rb") as handle:
+                return handle.read()
+        except (ValueError, FileNotFoundError):
+            return None
+    from agencyapp.extensions import db
+    from agencyapp.models import FileBlob
+
+    blob = db.session.get(FileBlob, stored_name)
+    return blob.data if blob is not None else None
 
 
 def path_of(stored_name):
@@ -139,7 +166,10 @@ def path_of(stored_name):
 
 
 def remove(stored_name):
-    """Delete a stored file if it exists; never raises (for cleanup after a failed transaction)."""
+    """Delete a file written to ATTACHMENT_DIR if it exists; never raises (for cleanup after a failed
+    transaction; a file in the database goes with the transaction itself)."""
+    if not in_directory():
+        return
     try:
         os.remove(path_of(stored_name))
     except (ValueError, FileNotFoundError):
@@ -149,10 +179,8 @@ def remove(stored_name):
 
 
 def storage_dir():
-    """The absolute directory attachments are kept in (not created here)."""
-    configured = current_app.config.get("ATTACHMENT_DIR")
-    path = configured or os.path.join(current_app.instance_path, "attachments")
-    return os.path.abspath(os.fspath(path))
+    """The absolute directory attachments are kept in when ATTACHMENT_DIR is set (not created here)."""
+    return os.path.abspath(os.fspath(current_app.config["ATTACHMENT_DIR"]))
 
 
 def max_bytes():

@@ -19,6 +19,8 @@ def init_app(app):
         unlock_user_command,
         check_checklist_command,
         send_reminders_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
 
@@ -185,3 +187,58 @@ def send_reminders_command(days):
     with unit_of_work():  # the mails go out once the reminders are recorded
         sent = send_reminders(days=days)
     click.echo(f"事前通知を送りました: {len(sent)}件")
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("dest", type=click.Path(dir_okay=False, writable=True))
+def backup_command(dest):
+    """データベース（データベースに保存した添付ファイルを含む）のバックアップを DEST に作る。動かしたままで実行できる。
+
+    SQLite はオンラインバックアップ API で一貫したコピーを作り、整合性を検査します。
+    PostgreSQL は pg_dump -Fc を使います。
+    ATTACHMENT_DIR に添付ファイルを置いている場合は、DEST.attachments.tar.gz も作ります。
+    """
+    from agencyapp import backup
+    from agencyapp.services.audit import record
+
+    try:
+        done = backup.backup(
+            current_app.config["SQLALCHEMY_DATABASE_URI"], dest, current_app.config.get("ATTACHMENT_DIR")
+        )
+    except backup.BackupError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    with unit_of_work():
+        record("backup.created", actor_login="cli", summary=f"バックアップを作成しました（{done.path.name}）")
+    click.echo(f"バックアップを作成しました: {done.path}（{done.size:,} バイト）")
+    if done.files:
+        click.echo(f"添付ファイル: {done.files}")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="確認なしで復元する")
+def restore_command(source, yes):
+    """バックアップ SOURCE からデータベースを復元する（今の内容はすべて置き換わる）。アプリを止めてから実行する。"""
+    from agencyapp import backup
+    from agencyapp.services.audit import record
+
+    if not yes:
+        click.confirm(
+            "今のデータベースの内容を、バックアップの内容ですべて置き換えます。アプリを停止しましたか？続けますか？",
+            abort=True,
+        )
+    db.session.remove()
+    db.engine.dispose()  # no connection of ours stays open on the database being replaced
+    try:
+        done = backup.restore(
+            current_app.config["SQLALCHEMY_DATABASE_URI"], source, current_app.config.get("ATTACHMENT_DIR")
+        )
+    except backup.BackupError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    with unit_of_work():
+        record("backup.restored", actor_login="cli", summary=f"バックアップから復元しました（{done.path.name}）")
+    click.echo(f"復元しました: {done.path}")

@@ -18,6 +18,8 @@ EVENTS = {
     "login.locked": "ロック中のログイン試行",
     "login.lockout": "アカウントのロック",
     "logout": "ログアウト",
+    "backup.created": "バックアップの作成",
+    "backup.restored": "バックアップからの復元",
     "access.denied": "拒否されたアクセス",
     "user.created": "アカウントの作成",
     "user.updated": "アカウントの更新",

@@ -306,14 +306,20 @@ def test_files_are_private(store_dir):
     assert stat.S_IMODE(os.stat(store_dir).st_mode) == 0o700
 
 
-def test_default_directory_is_inside_the_instance_folder(app, tmp_path, monkeypatch):
+def test_by_default_files_go_into_the_database_and_nothing_to_disk(ctx, app, tmp_path, monkeypatch):
+    from agencyapp.extensions import db
+    from agencyapp.models import FileBlob
+
     monkeypatch.delitem(app.config, "ATTACHMENT_DIR", raising=False)
     monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
-    with app.app_context():
-        stored = attachments.store(upload(PDF_BYTES, "a.pdf"))
-        path = attachments.path_of(stored.stored_name)
-    assert path == str(tmp_path / "instance" / "attachments" / stored.stored_name)
-    assert os.path.isfile(path)
+    stored = attachments.store(upload(PDF_BYTES, "a.pdf"))
+    db.session.flush()
+    assert db.session.get(FileBlob, stored.stored_name).data == PDF_BYTES
+    assert attachments.read(stored.stored_name) == PDF_BYTES
+    assert attachments.read("0" * 32 + ".pdf") is None
+    assert files_in(tmp_path) == []
+    db.session.rollback()
+    assert attachments.read(stored.stored_name) is None  # gone with the transaction
 
 
 def test_failed_write_leaves_no_temporary_file(store_dir, monkeypatch):

@@ -469,6 +469,36 @@ def test_attachment_download_follows_the_points_scope(submitted, make_web, app, 
     assert signed_in(make_web, "agency-b").get(url).status_code == 404
 
 
+def test_by_default_an_attachment_is_kept_in_the_database_and_goes_with_a_refused_action(submitted, make_web, app):
+    from agencyapp.models import Attachment, FileBlob
+
+    assert not app.config.get("ATTACHMENT_DIR")
+    point = issue(submitted).points[0]
+    web = signed_in(make_web, "agency-a")
+    web.get(f"/improvements/points/{point.id}")
+
+    def answer(plan_due_on, lock):
+        return web.post(
+            f"/improvements/points/{point.id}/answer",
+            {
+                "plan": "規程改正",
+                "plan_due_on": plan_due_on,
+                "lock_version": lock,
+                "attachment": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "計画書.pdf"),
+            },
+            content_type="multipart/form-data",
+        )
+
+    assert answer("2000-01-01", point.lock_version).status_code == 422  # refused: nothing kept
+    db.session.expire_all()
+    assert db.session.scalars(select(FileBlob)).all() == []
+    assert answer("2027-03-31", point.lock_version).status_code == 303
+    stored = db.session.scalar(select(Attachment))
+    assert db.session.get(FileBlob, stored.stored_name).data.startswith(b"%PDF")
+    download = web.get(f"/improvements/attachments/{stored.id}")
+    assert download.status_code == 200 and download.data == b"%PDF-1.4\n%%EOF\n"
+
+
 def test_review_actions_are_for_the_center_only(submitted, make_web):
     sub = submitted.submission_a
     for login_id in ("agency-a", "ministry-a", "admin"):

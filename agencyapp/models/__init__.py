@@ -11,7 +11,7 @@ from agencyapp.models.checklist import (
 from agencyapp.models.counter import ChangeCounter
 from agencyapp.models.cycle import Cycle, cycle_important_goal
 from agencyapp.models.hearing import Hearing, HearingDocument, HearingFinding, HearingSlot
-from agencyapp.models.improvement import Attachment, ImprovementPoint, ImprovementRequest, PointEvent
+from agencyapp.models.improvement import Attachment, FileBlob, ImprovementPoint, ImprovementRequest, PointEvent
 from agencyapp.models.notification import Notification
 from agencyapp.models.org import Ministry, Unit
 from agencyapp.models.phrase import Phrase
@@ -23,6 +23,7 @@ __all__ = [
     "Attachment",
     "CenterAssessment",
     "ChangeCounter",
+    "FileBlob",
     "ImprovementPoint",
     "ImprovementRequest",
     "LoginDevice",

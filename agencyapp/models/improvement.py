@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agencyapp.lifecycles import POINT, POINT_OPEN, PointState
@@ -110,3 +110,15 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     event: Mapped[PointEvent] = relationship(back_populates="attachments")
+
+
+class FileBlob(Base):
+    """The bytes of an attached file, in the database every host shares (the default storage; see
+    agencyapp/attachments.py). Written in the transaction that records the file, so it is gone with it
+    when that rolls back, and it is in every database backup."""
+
+    __tablename__ = "file_blob"
+
+    stored_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

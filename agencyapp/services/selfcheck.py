@@ -442,7 +442,7 @@ def save_all(
     if conflicts:
         raise StaleError(
             f"設問{'、'.join(map(str, conflicts))}は、この画面を開いた後にほかの画面（または別の担当者）で"
-            "変更されたため、保存しませんでした（ほかの設問も保存していません）。"
+            "変更されたため、保存できませんでした（ほかの設問も保存していません）。"
             "下で両方を確かめてから、もう一度保存してください。",
             conflicts=conflicts,
         )

@@ -1,6 +1,6 @@
 """Improvement points as everyone in scope sees them; the agency's answers and the center's verdicts."""
 
-import os
+import io
 
 from flask import (
     Blueprint,
@@ -147,11 +147,13 @@ def close_point(point_id):
 @bp.get("/attachments/<int:attachment_id>")
 def attachment(attachment_id):
     row = policy.get_attachment_or_404(current_user, attachment_id)
-    path = attachments.path_of(row.stored_name)
-    if not os.path.exists(path):
+    data = attachments.read(row.stored_name)
+    if data is None:
         current_app.logger.error("attachment %s is missing from storage", row.id)
         abort(404)
-    return send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.original_name, max_age=0)
+    return send_file(
+        io.BytesIO(data), mimetype=row.content_type, as_attachment=True, download_name=row.original_name, max_age=0
+    )
 
 
 @bp.get("/requests/<int:request_id>", endpoint="request")
