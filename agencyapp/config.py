@@ -88,6 +88,8 @@ def load_config(app, test_config=None):
             "MAIL_FROM",
             "MAIL_SUBJECT_PREFIX",
             "RATELIMIT_STORAGE_URI",
+            "RATELIMIT_KEY_PREFIX",
+            "LOGIN_RATE_LIMIT",
             "REDIS_URL",
             "TRUSTED_PROXIES",
             "SQLITE_BUSY_SECONDS",
