@@ -23,7 +23,10 @@ migrate: install
 seed: migrate
 	$(DEV) $(BIN)/flask --app wsgi seed-demo
 
+# The task queue's consumer (mail, reminders) runs beside the web server and stops with it.
 run: seed
+	$(DEV) $(BIN)/huey_consumer agencyapp.tasks.huey -w 1 -q & consumer=$$!; \
+	trap 'kill $$consumer 2>/dev/null' EXIT INT TERM; \
 	$(DEV) $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
 # Lint and format check (ruff, configured in pyproject.toml); `make test` runs it first.

@@ -19,6 +19,7 @@ EVENTS = {
     "login.lockout": "アカウントのロック",
     "logout": "ログアウト",
     "backup.created": "バックアップの作成",
+    "mail.resent": "メールの再送",
     "backup.restored": "バックアップからの復元",
     "access.denied": "拒否されたアクセス",
     "user.created": "アカウントの作成",

@@ -174,7 +174,7 @@ def _describe(exc, settings):
     return text
 
 
-def send_mail(recipients, subject, body):
+def send_mail(recipients, subject, body, errors=None):
     """Mail ``subject`` and ``body`` to ``recipients``; ``True`` when the server accepted it.
 
     Returns ``False`` when mail is disabled, when no usable recipient is left,
@@ -221,6 +221,8 @@ def send_mail(recipients, subject, body):
             len(addresses),
             _describe(exc, settings),
         )
+        if errors is not None:  # for the notification's mail state, which an administrator reads
+            errors.append(f"{settings.host}:{settings.port}: {_describe(exc, settings)}")
         return False
     if refused:
         logger.warning("メールの一部の宛先が拒否されました: %s", ", ".join(sorted(refused)))

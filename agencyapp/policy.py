@@ -109,6 +109,8 @@ ENDPOINTS: dict[str, Rule] = {
     "admin.unlock": (ADMIN,),
     "admin.set_password": (ADMIN,),
     "admin.edit_user": (ADMIN,),
+    "admin.mail_status": (ADMIN,),
+    "admin.resend_mail": (ADMIN,),
     "organisations.index": (ADMIN,),
     "organisations.add_ministry": (ADMIN,),
     "organisations.add_unit": (ADMIN,),

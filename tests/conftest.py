@@ -36,6 +36,9 @@ from agencyapp.demo import import_shipped_checklists
 from agencyapp.extensions import db
 from agencyapp.models import ChecklistVersion
 from agencyapp.models.base import Base
+from agencyapp.tasks import huey
+
+huey.immediate = True  # tasks run when queued, in the caller's app context (tests/test_tasks.py)
 
 IN_CI = os.environ.get("CI") == "true"
 # Redis at 127.0.0.1:6379 runs on this machine and in CI (.ci/run starts it); tests keep to one database.

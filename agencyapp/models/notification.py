@@ -22,3 +22,9 @@ class Notification(Base):
     link: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The mail that mirrors it, sent by the task queue (agencyapp/tasks.py): "" none, "pending", "sent",
+    # "failed" (every retry failed; an administrator sees it and can send it again).
+    mail_state: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    mail_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    mail_error: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    mail_base_url: Mapped[str] = mapped_column(String(255), default="", server_default="")

@@ -665,6 +665,7 @@ def send_reminders(now: datetime | None = None, days: int | None = None) -> Sequ
             Hearing.starts_at <= now + timedelta(days=days),
         )
         .options(joinedload(Hearing.unit), joinedload(Hearing.staff))
+        .with_for_update(skip_locked=True, of=Hearing)  # two runs at once (two hosts): each hearing once
     ).all()
     for hearing in due:
         message = (

@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import func, select, update
 
+from agencyapp import policy
+from agencyapp.actions import Action
+from agencyapp.errors import DomainError
 from agencyapp.extensions import db
 from agencyapp.models import Notification, Unit, User
 from agencyapp.models.user import AGENCY, CENTER, MINISTRY
@@ -52,17 +55,87 @@ def center_users() -> Sequence[User]:
 
 
 def notify(users: Iterable[User], kind: str, message: str, link: str = "") -> None:
-    """Add a notification for each user; their mails go out once the action has committed."""
+    """Add a notification for each user; their mails are queued once the action has committed (the task
+    queue sends them, retrying; each notification keeps its mail's state)."""
+    from agencyapp import mail
     from agencyapp.unit_of_work import after_commit
 
     seen = set()
+    mailed = []
+    by_mail = mail.mail_enabled()
     for user in users:
         if user.id in seen:
             continue
         seen.add(user.id)
-        db.session.add(Notification(user_id=user.id, kind=kind, message=message, link=link))
-        if user.email:
-            after_commit(_mailer(user.email, f"{KINDS.get(kind, '')}：{message}", link))
+        row = Notification(user_id=user.id, kind=kind, message=message, link=link)
+        if by_mail and user.email:
+            row.mail_state, row.mail_base_url = "pending", _base_url()
+            mailed.append(row)
+        db.session.add(row)
+    if mailed:
+        db.session.flush()  # the ids the queued tasks name
+        ids = [row.id for row in mailed]
+        after_commit(lambda: _queue_mails(ids))
+
+
+def _queue_mails(ids):
+    from agencyapp.tasks import send_notification_mail
+
+    for notification_id in ids:
+        send_notification_mail(notification_id)
+
+
+def deliver_mail(notification_id: int, last_try: bool) -> bool:
+    """Send one notification's mail now; its state says what happened (sent, still pending, failed)."""
+    from agencyapp import mail
+
+    row = db.session.get(Notification, notification_id)
+    if row is None or row.mail_state in ("", "sent"):
+        return True
+    user = db.session.get(User, row.user_id)
+    subject = f"{KINDS.get(row.kind, '')}：{row.message}"
+    body = f"{subject}\n\n詳細はシステムでご確認ください。\n{(row.mail_base_url or _base_url())}{row.link}\n"
+    errors = []
+    sent = bool(user and user.email and user.active and mail.send_mail([user.email], subject, body, errors=errors))
+    row.mail_attempts += 1
+    if sent:
+        row.mail_state, row.mail_error = "sent", ""
+    else:
+        reason = (
+            errors[-1]
+            if errors
+            else ("宛先のメールアドレスがありません" if not (user and user.email) else "送信できませんでした")
+        )
+        row.mail_state, row.mail_error = ("failed" if last_try else "pending"), reason[:500]
+    return sent
+
+
+def resend_mail(actor: User, notification_id: int) -> None:
+    """An administrator sends a failed mail again (the queue retries it as before)."""
+    from agencyapp.services.audit import record
+    from agencyapp.unit_of_work import after_commit
+
+    policy.require(actor, Action.USER_MANAGE)
+    row = db.session.get(Notification, notification_id)
+    if row is None or row.mail_state != "failed":
+        raise DomainError("再送できるのは、送信に失敗したメールだけです。")
+    row.mail_state = "pending"
+    record("mail.resent", actor=actor, summary=f"送信に失敗したメールを再送しました（通知 {row.id}）")
+    after_commit(lambda: _queue_mails([notification_id]))
+
+
+def mail_problems(page: int, per_page: int):
+    """Mails not sent (failed first, then the oldest still pending), for administrators."""
+    stmt = (
+        select(Notification, User)
+        .join(User, User.id == Notification.user_id)
+        .where(Notification.mail_state.in_(("failed", "pending")))
+        .order_by(Notification.mail_state, Notification.id)
+    )
+    total = db.session.scalar(
+        select(func.count()).select_from(Notification).where(Notification.mail_state.in_(("failed", "pending")))
+    )
+    return db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all(), total
 
 
 def notify_unit_and_ministry(unit: Unit, kind: str, message: str, link: str) -> None:
@@ -75,21 +148,6 @@ def _base_url() -> str:
     """The address links in mail start with: this request's host (noted by the web layer), else BASE_URL."""
     noted = g.get("base_url", "") if has_app_context() else ""
     return (noted or current_app.config.get("BASE_URL", "")).rstrip("/")
-
-
-def _mailer(address, subject, link):
-    """One mail, sent after the commit; without SMTP, nothing happens."""
-    base = _base_url()
-
-    def send():
-        from agencyapp import mail
-
-        if not mail.mail_enabled():
-            return False
-        body = f"{subject}\n\n詳細はシステムでご確認ください。\n{base}{link}\n"
-        return bool(mail.send_mail([address], subject, body))
-
-    return send
 
 
 def init_app(app: Flask) -> None:

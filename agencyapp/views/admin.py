@@ -199,3 +199,29 @@ def set_password(user_id):
         "パスワードを設定しました。この利用者のログイン中のセッションは無効になり、"
         "次のログインで本人が自分のパスワードに変更します。",
     )
+
+
+@bp.get("/mail")
+def mail_status():
+    """Mails the queue has not sent: failed ones (with the reason, to send again) and those still waiting."""
+    from agencyapp.services import notifications
+
+    page = page_arg()
+    rows, total = notifications.mail_problems(page, per_page())
+    beyond = past_the_last_page(page, total, per_page())
+    if beyond:
+        return beyond
+    return render_template("admin/mail.html", rows=rows, total=total, page=page, pages=page_count(total, per_page()))
+
+
+@bp.post("/mail/<int:notification_id>/resend")
+def resend_mail(notification_id):
+    from agencyapp.services import notifications
+
+    try:
+        run(notifications.resend_mail, current_user, notification_id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("メールを送信待ちに戻しました。送信を順に試みます。", "success")
+    return redirect(url_for("admin.mail_status"), code=303)
