@@ -101,6 +101,7 @@ def _register_blueprints(app):
         auth,
         cycles,
         dashboard,
+        exports,
         health,
         hearings,
         improvements,
@@ -125,6 +126,7 @@ def _register_blueprints(app):
         admin,
         cycles,
         organisations,
+        exports,
     ):
         app.register_blueprint(module.bp)
 

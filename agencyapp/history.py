@@ -20,6 +20,7 @@ EVENTS = {
     "logout": "ログアウト",
     "backup.created": "バックアップの作成",
     "mail.resent": "メールの再送",
+    "export.failed": "出力の作成の失敗",
     "backup.restored": "バックアップからの復元",
     "access.denied": "拒否されたアクセス",
     "user.created": "アカウントの作成",

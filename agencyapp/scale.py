@@ -84,7 +84,19 @@ FAST_COLUMNS = {
         "after",
         "ip",
     ),
-    "notification": ("id", "user_id", "kind", "message", "link", "created_at", "read_at"),
+    "notification": (
+        "id",
+        "user_id",
+        "kind",
+        "message",
+        "link",
+        "created_at",
+        "read_at",
+        "mail_state",
+        "mail_attempts",
+        "mail_error",
+        "mail_base_url",
+    ),
     "submission_figure": ("submission_id", "category_code", "answered", "points", "full"),
     "read_log": ("id", "submission_id", "user_id", "page", "at"),
     "submission_snapshot": (
@@ -587,7 +599,10 @@ class _Seeder:
             age = (self.now - at).days
             if self.rng.random() < (0.97 if age > 30 else 0.6):
                 read_at = _naive(min(at + timedelta(hours=self.rng.uniform(0.2, 96)), self.now))
-            self.w.add("notification", (self.ids("notification"), person.id, kind, message, link, _naive(at), read_at))
+            self.w.add(
+                "notification",
+                (self.ids("notification"), person.id, kind, message, link, _naive(at), read_at, "", 0, "", ""),
+            )
 
     def session_of(self, person, start, end, idle=False):
         """A sign-in and sign-out around work done between ``start`` and ``end``."""

@@ -18,12 +18,13 @@ MAIL_FIRST_DELAY = 60
 
 
 def _make_huey():
+    name = os.environ.get("AGENCYAPP_TASKS_NAME") or "agencyapp"  # one queue per deployment on a shared Redis
     url = os.environ.get("AGENCYAPP_REDIS_URL")
     if url:
-        return RedisHuey("agencyapp", url=url)
+        return RedisHuey(name, url=url)
     path = os.environ.get("AGENCYAPP_TASKS_SQLITE") or os.path.join(ROOT, "instance", "tasks.sqlite3")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    return SqliteHuey("agencyapp", filename=path)
+    return SqliteHuey(name, filename=path)
 
 
 huey = _make_huey()
@@ -40,6 +41,13 @@ def _app_context():
 
         _app = create_app()
     return _app.app_context()
+
+
+@huey.on_startup()
+def _ready():
+    """The consumer builds the app once as it starts, not at its first task."""
+    if not has_app_context():
+        _app_context()
 
 
 @huey.task(retries=MAIL_RETRIES, retry_delay=MAIL_FIRST_DELAY, context=True)
@@ -66,3 +74,33 @@ def send_hearing_reminders():
 
         with unit_of_work():
             hearings.send_reminders()
+
+
+@huey.task(retries=1, retry_delay=30)
+def run_export(job_id: int):
+    """Write one export (services/export_jobs.py), reporting progress as it goes; a failure is shown on
+    the job's page."""
+    with _app_context():
+        from agencyapp.extensions import db
+        from agencyapp.services import export_jobs
+        from agencyapp.unit_of_work import unit_of_work
+
+        with unit_of_work():
+            job = export_jobs.claim(job_id)
+        if job is None:
+            return
+
+        def progress(percent):
+            with unit_of_work():  # between statements: no cursor is open
+                export_jobs.set_progress(job_id, percent)
+
+        try:
+            data, rows, name = export_jobs.build(job, progress)
+        except Exception as exc:
+            db.session.rollback()
+            current_app.logger.exception("export %s failed", job_id)
+            with unit_of_work():
+                export_jobs.fail(job_id, type(exc).__name__)
+            return
+        with unit_of_work():
+            export_jobs.finish(job_id, data, rows, name)

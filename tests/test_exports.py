@@ -12,11 +12,11 @@ from openpyxl import load_workbook
 from sqlalchemy import event, func, select
 
 from agencyapp import exports
+from agencyapp import oversight_sheets as oversight_exports
 from agencyapp.exports import WAREKI_DATE, WAREKI_DATETIME, Column, Sheet, csv_bytes, workbook_bytes, write_workbook
 from agencyapp.extensions import db
 from agencyapp.formatting import datetime_wareki, now_utc
 from agencyapp.models import Answer, AuditEvent
-from agencyapp.views import oversight_exports
 from tests.test_oversight import SECRETS, scene, web_for  # noqa: F401  (scene is a fixture)
 
 SHEETS = ["概要", "回答", "改善点", "ヒアリング・訪問"]
@@ -42,6 +42,18 @@ def csv_rows(response):
     return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
 
 
+def xlsx_get(web, url="/oversight/export.xlsx"):
+    """Start the .xlsx as the page's button does, follow its page and fetch the file (the queue runs it at
+    once in the tests: huey.immediate)."""
+    web.get("/oversight/")
+    started = web.post(url)
+    assert started.status_code == 303, started.status_code
+    page = web.get(started.headers["Location"]).get_data(as_text=True)
+    link = re.search(r'href="(/exports/\d+/file)"', page)
+    assert link, page
+    return web.get(link.group(1))
+
+
 def data_rows(sheet):
     """The rows under the header (title, blank line and header are rows 1 to 3)."""
     return [[c.value for c in row] for row in sheet.iter_rows(min_row=4)]
@@ -51,7 +63,7 @@ def data_rows(sheet):
 
 
 def test_xlsx_export_has_four_sheets_scoped_and_without_secrets(seeded, make_web):
-    response = web_for(make_web, "ministry-a").get("/oversight/export.xlsx")
+    response = xlsx_get(web_for(make_web, "ministry-a"), "/oversight/export.xlsx")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.headers["Content-Length"] == str(len(response.data))
@@ -73,7 +85,7 @@ def test_xlsx_export_has_four_sheets_scoped_and_without_secrets(seeded, make_web
 def test_a_ministry_export_holds_only_its_own_units_whatever_it_asks_for(seeded, make_web):
     web = web_for(make_web, "ministry-a")
     own = {seeded.unit_a.name, seeded.unit_a2.name}
-    book = load_workbook(io.BytesIO(web.get(f"/oversight/export.xlsx?ministry={seeded.ministry_b.id}").data))
+    book = load_workbook(io.BytesIO(xlsx_get(web, f"/oversight/export.xlsx?ministry={seeded.ministry_b.id}").data))
     for ws in book:
         rows = data_rows(ws)
         assert {r[0] for r in rows} <= {seeded.ministry_a.name} and {r[1] for r in rows} <= own, ws.title
@@ -129,13 +141,13 @@ def test_unknown_view_is_404_and_records_nothing(seeded, make_web):
     web = web_for(make_web, "center")
     assert web.get("/oversight/export.csv?view=secrets", buffered=True).status_code == 404
     assert web.get("/oversight/export.csv?view=", buffered=True).status_code == 404
-    assert web.get("/oversight/export.xlsx?cycle=999999").status_code == 404
+    assert web.post("/oversight/export.xlsx?cycle=999999").status_code == 404
     assert export_events() == []
 
 
 def test_agency_cannot_export(seeded, make_web):
     web = web_for(make_web, "agency-a")
-    assert web.get("/oversight/export.xlsx").status_code == 403
+    assert web.post("/oversight/export.xlsx").status_code == 403
     assert web.get("/oversight/export.csv?view=answers", buffered=True).status_code == 403
     assert web.get("/oversight/").status_code == 403
 
@@ -145,7 +157,7 @@ def test_agency_cannot_export(seeded, make_web):
 
 def test_each_export_writes_one_audit_event_with_the_rows_it_holds(seeded, make_web):
     web = web_for(make_web, "ministry-a")
-    book = load_workbook(io.BytesIO(web.get("/oversight/export.xlsx").data))
+    book = load_workbook(io.BytesIO(xlsx_get(web, "/oversight/export.xlsx").data))
     (event,) = export_events()
     assert event.after["rows"] == sum(len(data_rows(ws)) for ws in book)
     assert event.after["kind"] == "Excel（.xlsx）" and event.after["scope"] == seeded.ministry_a.name
@@ -164,7 +176,7 @@ def test_each_export_writes_one_audit_event_with_the_rows_it_holds(seeded, make_
 def test_the_title_line_holds_year_time_and_author_above_a_bold_frozen_header(seeded, make_web):
     web = web_for(make_web, "center")
     before = datetime_wareki(now_utc())
-    book = load_workbook(io.BytesIO(web.get(f"/oversight/export.xlsx?cycle={seeded.cycle.id}").data))
+    book = load_workbook(io.BytesIO(xlsx_get(web, f"/oversight/export.xlsx?cycle={seeded.cycle.id}").data))
     line = csv_rows(web.get("/oversight/export.csv?view=points", buffered=True))[0]
     after = datetime_wareki(now_utc())
     times = {f"出力日時：{before}", f"出力日時：{after}"}
@@ -182,7 +194,7 @@ def test_the_title_line_holds_year_time_and_author_above_a_bold_frozen_header(se
 
 
 def test_columns_are_sized_for_their_content(seeded, make_web):
-    book = load_workbook(io.BytesIO(web_for(make_web, "center").get("/oversight/export.xlsx").data))
+    book = load_workbook(io.BytesIO(xlsx_get(web_for(make_web, "center"), "/oversight/export.xlsx").data))
     answers, points = book["回答"], book["改善点"]
     assert answers.column_dimensions["D"].width == 60  # 設問
     assert answers.column_dimensions["C"].width <= 10  # 設問番号
@@ -219,7 +231,7 @@ def test_user_text_in_an_export_stays_text(seeded, make_web):
     point = request.points[0]
     act(points.answer_point, seeded.agency, point, "=1+1", request.due_on, "@cmd", None, point.lock_version)
     web = web_for(make_web, "ministry-a")
-    book = load_workbook(io.BytesIO(web.get("/oversight/export.xlsx").data))
+    book = load_workbook(io.BytesIO(xlsx_get(web, "/oversight/export.xlsx").data))
     cells = [c for row in book["改善点"].iter_rows(min_row=4) for c in row if c.value in ("=1+1", "@cmd")]
     assert len(cells) == 2 and all(c.data_type == "s" for c in cells)
     rows = csv_rows(web.get("/oversight/export.csv?view=points", buffered=True))
@@ -228,7 +240,7 @@ def test_user_text_in_an_export_stays_text(seeded, make_web):
 
 def test_xlsx_dates_stay_dates_and_show_in_wareki(seeded, make_web):
     book = load_workbook(
-        io.BytesIO(web_for(make_web, "center").get(f"/oversight/export.xlsx?cycle={seeded.cycle.id}").data)
+        io.BytesIO(xlsx_get(web_for(make_web, "center"), f"/oversight/export.xlsx?cycle={seeded.cycle.id}").data)
     )
     submitted = [row[3] for row in book["概要"].iter_rows(min_row=4) if row[3].value is not None]
     assert submitted and all(cell.is_date and cell.number_format == WAREKI_DATETIME for cell in submitted)
@@ -249,7 +261,7 @@ def test_answers_are_read_as_plain_columns_never_as_orm_objects(seeded, make_web
     try:
         web = web_for(make_web, "center")
         assert len(csv_rows(web.get("/oversight/export.csv?view=answers", buffered=True))) > 100
-        assert web.get("/oversight/export.xlsx").status_code == 200
+        assert xlsx_get(web).status_code == 200
     finally:
         event.remove(Answer, "load", on_load)
     assert loaded == []
@@ -335,15 +347,18 @@ def test_a_failed_export_leaves_no_temporary_file(tmp_path, monkeypatch):
     assert opened and opened[0].closed
 
 
-def test_the_xlsx_file_is_closed_once_sent_or_abandoned(seeded, make_web, monkeypatch):
+def test_the_xlsx_is_made_by_the_queue_its_file_is_the_requesters_only_and_its_temporary_file_closed(
+    seeded, make_web, monkeypatch
+):
     opened = []
     real = exports.tempfile.TemporaryFile
     monkeypatch.setattr(exports.tempfile, "TemporaryFile", lambda: opened.append(real()) or opened[-1])
     web = web_for(make_web, "center")
-    sent = web.get("/oversight/export.xlsx")
-    assert sent.is_streamed and sent.data.startswith(b"PK")
-    sent.close()
-    abandoned = web.get("/oversight/export.xlsx")
-    abandoned.close()  # never read
-    assert len(opened) == 2 and all(f.closed for f in opened)
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")) == 2
+    sent = xlsx_get(web)
+    assert sent.data.startswith(b"PK") and "attachment" in sent.headers["Content-Disposition"]
+    assert len(opened) == 1 and opened[0].closed
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")) == 1
+    job_url = re.search(r'href="(/exports/\d+)"', web.get("/exports/").get_data(as_text=True)).group(1)
+    other = web_for(make_web, "ministry-a")
+    assert other.get(job_url).status_code == 404 and other.get(job_url + "/file").status_code == 404
+    assert "作成しました" in web.get(job_url).get_data(as_text=True)

@@ -97,14 +97,25 @@ def two_hosts(tmp_path):
         "AGENCYAPP_REDIS_URL": REDIS_TEST_URL,
         "AGENCYAPP_RATELIMIT_KEY_PREFIX": name,
         "AGENCYAPP_LOGIN_RATE_LIMIT": "8 per minute",
+        "AGENCYAPP_TASKS_NAME": name,
         "PYTHONPATH": str(ROOT),
     }
     env.pop("TEST_DATABASE_URL", None)
     setup = subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=env, capture_output=True, text=True)
     assert setup.returncode == 0, setup.stderr[-3000:]
     facts = json.loads(setup.stdout.strip().splitlines()[-1])
+    facts["env"] = env
     servers, bases = [], []
     gunicorn = Path(sys.executable).parent / "gunicorn"
+    consumer_log = open(tmp_path / "consumer.log", "w")  # noqa: SIM115 (closed below)
+    consumer = subprocess.Popen(
+        [Path(sys.executable).parent / "huey_consumer", "agencyapp.tasks.huey", "-w", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=consumer_log,
+        stderr=consumer_log,
+    )
+    servers.append((consumer, consumer_log))
     try:
         for _ in range(2):
             port = free_port()
@@ -178,3 +189,64 @@ def test_a_file_uploaded_through_one_host_downloads_through_the_other(two_hosts)
     link = re.search(r"/improvements/attachments/\d+", page.decode()).group(0)
     status, data = center.open(link)
     assert status == 200 and data == b"%PDF-1.4\n%two hosts\n%%EOF\n"
+
+
+def test_an_export_started_through_one_host_is_fetched_through_the_other(two_hosts):
+    (a, b), _ = two_hosts
+    first, second = Client(a), Client(b)
+    assert first.login("center", PASSWORD) == 200
+    _, page = first.open("/oversight/")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.decode()).group(1)
+    status, page = first.open("/oversight/export.xlsx", urllib.parse.urlencode({"csrf_token": token}).encode())
+    assert status == 200 and "出力の作成" in page.decode()  # the job's page, after the redirect
+    job = re.search(r'hx-get="(/exports/\d+)"|href="(/exports/\d+)/file"', page.decode())
+    job = job.group(1) or job.group(2)
+    # The same person through the other host: signed in there too, sees the job finish and gets the file.
+    assert second.login("center", PASSWORD) == 200
+    for _ in range(150):
+        _, page = second.open(job)
+        link = re.search(r'href="(/exports/\d+/file)"', page.decode())
+        if link:
+            break
+        time.sleep(0.2)
+    assert link, page.decode()[-2000:]
+    status, data = second.open(link.group(1))
+    assert status == 200 and data.startswith(b"PK")
+    stranger = Client(b)
+    assert stranger.login("ministry-a", PASSWORD) == 200
+    assert stranger.open(link.group(1))[0] == 404  # the file is the requester's only
+
+
+def test_the_daily_reminder_run_by_two_hosts_at_once_reminds_once(two_hosts):
+    _, facts = two_hosts
+    env = facts["env"]
+    plan = """
+from datetime import UTC, datetime, timedelta
+from agencyapp import create_app
+from agencyapp.extensions import db
+from agencyapp.models import Cycle, Hearing, Unit, User
+app = create_app()
+with app.app_context():
+    unit = db.session.scalar(db.select(Unit).where(Unit.code == "mhlw-nenkin"))
+    staff = db.session.scalar(db.select(User).where(User.login_id == "center"))
+    cycle = db.session.scalar(db.select(Cycle))
+    start = datetime.now(UTC) + timedelta(days=2)
+    db.session.add(Hearing(cycle_id=cycle.id, unit_id=unit.id, kind="hearing", status="scheduled",
+        selection_reason="two hosts", staff_id=staff.id, created_by_id=staff.id,
+        starts_at=start, ends_at=start + timedelta(hours=1)))
+    db.session.commit()
+"""
+    assert subprocess.run([sys.executable, "-c", plan], cwd=ROOT, env=env, capture_output=True).returncode == 0
+    run = "from agencyapp import tasks\ntasks.send_hearing_reminders.call_local()\n"
+    both = [subprocess.Popen([sys.executable, "-c", run], cwd=ROOT, env=env) for _ in range(2)]
+    assert [p.wait(60) for p in both] == [0, 0]
+    count = """
+from agencyapp import create_app
+from agencyapp.extensions import db
+from agencyapp.models import Notification
+app = create_app()
+with app.app_context():
+    print(db.session.scalar(db.select(db.func.count()).where(Notification.kind == "hearing_reminder")))
+"""
+    done = subprocess.run([sys.executable, "-c", count], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.stdout.strip().splitlines()[-1] == "2"  # the unit's contact and the staff member, once each

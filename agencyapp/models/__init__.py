@@ -10,6 +10,7 @@ from agencyapp.models.checklist import (
 )
 from agencyapp.models.counter import ChangeCounter
 from agencyapp.models.cycle import Cycle, cycle_important_goal
+from agencyapp.models.export import ExportJob
 from agencyapp.models.hearing import Hearing, HearingDocument, HearingFinding, HearingSlot
 from agencyapp.models.improvement import Attachment, FileBlob, ImprovementPoint, ImprovementRequest, PointEvent
 from agencyapp.models.notification import Notification
@@ -23,6 +24,7 @@ __all__ = [
     "Attachment",
     "CenterAssessment",
     "ChangeCounter",
+    "ExportJob",
     "FileBlob",
     "ImprovementPoint",
     "ImprovementRequest",

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -387,7 +387,20 @@ class Server:
             "AGENCYAPP_SECRET_KEY": "bench-only",
             "AGENCYAPP_DATABASE_URL": url,
             "AGENCYAPP_SQL_COUNT_HEADER": "1",
+            # The task queue of this run (the .xlsx export is made by its consumer), beside the bench data.
+            "AGENCYAPP_TASKS_SQLITE": str(log.with_suffix(".tasks.sqlite3")),
+            "PYTHONPATH": str(ROOT),  # huey_consumer imports this checkout's code, as gunicorn does
         }
+        env.pop("AGENCYAPP_REDIS_URL", None)
+        log.with_suffix(".tasks.sqlite3").unlink(missing_ok=True)
+        with open(log.with_suffix(".consumer.log"), "w") as out:
+            self.consumer = subprocess.Popen(
+                [VENV_BIN / "huey_consumer", "agencyapp.tasks.huey", "-w", "1"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         command = [VENV_BIN / "gunicorn", "-w", "2", "-k", "sync", "--timeout", GUNICORN_TIMEOUT]
         command += ["-b", f"127.0.0.1:{PORT}", "wsgi:app"]
         try:
@@ -410,13 +423,21 @@ class Server:
         fail(f"gunicorn did not answer /healthz on port {PORT}")
 
     def workers(self):
+        """The gunicorn workers and the queue's consumer (which writes the .xlsx)."""
         pid = self.process.pid
         try:
-            return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+            children = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
         except OSError:
-            return []
+            children = []
+        return [*children, self.consumer.pid]
 
     def stop(self):
+        if self.consumer.poll() is None:
+            self.consumer.terminate()
+            try:
+                self.consumer.wait(30)
+            except subprocess.TimeoutExpired:
+                self.consumer.kill()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -635,7 +656,34 @@ class Export:
     peak_mb: float
 
 
+def measure_job(server, user, role, path):
+    """An export the queue makes: the time from the button to the file downloaded, polling its page."""
+    user.get("/oversight/")
+    before = max((rss_mb(pid) for pid in server.workers()), default=0.0)
+    started = time.monotonic()
+    with PeakRSS(server) as rss:
+        response = user.request("POST", path, form={"csrf_token": user.token})
+        where = response.headers.get("location", "")
+        status, size = str(response.status), 0
+        if response.status == 303 and "/exports/" in where:
+            job = urlsplit(where).path
+            while time.monotonic() - started < 600:
+                page = user.get(job).body
+                link = first(r'href="(/exports/\d+/file)"', page)
+                if link or "notice--error" in page:
+                    break
+                time.sleep(0.1)
+            status = "failed"
+            if link:
+                done = user.get(link)
+                status, size = str(done.status), len(done.body.encode("utf-8", "surrogateescape"))
+                size = int(done.headers.get("content-length", size))
+    return Export(role, path + " (queue)", status, time.monotonic() - started, size, before, rss.peak)
+
+
 def measure_export(server, user, role, path):
+    if path.endswith(".xlsx"):
+        return measure_job(server, user, role, path)
     user.get("/")  # a fresh cookie
     command = [
         "curl",
@@ -711,7 +759,7 @@ def budgets(rows, autosave, exports):
         name = f"{e.role} `{e.path}`"
         if e.status != "200":
             failed.append(f"export {name}: HTTP {e.status}")
-        if e.path.endswith(".xlsx") and e.seconds > XLSX_SECONDS:
+        if ".xlsx" in e.path and e.seconds > XLSX_SECONDS:
             failed.append(f"export {name}: {e.seconds:.1f} s > {XLSX_SECONDS} s")
         if e.peak_mb > WORKER_MB:
             failed.append(f"export {name}: worker {e.peak_mb:.0f} MB > {WORKER_MB} MB")

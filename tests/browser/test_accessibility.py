@@ -69,8 +69,8 @@ def violations(page, url):
                 "/cycles/new",
             ],
         ),
-        ("demo-ministry", ["/", "/oversight/units/{unit}", "/submissions/{submitted}"]),
-        ("demo-admin", ["/", "/admin/users", "/admin/users/new", "/admin/organisations/", "/audit/"]),
+        ("demo-ministry", ["/", "/oversight/units/{unit}", "/submissions/{submitted}", "/exports/"]),
+        ("demo-admin", ["/", "/admin/users", "/admin/users/new", "/admin/organisations/", "/audit/", "/admin/mail"]),
     ],
 )
 def test_pages_have_no_wcag_violations(app, new_context, console, demo_data, login_id, urls):
