@@ -35,6 +35,7 @@ class Action(StrEnum):
     HEARING_SEE_CANDIDATES = "hearing.see_candidates"  # hearings not yet offered to the unit
     # oversight and administration
     OVERSIGHT_VIEW = "oversight.view"
+    AUDIT_VIEW = "audit.view"  # the operation history and its export
     OVERSIGHT_ANY_MINISTRY = "oversight.any_ministry"  # choose which ministry to look at
     OBSERVE_ONLY = "observe_only"  # the user watches the cycle's work and never takes part in it
     CYCLE_MANAGE = "cycle.manage"

@@ -196,6 +196,7 @@ RULES: dict[Action, Callable[[Any, Any], bool]] = {
     Action.HEARING_SEE_RECORD: _see_record,
     Action.HEARING_SEE_CANDIDATES: _role(CENTER),
     Action.OVERSIGHT_VIEW: _role(CENTER, MINISTRY, ADMIN),
+    Action.AUDIT_VIEW: _role(CENTER, ADMIN),
     Action.OVERSIGHT_ANY_MINISTRY: _role(CENTER, ADMIN),
     Action.OBSERVE_ONLY: _role(MINISTRY, ADMIN),
     Action.CYCLE_MANAGE: _role(CENTER),

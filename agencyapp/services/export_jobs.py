@@ -17,7 +17,9 @@ from agencyapp.services.audit import record
 from agencyapp.unit_of_work import after_commit
 
 OVERSIGHT_XLSX = "oversight.xlsx"
+AUDIT_CSV = "audit.csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv"  # send_file adds "; charset=utf-8"
 KEPT = 20  # finished exports kept per person (older files are removed when a new one starts)
 
 
@@ -34,6 +36,16 @@ def start_oversight_workbook(user: User, cycle: Cycle, ministry: Ministry | None
         params={"cycle_id": cycle.id, "ministry_id": ministry.id if ministry else None},
         title=f"{fiscal_year_label(cycle.fiscal_year)} 自己点検の結果（{label}）Excel（.xlsx、全シート）",
     )
+    return _queued(user, job)
+
+
+def start_audit_csv(user: User, args: dict) -> ExportJob:
+    """Queue the operation history, filtered as the page's form says, as CSV (at most EXPORT_LIMIT events)."""
+    policy.require(user, Action.AUDIT_VIEW)
+    return _queued(user, ExportJob(user_id=user.id, kind=AUDIT_CSV, params=dict(args), title="操作履歴（CSV）"))
+
+
+def _queued(user: User, job: ExportJob) -> ExportJob:
     db.session.add(job)
     _forget_old(user)
     db.session.flush()
@@ -100,6 +112,8 @@ def build(job: ExportJob, progress) -> tuple[bytes, int, str]:
     """The file of a claimed job: (bytes, data rows, file name)."""
     from agencyapp import oversight_sheets as sheets
 
+    if job.kind == AUDIT_CSV:
+        return _audit_csv(job, progress)
     if job.kind != OVERSIGHT_XLSX:
         raise ValueError(f"unknown export kind {job.kind!r}")
     user = db.session.get(User, job.user_id)
@@ -112,6 +126,21 @@ def build(job: ExportJob, progress) -> tuple[bytes, int, str]:
     return data, rows, sheets.filename(scope, "xlsx")
 
 
+def _audit_csv(job: ExportJob, progress) -> tuple[bytes, int, str]:
+    from agencyapp import audit_log
+
+    stmt, _ = audit_log.filtered(job.params)
+    total = max(audit_log.export_count(stmt), 1)
+    sent = [0]
+
+    def between(count):
+        sent[0] = count
+        progress(min(99, 100 * count // total))
+
+    data = "".join(audit_log.csv_lines(stmt, between)).encode("utf-8")
+    return data, sent[0], audit_log.filename()
+
+
 def set_progress(job_id: int, percent: int) -> None:
     job = db.session.get(ExportJob, job_id)
     if job is not None:
@@ -122,12 +151,16 @@ def finish(job_id: int, data: bytes, rows: int, file_name: str) -> None:
     from agencyapp.services.oversight import record_export
 
     job = db.session.get(ExportJob, job_id)
-    stored_name = secrets.token_hex(16) + ".xlsx"
+    audit = job.kind == AUDIT_CSV
+    stored_name = secrets.token_hex(16) + (".csv" if audit else ".xlsx")
     db.session.add(FileBlob(stored_name=stored_name, data=data))
     job.state, job.progress, job.stored_name = DONE, 100, stored_name
-    job.size, job.file_name, job.content_type = len(data), file_name, XLSX
+    job.size, job.file_name, job.content_type = len(data), file_name, CSV if audit else XLSX
     job.finished_at = datetime.now(UTC)
     user = db.session.get(User, job.user_id)
+    if audit:
+        record_export(user, "CSV", "操作履歴", rows)
+        return
     label = "全府省" if not job.params.get("ministry_id") else db.session.get(Ministry, job.params["ministry_id"]).name
     record_export(user, "Excel（.xlsx）", label, rows)
 

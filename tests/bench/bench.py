@@ -656,9 +656,12 @@ class Export:
     peak_mb: float
 
 
+QUEUED_EXPORTS = {"/oversight/export.xlsx": "/oversight/", "/audit/export.csv": "/audit/"}  # path: its page
+
+
 def measure_job(server, user, role, path):
     """An export the queue makes: the time from the button to the file downloaded, polling its page."""
-    user.get("/oversight/")
+    user.get(QUEUED_EXPORTS[path])
     before = max((rss_mb(pid) for pid in server.workers()), default=0.0)
     started = time.monotonic()
     with PeakRSS(server) as rss:
@@ -682,7 +685,7 @@ def measure_job(server, user, role, path):
 
 
 def measure_export(server, user, role, path):
-    if path.endswith(".xlsx"):
+    if path in QUEUED_EXPORTS:
         return measure_job(server, user, role, path)
     user.get("/")  # a fresh cookie
     command = [
