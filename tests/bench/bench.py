@@ -595,13 +595,15 @@ def measure_autosave(agency, sid):
         return Row("autosave (sequential)", path + "/answers/N", None, "", note="no editable question found"), []
     number, a, b = question
     lock = first(r'name="lock_version" value="(\d+)"', page.body)
+    version = first(rf'name="version-{number}" value="(\d+)"', page.body) or "0"
     save_path = f"{path}/answers/{number}"
     for value in (a, b, a):  # the last one is counted; the ones before warm both workers
-        form = {f"answer-{number}": value, f"note-{number}": "", "lock_version": lock}
+        form = {f"answer-{number}": value, f"note-{number}": "", f"version-{number}": version, "lock_version": lock}
         first_save = agency.request(
             "POST", save_path, form=form, headers={"X-CSRFToken": agency.token, "HX-Request": "true"}
         )
         lock = first(r'name="lock_version" value="(\d+)"', first_save.body)
+        version = first(rf'name="version-{number}" value="(\d+)"', first_save.body) or version
         if first_save.status != 200 or lock is None:
             break
     if first_save.status != 200 or lock is None:
@@ -613,6 +615,7 @@ def measure_autosave(agency, sid):
     loads, bases = [], [wrk("/healthz", threads=1, connections=1)]
     for _ in range(AUTOSAVE_RUNS):
         lock = current_lock(agency, path) or lock
+        version = first(rf'name="version-{number}" value="(\d+)"', agency.get(path).body) or version
         loads.append(
             wrk(
                 save_path,
@@ -620,7 +623,7 @@ def measure_autosave(agency, sid):
                 threads=1,
                 connections=1,
                 script=LUA,
-                args=(save_path, number, lock, b, a, agency.token),
+                args=(save_path, number, lock, b, a, agency.token, version),
             )
         )
         bases.append(wrk("/healthz", threads=1, connections=1))
