@@ -93,6 +93,7 @@ def load_config(app, test_config=None):
             "REDIS_URL",
             "TRUSTED_PROXIES",
             "SQLITE_BUSY_SECONDS",
+            "ATTACHMENT_DIR",
         ):
             if _env(key):
                 app.config[key] = _env(key)
