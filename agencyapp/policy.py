@@ -23,6 +23,7 @@ from agencyapp.lifecycles import HEARING_VISIBLE_OUTSIDE_CENTER, HearingState, P
 from agencyapp.models import (
     Attachment,
     Cycle,
+    ExportJob,
     Hearing,
     ImprovementPoint,
     ImprovementRequest,
@@ -330,6 +331,22 @@ def get_request_or_404(user: User, request_id: int) -> ImprovementRequest:
     request_row = _found(db.session.get(ImprovementRequest, request_id))
     get_submission_or_404(user, request_row.submission_id)
     return request_row
+
+
+def require_oversight_scope(user: User, ministry_id: int | None) -> None:
+    """Oversight of one ministry (or of all, ``None``): a ministry's division only of its own."""
+    require(user, Action.OVERSIGHT_VIEW)
+    own = own_ministry_id(user)
+    if own is not None and ministry_id != own:
+        raise Forbidden(Action.OVERSIGHT_ANY_MINISTRY)
+
+
+def get_export_or_404(user: User, job_id: int) -> ExportJob:
+    """An export made by the queue is the requester's own: anyone else gets 404."""
+    job = _found(db.session.get(ExportJob, job_id))
+    if job.user_id != user.id:
+        raise NotFound()
+    return job
 
 
 def get_attachment_or_404(user: User, attachment_id: int) -> Attachment:

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from agencyapp import policy
 from agencyapp.actions import Action
-from agencyapp.errors import Forbidden, NotFound
 from agencyapp.extensions import db
 from agencyapp.formatting import fiscal_year_label
 from agencyapp.models import Cycle, ExportJob, FileBlob, Ministry, User
@@ -25,15 +24,12 @@ KEPT = 20  # finished exports kept per person (older files are removed when a ne
 
 def start_oversight_workbook(user: User, cycle: Cycle, ministry: Ministry | None) -> ExportJob:
     """Queue the .xlsx of every sheet of the oversight page's scope; the page of the job follows it."""
-    policy.require(user, Action.OVERSIGHT_VIEW)
-    own = policy.own_ministry_id(user)
-    if own is not None and (ministry is None or ministry.id != own):
-        raise Forbidden(Action.OVERSIGHT_ANY_MINISTRY)
+    policy.require_oversight_scope(user, ministry.id if ministry else None)
     label = ministry.name if ministry else "全府省"
     job = ExportJob(
         user_id=user.id,
         kind=OVERSIGHT_XLSX,
-        params={"cycle_id": cycle.id, "ministry_id": ministry.id if ministry else None},
+        params={"cycle_id": cycle.id, "ministry_id": ministry.id if ministry else None, "label": label},
         title=f"{fiscal_year_label(cycle.fiscal_year)} 自己点検の結果（{label}）Excel（.xlsx、全シート）",
     )
     return _queued(user, job)
@@ -73,14 +69,6 @@ def _forget_old(user: User) -> None:
             if blob is not None:
                 db.session.delete(blob)
         db.session.delete(job)
-
-
-def get_job_or_404(user: User, job_id: int) -> ExportJob:
-    """An export is the requester's own: anyone else gets 404."""
-    job = db.session.get(ExportJob, job_id)
-    if job is None or job.user_id != user.id:
-        raise NotFound()
-    return job
 
 
 def jobs_of(user: User, limit: int = KEPT):
@@ -160,9 +148,8 @@ def finish(job_id: int, data: bytes, rows: int, file_name: str) -> None:
     user = db.session.get(User, job.user_id)
     if audit:
         record_export(user, "CSV", "操作履歴", rows)
-        return
-    label = "全府省" if not job.params.get("ministry_id") else db.session.get(Ministry, job.params["ministry_id"]).name
-    record_export(user, "Excel（.xlsx）", label, rows)
+    else:
+        record_export(user, "Excel（.xlsx）", job.params["label"], rows)
 
 
 def fail(job_id: int, reason: str) -> None:

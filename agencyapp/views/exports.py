@@ -5,6 +5,7 @@ import io
 from flask import Blueprint, abort, render_template, send_file
 from flask_login import current_user
 
+from agencyapp import policy
 from agencyapp.htmx import is_htmx
 from agencyapp.services import export_jobs as service
 
@@ -19,14 +20,14 @@ def index():
 @bp.get("/<int:job_id>")
 def show(job_id):
     """The job's state; while it runs, the page asks again every two seconds (htmx) or on reload."""
-    job = service.get_job_or_404(current_user, job_id)
+    job = policy.get_export_or_404(current_user, job_id)
     template = "exports/_state.html" if is_htmx() else "exports/show.html"
     return render_template(template, job=job)
 
 
 @bp.get("/<int:job_id>/file")
 def file(job_id):
-    job = service.get_job_or_404(current_user, job_id)
+    job = policy.get_export_or_404(current_user, job_id)
     data = service.file_of(job)
     if data is None:
         abort(404)
