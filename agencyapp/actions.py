@@ -39,5 +39,6 @@ class Action(StrEnum):
     OVERSIGHT_ANY_MINISTRY = "oversight.any_ministry"  # choose which ministry to look at
     OBSERVE_ONLY = "observe_only"  # the user watches the cycle's work and never takes part in it
     CYCLE_MANAGE = "cycle.manage"
+    CHECKLIST_MANAGE = "checklist.manage"  # statistics, revision flags, drafts, mapping, publishing
     ORGANISATION_MANAGE = "organisation.manage"
     USER_MANAGE = "user.manage"

@@ -55,7 +55,7 @@ class HearingState(State):
 
 
 class VersionState(State):
-    """A checklist version's states; its transitions (publish, retire) come with the revision workbench."""
+    """A checklist version's states: drafted from a published one, published for a fiscal year, retired."""
 
     DRAFT = "draft", "作成中", "badge--draft"
     PUBLISHED = "published", "公開", "badge--accepted"
@@ -430,7 +430,72 @@ HEARING = Lifecycle(
     "センターが確定する。実施後に議事録と所見を記録し、報告を公開すると機関と省に見える。",
 )
 
-LIFECYCLES = (SUBMISSION, POINT, HEARING)
+V = VersionState
+
+VERSION = Lifecycle(
+    "version",
+    "チェックリスト",
+    VersionState,
+    V.DRAFT,
+    (
+        Transition(
+            "edit",
+            "改訂案を編集",
+            (V.DRAFT,),
+            None,
+            Action.CHECKLIST_MANAGE,
+            "checklist.draft_edited",
+            "変更できません",
+            refusal="公開済みのチェックリストは変更できません（状況「{state}」）。改訂は改訂案を作成して行います。",
+            moves_figures=False,
+        ),
+        Transition(
+            "map",
+            "新旧対応を設定",
+            (V.DRAFT,),
+            None,
+            Action.CHECKLIST_MANAGE,
+            "checklist.mapping_set",
+            "新旧対応を変更できません",
+            refusal="公開済みのチェックリストの新旧対応は変更できません（状況「{state}」）。",
+            moves_figures=False,
+        ),
+        Transition(
+            "discard",
+            "改訂案を削除",
+            (V.DRAFT,),
+            None,
+            Action.CHECKLIST_MANAGE,
+            "checklist.draft_discarded",
+            "削除できません",
+            moves_figures=False,
+        ),
+        Transition(
+            "publish",
+            "公開",
+            (V.DRAFT,),
+            V.PUBLISHED,
+            Action.CHECKLIST_MANAGE,
+            "checklist.published",
+            "公開できません",
+            moves_figures=False,
+        ),
+        Transition(
+            "retire",
+            "廃止",
+            (V.PUBLISHED,),
+            V.RETIRED,
+            Action.CHECKLIST_MANAGE,
+            "checklist.retired",
+            "廃止できません",
+            moves_figures=False,
+        ),
+    ),
+    "センターが公開済みの版を写して改訂案を作り、設問を編集し、旧版の全設問の新旧対応を決めてから年度の版として公開する。"
+    "公開した版は変更できず（本文・番号・尺度）、年度点検はこの版で開く。使わなくなった版は廃止し、新たな点検に選べなくなる。",
+)
+
+LIFECYCLES = (SUBMISSION, POINT, HEARING, VERSION)
 
 # What agency and ministry users may see of hearings: nothing of a mere candidate.
 HEARING_VISIBLE_OUTSIDE_CENTER = tuple(s for s in HearingState if s is not H.CANDIDATE)

@@ -201,6 +201,7 @@ RULES: dict[Action, Callable[[Any, Any], bool]] = {
     Action.OVERSIGHT_ANY_MINISTRY: _role(CENTER, ADMIN),
     Action.OBSERVE_ONLY: _role(MINISTRY, ADMIN),
     Action.CYCLE_MANAGE: _role(CENTER),
+    Action.CHECKLIST_MANAGE: _role(CENTER),
     Action.ORGANISATION_MANAGE: _role(ADMIN),
     Action.USER_MANAGE: _role(ADMIN),
 }

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from agencyapp.actions import Action
 from agencyapp.errors import DomainError, Forbidden
 from agencyapp.extensions import db
-from agencyapp.lifecycles import HEARING, LIFECYCLES, POINT, SUBMISSION, State
-from agencyapp.models import AuditEvent, Hearing, ImprovementPoint
+from agencyapp.lifecycles import HEARING, LIFECYCLES, POINT, SUBMISSION, VERSION, State
+from agencyapp.models import AuditEvent, ChecklistVersion, Hearing, ImprovementPoint
 from agencyapp.services import workflow
 
 # Who may take the steps of each action on an object of the world's unit A (written out here, not
@@ -30,6 +30,7 @@ MAY = {
     Action.POINT_CLOSE: {"center"},
     Action.HEARING_MANAGE: {"center"},
     Action.HEARING_RESPOND: {"agency"},
+    Action.CHECKLIST_MANAGE: {"center"},
 }
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -42,7 +43,19 @@ def _subject(world, lifecycle):
     """An object of unit A governed by ``lifecycle``."""
     if lifecycle is SUBMISSION:
         return world.submission_a
-    if lifecycle is POINT:
+    if lifecycle is VERSION:
+        base = world.cycle.version
+        point = ChecklistVersion(
+            code="lifecycle-draft",
+            edition=base.edition,
+            fiscal_year=base.fiscal_year + 1,
+            title=base.title,
+            status="draft",
+            scale=base.scale,
+            source_sha256="0" * 64,
+            based_on_id=base.id,
+        )
+    elif lifecycle is POINT:
         point = ImprovementPoint(
             submission_id=world.submission_a.id, finding="試験の指摘", status="draft", created_by_id=world.center.id
         )

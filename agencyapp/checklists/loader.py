@@ -33,6 +33,7 @@ class QuestionSpec:
     item_number: str | None
     group_code: str  # 小分類 code such as "3.8.2"; 中分類 and 大分類 are its prefixes
     answer_labels: dict = field(default_factory=dict)  # {value: label} where the scale's labels would mislead
+    key: str = ""  # the permanent identity: its goal's or item's key
 
     def allowed_values(self, scale_values):
         return [v for v in scale_values if v != 0 or self.allow_zero]
@@ -43,6 +44,8 @@ class ItemSpec:
     number: str
     text: str
     question: QuestionSpec | None
+    key: str = ""
+    derived_from: list = field(default_factory=list)  # keys of the previous version it was split or merged from
 
 
 @dataclass
@@ -51,6 +54,8 @@ class GoalSpec:
     text: str
     question: QuestionSpec | None
     items: list = field(default_factory=list)
+    key: str = ""
+    derived_from: list = field(default_factory=list)
 
 
 @dataclass
@@ -104,8 +109,9 @@ SECTION_KEYS = {
     2: {"code", "title", "groups", "applies_if"},
     3: {"code", "title", "goals", "applies_if"},
 }
-GOAL_KEYS = {"number", "text", "question", "allow_zero", "answer_labels", "applies_if", "items"}
-ITEM_KEYS = {"number", "text", "question", "allow_zero", "answer_labels", "applies_if"}
+GOAL_KEYS = {"id", "derived_from", "number", "text", "question", "allow_zero", "answer_labels", "applies_if", "items"}
+ITEM_KEYS = {"id", "derived_from", "number", "text", "question", "allow_zero", "answer_labels", "applies_if"}
+KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 ANSWER_LABEL_MAX = 100
 COND_KEYS = {"question", "in", "not_in"}
 
@@ -131,6 +137,11 @@ def parse_checklist(raw, name="<data>"):
     return _Validator(name, hashlib.sha256(raw).hexdigest()).run(doc)
 
 
+def dump_document(doc) -> str:
+    """The YAML text of a document, in the order it was written (what ``parse_checklist`` reads back)."""
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=120)
+
+
 class _Validator:
     def __init__(self, name, digest):
         self.name = name
@@ -140,6 +151,7 @@ class _Validator:
         self.goal_numbers = {}
         self.item_numbers = {}
         self.section_codes = {}
+        self.keys = {}  # permanent key -> where
         self.pending_conditions = []  # (question, where), checked once every question is known
         self.scale_values = []
 
@@ -225,10 +237,21 @@ class _Validator:
         return sorted(result, key=lambda e: -e["value"])
 
     def condition(self, node, where):
-        """Return the clause list of ``node['applies_if']`` (possibly empty)."""
+        """Return the clause list of ``node['applies_if']`` (possibly empty): one clause, or a list of
+        clauses that must all hold."""
         cond = node.get("applies_if")
         if cond is None:
             return []
+        if isinstance(cond, list) and cond:
+            clauses = []
+            for part in cond:
+                for clause in self.clause(part, where):
+                    if clause not in clauses:
+                        clauses.append(clause)
+            return clauses
+        return self.clause(cond, where)
+
+    def clause(self, cond, where):
         if not isinstance(cond, dict):
             self.problem(where, "applies_if は {question: 番号, in/not_in: [値]} の形式です")
             return []
@@ -278,7 +301,7 @@ class _Validator:
         if not isinstance(title, str) or not title.strip():
             self.problem(where, "title がありません")
             title = ""
-        conditions = inherited + self.condition(node, where)
+        conditions = inherited + [c for c in self.condition(node, where) if c not in inherited]
         section = SectionSpec(level=level, code=code, title=title.strip())
         if level < 3:
             child_key, child_label = LEVELS[level + 1]
@@ -315,9 +338,10 @@ class _Validator:
             self.problem(where, f"管理目標番号 {number} が重複しています")
         self.goal_numbers[number] = where
         text = self.text(node, where)
-        conditions = inherited + self.condition(node, where)
-        question = self.question(node, where, text, conditions, number, None, group)
-        goal = GoalSpec(number=number, text=text, question=question)
+        key, derived = self.key(node, where, f"g{number}")
+        conditions = inherited + [c for c in self.condition(node, where) if c not in inherited]
+        question = self.question(node, where, text, conditions, number, None, group, key)
+        goal = GoalSpec(number=number, text=text, question=question, key=key, derived_from=derived)
         items = node.get("items", [])
         if not isinstance(items, list):
             self.problem(where, "items は小項目の一覧です")
@@ -342,9 +366,25 @@ class _Validator:
             self.problem(where, f"小項目番号 {number} が重複しています")
         self.item_numbers[number] = where
         text = self.text(node, where)
-        conditions = inherited + self.condition(node, where)
-        question = self.question(node, where, text, conditions, goal_number, number, group)
-        return ItemSpec(number=number, text=text, question=question)
+        key, derived = self.key(node, where, f"i{number}")
+        conditions = inherited + [c for c in self.condition(node, where) if c not in inherited]
+        question = self.question(node, where, text, conditions, goal_number, number, group, key)
+        return ItemSpec(number=number, text=text, question=question, key=key, derived_from=derived)
+
+    def key(self, node, where, default):
+        """The entry's permanent key (``id``; from its number when the file names none) and what it came from."""
+        key = node.get("id", default)
+        if not isinstance(key, str) or not KEY_RE.match(key):
+            self.problem(where, f"id は英数字で始まる40文字以内の英数字・記号（_ . -）です（{key!r}）")
+            key = default
+        elif key in self.keys:
+            self.problem(where, f"id {key} が重複しています（{self.keys[key]} と同じ）")
+        self.keys.setdefault(key, where)
+        derived = node.get("derived_from", [])
+        if not isinstance(derived, list) or not all(isinstance(k, str) and KEY_RE.match(k) for k in derived):
+            self.problem(where, "derived_from は前の版の id の一覧です")
+            derived = []
+        return key, list(derived)
 
     def text(self, node, where):
         text = node.get("text")
@@ -353,7 +393,7 @@ class _Validator:
             return ""
         return text.strip()
 
-    def question(self, node, where, text, conditions, goal_number, item_number, group):
+    def question(self, node, where, text, conditions, goal_number, item_number, group, key=""):
         number = node.get("question")
         allow_zero = node.get("allow_zero", False)
         if not isinstance(allow_zero, bool):
@@ -384,6 +424,7 @@ class _Validator:
             item_number=item_number,
             group_code=group,
             answer_labels=labels,
+            key=key,
         )
         self.questions[number] = (spec, where)
         self.pending_conditions.append((spec, where))

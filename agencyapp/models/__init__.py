@@ -4,9 +4,11 @@ from agencyapp.models.audit import AuditEvent, ReadLog
 from agencyapp.models.checklist import (
     ChecklistGoal,
     ChecklistItem,
+    ChecklistMapping,
     ChecklistQuestion,
     ChecklistSection,
     ChecklistVersion,
+    QuestionFlag,
 )
 from agencyapp.models.counter import ChangeCounter
 from agencyapp.models.cycle import Cycle, cycle_important_goal
@@ -31,6 +33,7 @@ __all__ = [
     "LoginDevice",
     "Notification",
     "Phrase",
+    "QuestionFlag",
     "PointEvent",
     "ReviewNote",
     "ReadLog",
@@ -42,6 +45,7 @@ __all__ = [
     "AuditEvent",
     "ChecklistGoal",
     "ChecklistItem",
+    "ChecklistMapping",
     "ChecklistQuestion",
     "ChecklistSection",
     "ChecklistVersion",

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import select
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
 
 from agencyapp.checklists.loader import ChecklistSpec
 from agencyapp.extensions import db
@@ -10,11 +11,13 @@ from agencyapp.lifecycles import VersionState
 from agencyapp.models import (
     ChecklistGoal,
     ChecklistItem,
+    ChecklistMapping,
     ChecklistQuestion,
     ChecklistSection,
     ChecklistVersion,
     User,
 )
+from agencyapp.models.base import utcnow
 from agencyapp.services import DomainError
 from agencyapp.services.audit import record
 
@@ -41,12 +44,29 @@ def import_checklist(spec: ChecklistSpec, actor: User | None = None) -> tuple[Ch
         edition=spec.edition,
         fiscal_year=spec.fiscal_year,
         title=spec.title,
-        status=VersionState.PUBLISHED.value,
+        status=VersionState.DRAFT.value,  # its rows are written first: a published version takes none
         scale=spec.scale,
         source_sha256=spec.source_sha256,
     )
     db.session.add(version)
     db.session.flush()
+    counters = write_rows(version, spec)
+    db.session.flush()
+    version.status = VersionState.PUBLISHED.value
+    version.published_at = utcnow()
+    record(
+        "checklist.imported",
+        actor=actor,
+        obj=version,
+        actor_login=None if actor else "cli",
+        summary=f"チェックリスト {spec.title}（{spec.code}）を登録しました",
+        after={"code": spec.code, "sha256": spec.source_sha256, "questions": counters["question"]},
+    )
+    return version, True
+
+
+def write_rows(version: ChecklistVersion, spec: ChecklistSpec) -> dict:
+    """The rows of a validated spec under ``version`` (which has none yet); returns the counts."""
     counters = {"section": 0, "goal": 0, "item": 0, "question": 0}
 
     def next_position(kind):
@@ -57,6 +77,7 @@ def import_checklist(spec: ChecklistSpec, actor: User | None = None) -> tuple[Ch
         db.session.add(
             ChecklistQuestion(
                 version_id=version.id,
+                key=qspec.key,
                 number=qspec.number,
                 goal_id=goal_row.id,
                 item_id=item_row.id if item_row else None,
@@ -82,6 +103,7 @@ def import_checklist(spec: ChecklistSpec, actor: User | None = None) -> tuple[Ch
         for goal in node.goals:
             goal_row = ChecklistGoal(
                 version_id=version.id,
+                key=goal.key,
                 section_id=row.id,
                 number=goal.number,
                 text=goal.text,
@@ -94,6 +116,7 @@ def import_checklist(spec: ChecklistSpec, actor: User | None = None) -> tuple[Ch
             for item in goal.items:
                 item_row = ChecklistItem(
                     version_id=version.id,
+                    key=item.key,
                     goal_id=goal_row.id,
                     number=item.number,
                     text=item.text,
@@ -108,15 +131,7 @@ def import_checklist(spec: ChecklistSpec, actor: User | None = None) -> tuple[Ch
 
     for category in spec.categories:
         add_section(category, None)
-    record(
-        "checklist.imported",
-        actor=actor,
-        obj=version,
-        actor_login=None if actor else "cli",
-        summary=f"チェックリスト {spec.title}（{spec.code}）を登録しました",
-        after={"code": spec.code, "sha256": spec.source_sha256, "questions": counters["question"]},
-    )
-    return version, True
+    return counters
 
 
 def _labels_json(labels: dict) -> dict | None:
@@ -190,6 +205,7 @@ class QuestionInfo:
     allowed_values: list
     answer_labels: dict = field(default_factory=dict)  # {value: label}: this question's own names
     scale_labels: dict = field(default_factory=dict)  # {value: label} of the version's scale
+    key: str = ""  # permanent identity across versions (the number may change)
 
     @property
     def choices(self) -> list[tuple[int, str]]:
@@ -355,6 +371,7 @@ def _read_structure(version: ChecklistVersion) -> Structure:
             allowed_values=[v for v in scale_values if v != 0 or q.allow_zero],
             answer_labels={int(k): v for k, v in (q.answer_labels or {}).items()},
             scale_labels={e["value"]: e["label"] for e in version.scale},
+            key=q.key,
         )
         infos[q.id] = info
         ordered.append(info)
@@ -367,3 +384,55 @@ def _read_structure(version: ChecklistVersion) -> Structure:
             info.item_number = item.number
         goal_by_id[item.goal_id].items.append((item, info))
     return Structure(version, categories, ordered, {q.number: q for q in ordered}, goal_nodes)
+
+
+# --- a published version never changes ------------------------------------------------------------
+
+IMMUTABLE = (
+    "公開済みのチェックリストは変更できません（本文・番号・尺度・条件・新旧対応）。改訂は改訂案を作成して行います。"
+)
+# What may still change on a published version's rows: its state and publication, and the answers' names
+# (presentation, refreshed from the shipped file by ``import_checklist``).
+_MUTABLE = {
+    ChecklistVersion: {"status", "published_at", "source_sha256", "imported_at"},
+    ChecklistQuestion: {"answer_labels"},
+}
+_CONTENT = (ChecklistSection, ChecklistGoal, ChecklistItem, ChecklistQuestion)
+
+
+def _version_state(session: Session, version_id: int | None) -> str | None:
+    if version_id is None:
+        return None
+    version = session.get(ChecklistVersion, version_id)
+    if version is None:
+        return None
+    committed = inspect(version).committed_state.get("status", version.status)
+    return committed if isinstance(committed, str) else version.status
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_published(session, flush_context, instances):
+    """Refuse, before anything is written, every change to a published or retired version's content."""
+    frozen = (VersionState.PUBLISHED.value, VersionState.RETIRED.value)
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, (ChecklistVersion, *_CONTENT, ChecklistMapping)) and (
+            obj in session.deleted or session.is_modified(obj, include_collections=False)
+        ):
+            if isinstance(obj, ChecklistVersion):
+                state = inspect(obj).committed_state.get("status", obj.status)
+            elif isinstance(obj, ChecklistMapping):
+                state = _version_state(session, obj.new_version_id)
+            else:
+                state = _version_state(session, obj.version_id)
+            if state not in frozen:
+                continue
+            if obj in session.deleted:
+                raise DomainError(IMMUTABLE)
+            changed = {a.key for a in inspect(obj).attrs if a.history.has_changes()}
+            if changed - _MUTABLE.get(type(obj), set()):
+                raise DomainError(IMMUTABLE)
+    for obj in session.new:
+        if isinstance(obj, _CONTENT) and _version_state(session, obj.version_id) in frozen:
+            raise DomainError(IMMUTABLE)
+        if isinstance(obj, ChecklistMapping) and _version_state(session, obj.new_version_id) in frozen:
+            raise DomainError(IMMUTABLE)

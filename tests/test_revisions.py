@@ -1,0 +1,159 @@
+"""The revision workbench's rules: drafts copied and edited through the loader, the mapping the draft
+proposes and the center decides, publishing, and a published version that refuses every change."""
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from agencyapp.errors import DomainError
+from agencyapp.extensions import db
+from agencyapp.models import AuditEvent, ChecklistMapping, ChecklistQuestion, ChecklistVersion
+from agencyapp.services import revisions
+from agencyapp.services.checklists import load_structure
+from agencyapp.services.revisions import DraftError, Edit
+from tests.factories import act, national_version
+
+
+def _draft(world, code="national-r9", year=2027):
+    return act(revisions.start_draft, national_version(), world.center, code=code, fiscal_year=year)
+
+
+def _question(version, number):
+    return load_structure(version).by_number[number]
+
+
+def _lines(draft):
+    return {line.old.number: line for line in revisions.mapping_lines(draft) if line.old is not None}
+
+
+def test_a_copy_proposes_the_same_question_for_every_question(ctx, world):
+    draft = _draft(world)
+    old = load_structure(national_version())
+    lines = _lines(draft)
+    assert len(lines) == len(old.questions)
+    assert {line.change for line in lines.values()} == {"same"}
+    assert all(line.rows[0].carry == "copy" and line.new[0].key == line.old.key for line in lines.values())
+    assert revisions.unmapped(draft) == []
+    assert draft.status == "draft" and draft.based_on_id == national_version().id
+
+
+def test_the_proposal_on_a_copy_with_edits(ctx, world):
+    """Unchanged, reworded, split, merged, added and removed questions, each proposed as such."""
+    draft = _draft(world)
+    q6, q7, q8, q9, q10 = (_question(draft, n) for n in (6, 7, 8, 9, 10))
+    act(revisions.edit_draft, draft, world.center, Edit("text", key=q7.key, text=q7.text + "（年1回以上）"))
+    act(revisions.edit_draft, draft, world.center, Edit("split", key=q8.key, text="分割した後半の設問"))
+    act(revisions.edit_draft, draft, world.center, Edit("merge", key=q9.key, other=q10.key))
+    goal = load_structure(draft).goals_by_number[q6.goal_number].goal
+    act(revisions.edit_draft, draft, world.center, Edit("add_item", key=goal.key, text="新しい確認項目", flag=True))
+    last = load_structure(national_version()).questions[-1]
+    act(revisions.edit_draft, draft, world.center, Edit("remove", key=last.key))
+    lines = _lines(draft)
+    assert lines[6].change == "same"
+    assert lines[7].change == "reworded" and 0.6 < lines[7].rows[0].similarity < 1
+    assert lines[8].change == "split" and len(lines[8].new) == 2
+    assert lines[9].change == "merged" and lines[10].change == "merged"
+    assert lines[9].new[0].key == lines[10].new[0].key == q9.key
+    assert lines[last.number].change == ""  # removed: for the center to decide
+    added = [line for line in revisions.mapping_lines(draft) if line.old is None]
+    assert [line.new[0].text for line in added] == ["新しい確認項目"]
+    assert [q.number for q in revisions.unmapped(draft)] == [last.number]
+
+
+def test_publishing_is_refused_while_an_old_question_is_unmapped(ctx, world):
+    draft = _draft(world)
+    last = load_structure(national_version()).questions[-1]
+    act(revisions.edit_draft, draft, world.center, Edit("remove", key=last.key))
+    with pytest.raises(DomainError, match=f"設問 {last.number} の新旧対応が決まっていない"):
+        act(revisions.publish, draft, world.center)
+    assert db.session.get(ChecklistVersion, draft.id).status == "draft"
+    act(
+        revisions.set_mapping,
+        draft,
+        world.center,
+        old_key=last.key,
+        change="withdrawn",
+        new_keys=[],
+        sense="none",
+        carry="empty",
+        reason="運用実態がないため廃止",
+    )
+    act(revisions.publish, draft, world.center)
+    assert db.session.get(ChecklistVersion, draft.id).status == "published"
+    events = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == draft.id)).all()
+    assert "checklist.published" in events and "checklist.mapping_set" in events
+
+
+def test_a_published_version_refuses_every_change(ctx, world):
+    version = national_version()
+    question = db.session.scalar(select(ChecklistQuestion).where(ChecklistQuestion.version_id == version.id))
+    for change in (
+        lambda: setattr(question, "text", "書き換え"),
+        lambda: setattr(question, "number", 999),
+        lambda: setattr(version, "scale", []),
+        lambda: db.session.delete(question),
+    ):
+        change()
+        with pytest.raises(DomainError, match="公開済みのチェックリストは変更できません"):
+            db.session.flush()
+        db.session.rollback()
+    with pytest.raises(DomainError, match="公開済みのチェックリストは変更できません"):
+        act(revisions.edit_draft, version, world.center, Edit("text", key=question.key, text="x"))
+    assert db.session.get(ChecklistQuestion, question.id).text != "書き換え"
+
+
+def test_a_bad_edit_is_refused_with_the_loaders_message_and_changes_nothing(ctx, world):
+    draft = _draft(world)
+    source = draft.source
+    q6, q7 = _question(draft, 6), _question(draft, 7)
+    with pytest.raises(DraftError) as caught:
+        act(revisions.edit_draft, draft, world.center, Edit("question_number", key=q7.key, number=6))
+    assert any("設問番号 6 が重複しています" in p for p in caught.value.problems)
+    with pytest.raises(DraftError) as caught:
+        act(revisions.edit_draft, draft, world.center, Edit("text", key=q6.key, text="   "))
+    assert any("本文 (text) がありません" in p for p in caught.value.problems)
+    db.session.expire_all()
+    assert db.session.get(ChecklistVersion, draft.id).source == source
+    assert _question(draft, 7).key == q7.key
+
+
+def test_renumbering_keeps_identities_and_conditions(ctx, world):
+    draft = _draft(world)
+    first = load_structure(draft).questions[0]
+    act(revisions.edit_draft, draft, world.center, Edit("question_number", key=first.key, number=500))
+    act(revisions.edit_draft, draft, world.center, Edit("renumber"))
+    structure = load_structure(draft)
+    old = load_structure(national_version())
+    assert [q.key for q in structure.questions] == [q.key for q in old.questions]
+    assert [q.number for q in structure.questions] == [q.number for q in old.questions]
+    assert {line.change for line in _lines(draft).values()} == {"same"}
+
+
+def test_the_yaml_round_trip(ctx, world):
+    draft = _draft(world)
+    text = revisions.source_of(draft)
+    doc = yaml.safe_load(text)
+    doc["title"] = "改訂したチェックリスト"
+    act(revisions.import_draft_source, draft, world.center, yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
+    assert db.session.get(ChecklistVersion, draft.id).title == "改訂したチェックリスト"
+    doc["code"] = "another"
+    with pytest.raises(DraftError, match="code は改訂案のコード"):
+        act(revisions.import_draft_source, draft, world.center, yaml.safe_dump(doc, allow_unicode=True))
+    with pytest.raises(DraftError, match="YAML として読めません"):
+        act(revisions.import_draft_source, draft, world.center, "a: [")
+    assert db.session.get(ChecklistVersion, draft.id).title == "改訂したチェックリスト"
+
+
+def test_the_published_copy_carries_the_same_conditions(ctx, world):
+    draft = _draft(world)
+    old = {q.key: q.conditions for q in load_structure(national_version()).questions}
+    assert {q.key: q.conditions for q in load_structure(draft).questions} == old
+
+
+def test_only_the_center_drafts(ctx, world):
+    from agencyapp.errors import Forbidden
+
+    for user in (world.agency, world.ministry_user, world.admin):
+        with pytest.raises(Forbidden):
+            act(revisions.start_draft, national_version(), user, code="x-draft", fiscal_year=2027)
+    assert db.session.scalar(select(func.count()).select_from(ChecklistMapping)) == 0
