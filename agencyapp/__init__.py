@@ -99,6 +99,7 @@ def _register_blueprints(app):
         admin,
         audit,
         auth,
+        checklists,
         cycles,
         dashboard,
         exports,
@@ -125,6 +126,7 @@ def _register_blueprints(app):
         audit,
         admin,
         cycles,
+        checklists,
         organisations,
         exports,
     ):

@@ -1,6 +1,8 @@
 """The revision workbench's rules: drafts copied and edited through the loader, the mapping the draft
 proposes and the center decides, publishing, and a published version that refuses every change."""
 
+from datetime import date
+
 import pytest
 import yaml
 from sqlalchemy import func, select
@@ -157,3 +159,96 @@ def test_only_the_center_drafts(ctx, world):
         with pytest.raises(Forbidden):
             act(revisions.start_draft, national_version(), user, code="x-draft", fiscal_year=2027)
     assert db.session.scalar(select(func.count()).select_from(ChecklistMapping)) == 0
+
+
+def _web(make_web):
+    from tests.factories import PASSWORD
+
+    web = make_web()
+    web.login("center", PASSWORD)
+    return web
+
+
+def test_the_center_drafts_edits_maps_and_publishes_in_the_browser_pages(ctx, world, make_web):
+    from tests.factories import make_cycle
+
+    web = _web(make_web)
+    assert "改訂案を作成する" in web.get("/checklists/").get_data(as_text=True)
+    source_id = national_version().id
+    response = web.post(
+        "/checklists/drafts", {"source_id": str(source_id), "code": "national-r9", "fiscal_year": "2027"}
+    )
+    assert response.status_code == 303
+    draft = db.session.scalar(select(ChecklistVersion).where(ChecklistVersion.code == "national-r9"))
+    page = web.get(f"/checklists/{draft.id}").get_data(as_text=True)
+    assert "番号を振り直す" in page and "作成中" in page
+    q7 = _question(draft, 7)
+    bad = web.post(f"/checklists/{draft.id}/edit", {"op": "question_number", "key": q7.key, "number": "6"})
+    assert bad.status_code == 422 and "設問番号 6 が重複しています" in bad.get_data(as_text=True)
+    ok = web.post(f"/checklists/{draft.id}/edit", {"op": "text", "key": q7.key, "text": q7.text + "（年1回）"})
+    assert ok.status_code == 303
+    last = load_structure(national_version()).questions[-1]
+    assert web.post(f"/checklists/{draft.id}/edit", {"op": "remove", "key": last.key}).status_code == 303
+    refused = web.post(f"/checklists/{draft.id}/publish", {"confirm": "1"})
+    assert refused.status_code == 422 and "新旧対応が決まっていない" in refused.get_data(as_text=True)
+    mapping = web.get(f"/checklists/{draft.id}/mapping").get_data(as_text=True)
+    assert "未決定" in mapping and "文言修正" in mapping
+    no_reason = web.post(
+        f"/checklists/{draft.id}/mapping",
+        {"old_key": last.key, "change": "withdrawn", "sense": "none", "carry": "empty", "reason": ""},
+    )
+    assert no_reason.status_code == 422 and "理由を" in no_reason.get_data(as_text=True)
+    web.post(
+        f"/checklists/{draft.id}/mapping",
+        {"old_key": last.key, "change": "withdrawn", "sense": "none", "carry": "empty", "reason": "廃止する"},
+    )
+    assert web.post(f"/checklists/{draft.id}/publish", {}).status_code == 422  # the confirmation box
+    assert web.post(f"/checklists/{draft.id}/publish", {"confirm": "1"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(ChecklistVersion, draft.id).status == "published"
+    yaml_text = web.get(f"/checklists/{draft.id}/source.yaml").get_data(as_text=True)
+    assert "code: national-r9" in yaml_text and "id: " in yaml_text
+    published = db.session.get(ChecklistVersion, draft.id)
+    cycle = make_cycle([world.unit_a], fiscal_year=2027, due_on=date(2028, 1, 31), version=published)
+    assert cycle.version.code == "national-r9"
+
+
+def test_a_cycle_is_never_opened_with_a_draft(ctx, world):
+    from tests.factories import make_cycle
+
+    draft = _draft(world)
+    with pytest.raises(DomainError, match="公開されていない"):
+        make_cycle([world.unit_a], fiscal_year=2027, version=draft)
+
+
+def test_other_roles_cannot_reach_the_workbench(ctx, world, make_web):
+    from tests.factories import PASSWORD
+
+    draft = _draft(world)
+    for login in ("agency-a", "ministry-a", "admin"):
+        web = make_web()
+        web.login(login, PASSWORD)
+        assert web.get(f"/checklists/{draft.id}").status_code in (403, 404)
+        assert web.get("/checklists/").status_code in (403, 404)
+
+
+def test_last_years_answers_follow_the_mapping_across_a_renumbering(ctx, world):
+    """A question renumbered (and reworded) in the new version keeps its 前年度 on the review page."""
+    from agencyapp.services import review
+    from tests.factories import make_cycle, submission_of
+    from tests.test_review import submit_answers
+
+    old_cycle = world.cycle
+    submit_answers(world.agency, world.submission_a)  # Q1 answered 1, the others 3 (Q87 2)
+    draft = _draft(world)
+    first = load_structure(draft).questions[0]
+    act(revisions.edit_draft, draft, world.center, Edit("text", key=first.key, text=first.text + "（改）"))
+    act(revisions.edit_draft, draft, world.center, Edit("question_number", key=first.key, number=900))
+    act(revisions.publish, draft, world.center)
+    cycle = make_cycle([world.unit_a], fiscal_year=old_cycle.fiscal_year + 1, due_on=date(2028, 1, 31), version=draft)
+    previous, values = review.previous_values(submission_of(cycle, world.unit_a))
+    assert previous.id == world.submission_a.id
+    assert first.number == 1 and values[900].value == 1 and values[900].change == "文言修正"
+    assert first.number not in values  # the old number now names nothing
+    second = load_structure(draft).questions[1]
+    assert values[second.number].value == 3 and values[second.number].change == ""

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
+from agencyapp.lifecycles import VersionState
 from agencyapp.models import ChecklistGoal, ChecklistVersion, Cycle, Submission, Unit, User
 from agencyapp.services import DomainError, figure_cache
 from agencyapp.services.audit import record
@@ -30,6 +31,11 @@ def open_cycle(
         policy.require(actor, Action.CYCLE_MANAGE)
     if version is None:
         raise DomainError("チェックリストを選んでください。")
+    if version.status != VersionState.PUBLISHED:
+        raise DomainError(
+            f"チェックリスト {version.code} は公開されていないため、年度点検に使えません"
+            f"（状況「{version.status_label}」）。"
+        )
     if not fiscal_year or not 2000 <= fiscal_year <= 2100:
         raise DomainError("年度を西暦で入力してください（例：2027）。")
     if opens_on is None or due_on is None:

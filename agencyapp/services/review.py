@@ -27,8 +27,8 @@ from agencyapp.models import (
     Unit,
     User,
 )
-from agencyapp.services import DomainError, matches, workflow
-from agencyapp.services.checklists import QuestionInfo
+from agencyapp.services import DomainError, matches, revisions, workflow
+from agencyapp.services.checklists import QuestionInfo, load_structure
 from agencyapp.services.notifications import notify, unit_users
 from agencyapp.services.selfcheck import SelfCheckState, load_state, parse_value
 
@@ -128,8 +128,15 @@ def validated_scores(state: SelfCheckState, assessed: Mapping[int, CenterAssessm
     )
 
 
-def previous_values(submission: Submission) -> tuple[Submission | None, dict[int, int | None]]:
-    """Last fiscal year's answers of the same unit (same edition), by question number."""
+@dataclass(frozen=True)
+class PreviousAnswer:
+    value: int
+    change: str = ""  # how the question changed since (文言修正, 統合, …); "" when it did not
+
+
+def previous_values(submission: Submission) -> tuple[Submission | None, dict[int, PreviousAnswer]]:
+    """Last fiscal year's answers of the same unit, by this year's question number: through the checklist
+    versions' old → new mapping, so a renumbered or reworded question keeps its history."""
     previous = db.session.scalar(
         select(Submission)
         .join(Cycle, Cycle.id == Submission.cycle_id)
@@ -145,11 +152,18 @@ def previous_values(submission: Submission) -> tuple[Submission | None, dict[int
     if previous is None:
         return None, {}
     values = db.session.execute(  # plain columns: only the values are shown
-        select(ChecklistQuestion.number, Answer.value)
+        select(ChecklistQuestion.key, Answer.value)
         .join(ChecklistQuestion, ChecklistQuestion.id == Answer.question_id)
         .where(Answer.submission_id == previous.id)
     )
-    return previous, dict(values.all())
+    current = submission.cycle.version
+    followed = revisions.follow_values(previous.cycle.version_id, current, dict(values.all()))
+    numbers = {q.key: q.number for q in load_structure(current).questions}
+    return previous, {
+        numbers[key]: PreviousAnswer(value, "" if line.change == "same" else line.change_label)
+        for key, (value, line) in followed.items()
+        if key in numbers
+    }
 
 
 STALE = "この自己点検はほかの操作で更新されています。ページを再読み込みしてから操作してください。"

@@ -726,3 +726,74 @@ def structure_of(version: ChecklistVersion) -> Structure:
 
 
 __all__ = ["CARRIES", "CHANGES", "SENSES", "VERSION", "DraftError", "Edit"]
+
+
+# --- comparable years -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a question of a later version comes from in an earlier one."""
+
+    old_keys: tuple  # the earlier version's question keys it follows (several: merged)
+    change: str  # the last change on the way ("same" when none)
+    carry: str
+
+    @property
+    def change_label(self) -> str:
+        return CHANGES.get(self.change, "")
+
+
+def lineage(old_version_id: int, new_version: ChecklistVersion) -> dict[str, Lineage]:
+    """{new question key: Lineage} from ``old_version_id`` to ``new_version`` along the versions' mappings
+    (each version is based on the previous one); empty when the two are not related. Questions that are
+    new, or that only an empty carry links, have no entry."""
+    chain = [new_version]
+    while chain[-1].id != old_version_id and chain[-1].based_on_id is not None and len(chain) < 50:
+        chain.append(chain[-1].based_on)
+    if chain[-1].id != old_version_id:
+        return {}
+    oldest = chain[-1]
+    current = {q.key: Lineage((q.key,), "same", "copy") for q in load_structure(oldest).questions}
+    if len(chain) == 1:
+        return current
+    steps = [v.id for v in reversed(chain[:-1])]
+    rows = db.session.scalars(
+        select(ChecklistMapping).where(
+            ChecklistMapping.new_version_id.in_(steps),
+            ChecklistMapping.old_key.is_not(None),
+            ChecklistMapping.new_key.is_not(None),
+            ChecklistMapping.change != "",
+        )
+    ).all()
+    by_step = {}
+    for row in rows:
+        by_step.setdefault(row.new_version_id, []).append(row)
+    for step in steps:
+        following = {}
+        for row in by_step.get(step, []):
+            source = current.get(row.old_key)
+            if source is None:
+                continue
+            found = following.get(row.new_key)
+            change = row.change if row.change != "same" else source.change
+            carry = row.carry if row.carry != "copy" else source.carry
+            if found is None:
+                following[row.new_key] = Lineage(source.old_keys, change, carry)
+            else:  # two old questions feed one new one
+                following[row.new_key] = Lineage(
+                    tuple(dict.fromkeys(found.old_keys + source.old_keys)), "merged", "reference"
+                )
+        current = following
+    return current
+
+
+def follow_values(old_version_id: int, new_version: ChecklistVersion, values: dict[str, int | None]) -> dict:
+    """Last year's answers (by the old version's question key) as the new version's questions see them:
+    {new question key: (value, Lineage)}; where several old answers feed one question the worst counts."""
+    result = {}
+    for key, line in lineage(old_version_id, new_version).items():
+        found = [values[k] for k in line.old_keys if values.get(k) is not None]
+        if found:
+            result[key] = (min(found), line)
+    return result
