@@ -81,6 +81,7 @@ def test_terminal_states():
         "submission": [],  # 確認済 can be reopened
         "point": ["closed"],
         "hearing": ["reported", "cancelled"],
+        "version": ["retired"],
     }
 
 
