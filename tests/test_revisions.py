@@ -252,3 +252,41 @@ def test_last_years_answers_follow_the_mapping_across_a_renumbering(ctx, world):
     assert first.number not in values  # the old number now names nothing
     second = load_structure(draft).questions[1]
     assert values[second.number].value == 3 and values[second.number].change == ""
+
+
+def test_per_question_statistics_equal_the_scoring_modules_figures(ctx, world, make_web):
+    from agencyapp import scoring
+    from agencyapp.models import Submission
+    from agencyapp.services import question_stats
+    from agencyapp.services.selfcheck import load_state
+    from tests.test_review import submit_answers
+
+    submit_answers(world.agency, world.submission_a)
+    submit_answers(world.agency_b, world.submission_b, {"answer-2": "2", "answer-3": "1"})
+    stats = {s.question.number: s for s in question_stats.statistics(world.cycle)}
+    states = [load_state(db.session.get(Submission, s.id)) for s in (world.submission_a, world.submission_b)]
+    for q in load_structure(world.cycle.version).questions:
+        total = scoring.Score()
+        for state in states:
+            one = scoring.compute([q], state.values, state.applies, world.cycle.version.scale).overall
+            total.count, total.points, total.full = (
+                total.count + one.count,
+                total.points + one.points,
+                total.full + one.full,
+            )
+        assert (stats[q.number].mean, stats[q.number].full_rate) == (total.mean, total.full_rate), q.number
+    assert stats[1].counts == {1: 2} and stats[3].counts == {3: 1, 1: 1}
+    web = _web(make_web)
+    page = web.get(f"/checklists/stats?cycle={world.cycle.id}&filter=most1").get_data(as_text=True)
+    assert 'id="q-1"' in page and 'id="q-3"' in page and 'id="q-2"' not in page
+    response = web.post(
+        f"/checklists/stats/{world.cycle.id}/questions/1/flag", {"reason": "全機関が1点：設問の意図が伝わっていない"}
+    )
+    assert response.status_code == 303
+    page = web.get(f"/checklists/stats?cycle={world.cycle.id}&filter=flagged").get_data(as_text=True)
+    assert "設問の意図が伝わっていない" in page and 'id="q-3"' not in page
+    csv_text = web.get(f"/checklists/stats.csv?cycle={world.cycle.id}").get_data(as_text=True)
+    assert "設問番号" in csv_text and "設問の意図が伝わっていない" in csv_text
+    assert web.post(f"/checklists/stats/{world.cycle.id}/questions/1/flag", {"reason": ""}).status_code == 303
+    flagged = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "question.flagged"))
+    assert flagged is not None

@@ -1,16 +1,20 @@
 """チェックリストの改訂 (center): the versions, a draft's workbench, its old → new mapping and publishing."""
 
+import csv
+import io
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from agencyapp import charts
 from agencyapp.extensions import db
 from agencyapp.formatting import fiscal_year_of, today_tokyo
 from agencyapp.inputs import ident
-from agencyapp.models import ChecklistVersion
-from agencyapp.services import DomainError, revisions, workflow
+from agencyapp.models import ChecklistVersion, Cycle
+from agencyapp.services import DomainError, question_stats, revisions, workflow
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.revisions import CARRIES, CHANGES, SENSES, DraftError, Edit
-from agencyapp.views.common import run
+from agencyapp.views.common import chosen_cycle, page_arg, page_count, past_the_last_page, per_page, run
 
 bp = Blueprint("checklists", __name__, url_prefix="/checklists")
 
@@ -262,3 +266,149 @@ def retire(version_id):
         return _show(version, [exc.message], "retire", 422)
     flash(f"{version.code} を廃止しました。新しい年度点検には選べません。", "success")
     return redirect(url_for("checklists.show", version_id=version.id), code=303)
+
+
+# --- 設問別の集計 (per-question statistics) -----------------------------------------------------
+
+
+def _stats_rows(cycle):
+    rows = question_stats.statistics(cycle)
+    wanted = request.args.get("filter", "")
+    category = request.args.get("category", "")
+    important = {g.number for g in cycle.important_goals}
+    rows = [
+        r
+        for r in rows
+        if question_stats.matches(r, wanted, important) and (not category or r.question.category_code == category)
+    ]
+    sort = request.args.get("sort", "number")
+    return sorted(rows, key=question_stats.sort_key(sort)), wanted, category, sort
+
+
+@bp.get("/stats")
+def stats():
+    cycles, cycle = chosen_cycle()
+    if cycle is None:
+        return render_template("checklists/stats.html", cycle=None, cycles=cycles)
+    rows, wanted, category, sort = _stats_rows(cycle)
+    structure = load_structure(cycle.version)
+    categories = [(c.section.code, f"{c.section.code}. {c.section.title}") for c in structure.categories]
+    size = per_page(2)
+    page = page_arg()
+    redirect_ = past_the_last_page(page, len(rows), size)
+    if redirect_:
+        return redirect_
+    shown = rows[(page - 1) * size : page * size]
+    chart = charts.bar_chart(
+        "設問ごとの平均点（表示中の設問、3点満点）",
+        [(r.question.number, f"設問{r.question.number}") for r in shown[:30]],
+        [("今年度", {r.question.number: r.mean for r in shown[:30]})]
+        + (
+            [("前年度", {r.question.number: r.last_mean for r in shown[:30]})]
+            if any(r.last_mean for r in shown)
+            else []
+        ),
+    )
+    return render_template(
+        "checklists/stats.html",
+        cycle=cycle,
+        cycles=cycles,
+        rows=shown,
+        total=len(rows),
+        page=page,
+        pages=page_count(len(rows), size),
+        filters=question_stats.FILTERS,
+        sorts=question_stats.SORTS,
+        wanted=wanted,
+        category=category,
+        sort=sort,
+        categories=categories,
+        chart=chart,
+        scale=[e for e in cycle.version.scale],
+        error=None,
+        focus="",
+    )
+
+
+@bp.get("/stats.csv")
+def stats_csv():
+    _, cycle = chosen_cycle()
+    if cycle is None:
+        abort(404)
+    rows, *_ = _stats_rows(cycle)
+    values = [e["value"] for e in cycle.version.scale]
+
+    def lines():
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "設問番号",
+                "大分類",
+                "管理目標",
+                "設問",
+                *[f"回答{v}" for v in values],
+                "回答数",
+                "平均点",
+                "満点率(%)",
+                "センター修正数",
+                "備考数",
+                "改善点数",
+                "所見数",
+                "前年度平均",
+                "前年度からの変化",
+                "改訂候補",
+                "理由",
+            ]
+        )
+        for r in rows:
+            writer.writerow(
+                [
+                    r.question.number,
+                    r.question.category_code,
+                    r.question.goal_number,
+                    r.question.text,
+                    *[r.counts.get(v, 0) for v in values],
+                    r.answered,
+                    r.mean,
+                    r.full_rate,
+                    r.corrected,
+                    r.notes,
+                    r.points,
+                    r.findings,
+                    r.last_mean,
+                    r.change,
+                    "○" if r.flag else "",
+                    r.flag.reason if r.flag else "",
+                ]
+            )
+        yield "\ufeff" + out.getvalue()
+
+    name = f"question-stats-{cycle.fiscal_year}.csv"
+    return Response(lines(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/stats/<int:cycle_id>/questions/<int:number>")
+def question_notes(cycle_id, number):
+    cycle = db.session.get(Cycle, cycle_id) or abort(404)
+    question = load_structure(cycle.version).by_number.get(number) or abort(404)
+    notes = question_stats.notes_of(cycle, question.id)
+    return render_template("checklists/notes.html", cycle=cycle, question=question, notes=notes)
+
+
+@bp.post("/stats/<int:cycle_id>/questions/<int:number>/flag")
+def flag_question(cycle_id, number):
+    cycle = db.session.get(Cycle, cycle_id) or abort(404)
+    question = load_structure(cycle.version).by_number.get(number) or abort(404)
+    back = url_for("checklists.stats", cycle=cycle.id, **{k: v for k, v in request.args.items() if k != "cycle"})
+    try:
+        if request.form.get("unflag") == "1":
+            run(question_stats.unflag, cycle, current_user, question)
+            flash(f"設問{number}の改訂候補を取り消しました。", "success")
+        else:
+            run(question_stats.flag, cycle, current_user, question, request.form.get("reason", ""))
+            flash(f"設問{number}を改訂候補にしました。", "success")
+    except DomainError as exc:
+        flash(f"設問{number}：{exc.message}", "error")
+        return redirect(back + f"#q-{number}", code=303)
+    return redirect(back + f"#q-{number}", code=303)

@@ -1,0 +1,375 @@
+"""Per-question statistics of a cycle (設問別の集計), for the revision workbench and the 新旧対照表.
+
+Every figure is one SQL aggregate over the cycle's submitted self-checks: the answers' distribution, the
+center's corrections, the notes, the improvement points and hearing findings on each question. A question
+switched off by a condition in a self-check does not count there (the same rule as the scoring module:
+its controlling question, and that one's own controllers, must be answered as the condition says).
+"""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, case, exists, func, select, true
+from sqlalchemy.orm import aliased
+
+from agencyapp import scoring
+from agencyapp.extensions import db
+from agencyapp.lifecycles import SUBMISSION
+from agencyapp.models import (
+    Answer,
+    CenterAssessment,
+    Cycle,
+    Hearing,
+    HearingFinding,
+    ImprovementPoint,
+    QuestionFlag,
+    Submission,
+)
+from agencyapp.services import figure_cache, revisions
+from agencyapp.services.checklists import QuestionInfo, load_structure
+
+FROZEN = SUBMISSION.states_allowing("assess")
+
+
+@dataclass
+class QuestionStats:
+    question: QuestionInfo
+    counts: dict = field(default_factory=dict)  # answer value -> units (0 = 該当なし)
+    corrected: int = 0  # the center's validated score differs from the self-rating
+    notes: int = 0
+    points: int = 0  # improvement points issued on it
+    findings: int = 0  # hearing findings on it
+    last_mean: float | None = None  # last year's mean through the mapping
+    change: str = ""  # how the question changed since last year's version ("" when it did not)
+    flag: object | None = None
+    table: dict = field(default_factory=lambda: {0: None, 1: 1, 2: 2, 3: 3})  # answer value -> points
+
+    @property
+    def scored(self) -> int:
+        return sum(n for v, n in self.counts.items() if self.table.get(v) is not None)
+
+    @property
+    def answered(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def score(self) -> scoring.Score:
+        top = max(p for p in self.table.values() if p is not None)
+        result = scoring.Score(max_points=top)
+        for value, n in self.counts.items():
+            points = self.table.get(value)
+            if points is not None:
+                result.count += n
+                result.points += points * n
+                result.full += n if points == top else 0
+        return result
+
+    @property
+    def mean(self):
+        return self.score.mean
+
+    @property
+    def full_rate(self):
+        return self.score.full_rate
+
+    def share(self, value) -> float | None:
+        return round(100 * self.counts.get(value, 0) / self.answered, 1) if self.answered else None
+
+    @property
+    def na_rate(self):
+        return self.share(0)
+
+    @property
+    def corrected_rate(self):
+        return round(100 * self.corrected / self.scored, 1) if self.scored else None
+
+    @property
+    def trend(self):
+        return None if self.mean is None or self.last_mean is None else round(self.mean - self.last_mean, 2)
+
+
+def _clauses(structure, question, seen=()):
+    """Every clause a question needs, its controllers' own included."""
+    found = []
+    for clause in question.conditions or ():
+        if clause not in found:
+            found.append(clause)
+        controller = structure.by_number.get(clause["question"])
+        if controller is not None and controller.number not in seen:
+            for inner in _clauses(structure, controller, (*seen, question.number)):
+                if inner not in found:
+                    found.append(inner)
+    return found
+
+
+def _applies(structure):
+    """A SQL condition on ``Answer``: the answer's question applies in its self-check."""
+    switched = []
+    for q in structure.questions:
+        clauses = _clauses(structure, q)
+        if not clauses:
+            continue
+        holds = []
+        for clause in clauses:
+            controller = structure.by_number[clause["question"]]
+            other = aliased(Answer)
+            values = clause.get("in", clause.get("not_in"))
+            test = other.value.in_(values) if "in" in clause else other.value.not_in(values)
+            holds.append(
+                exists().where(
+                    other.submission_id == Answer.submission_id,
+                    other.question_id == controller.id,
+                    other.value.is_not(None),
+                    test,
+                )
+            )
+        switched.append((Answer.question_id == q.id, and_(*holds)))
+    if not switched:
+        return true()
+    return case(*[(when, then) for when, then in switched], else_=true())
+
+
+def distribution(cycle: Cycle) -> dict[int, dict[int, int]]:
+    """{question id: {answer value: units}} over the cycle's submitted self-checks (one statement)."""
+    structure = load_structure(cycle.version)
+    applies = _applies(structure)
+    rows = db.session.execute(
+        select(Answer.question_id, Answer.value, func.count())
+        .join(Submission, Submission.id == Answer.submission_id)
+        .where(Submission.cycle_id == cycle.id, Submission.status.in_(FROZEN), Answer.value.is_not(None))
+        .where(applies)
+        .group_by(Answer.question_id, Answer.value)
+    ).all()
+    result = {}
+    for question_id, value, n in rows:
+        result.setdefault(question_id, {})[value] = n
+    return result
+
+
+def _counts(stmt) -> dict[int, int]:
+    return dict(db.session.execute(stmt).all())
+
+
+def statistics(cycle: Cycle) -> list[QuestionStats]:
+    """Every question of the cycle's version with its figures, in the checklist's order (kept until the
+    data changes)."""
+    return figure_cache.cached(("question-stats", cycle.id), lambda: _statistics(cycle))
+
+
+def _statistics(cycle: Cycle) -> list[QuestionStats]:
+    structure = load_structure(cycle.version)
+    dist = distribution(cycle)
+    in_cycle = and_(Submission.cycle_id == cycle.id, Submission.status.in_(FROZEN))
+    corrected = _counts(
+        select(CenterAssessment.question_id, func.count())
+        .join(Submission, Submission.id == CenterAssessment.submission_id)
+        .join(
+            Answer,
+            and_(
+                Answer.submission_id == CenterAssessment.submission_id,
+                Answer.question_id == CenterAssessment.question_id,
+            ),
+        )
+        .where(in_cycle, Answer.value != CenterAssessment.value)
+        .group_by(CenterAssessment.question_id)
+    )
+    notes = _counts(
+        select(Answer.question_id, func.count())
+        .join(Submission, Submission.id == Answer.submission_id)
+        .where(in_cycle, Answer.note != "")
+        .group_by(Answer.question_id)
+    )
+    from agencyapp.lifecycles import PointState
+
+    points = _counts(
+        select(ImprovementPoint.question_id, func.count())
+        .join(Submission, Submission.id == ImprovementPoint.submission_id)
+        .where(Submission.cycle_id == cycle.id, ImprovementPoint.status != PointState.DRAFT)
+        .group_by(ImprovementPoint.question_id)
+    )
+    findings = _counts(
+        select(HearingFinding.question_id, func.count())
+        .join(Hearing, Hearing.id == HearingFinding.hearing_id)
+        .where(Hearing.cycle_id == cycle.id)
+        .group_by(HearingFinding.question_id)
+    )
+    flags = {
+        f.question_key: f
+        for f in db.session.scalars(select(QuestionFlag).where(QuestionFlag.version_id == cycle.version_id))
+    }
+    last_means, changes = _last_year(cycle)
+    table = scoring.points_table(cycle.version.scale)
+    return [
+        QuestionStats(
+            question=q,
+            counts=dist.get(q.id, {}),
+            corrected=corrected.get(q.id, 0),
+            notes=notes.get(q.id, 0),
+            points=points.get(q.id, 0),
+            findings=findings.get(q.id, 0),
+            last_mean=last_means.get(q.key),
+            change=changes.get(q.key, ""),
+            flag=flags.get(q.key),
+            table=table,
+        )
+        for q in structure.questions
+    ]
+
+
+def previous_cycle(cycle: Cycle) -> Cycle | None:
+    """Last fiscal year's cycle of the same edition."""
+    from agencyapp.models import ChecklistVersion
+
+    return db.session.scalar(
+        select(Cycle)
+        .join(ChecklistVersion, ChecklistVersion.id == Cycle.version_id)
+        .where(Cycle.fiscal_year == cycle.fiscal_year - 1, ChecklistVersion.edition == cycle.version.edition)
+        .order_by(Cycle.id.desc())
+        .limit(1)
+    )
+
+
+def _last_year(cycle: Cycle) -> tuple[dict[str, float], dict[str, str]]:
+    """Last year's mean of each question, by this year's question key, through the mapping."""
+    previous = previous_cycle(cycle)
+    if previous is None:
+        return {}, {}
+    old_structure = load_structure(previous.version)
+    dist = distribution(previous)
+    by_key = {q.key: dist.get(q.id, {}) for q in old_structure.questions}
+    means, changes = {}, {}
+    for key, line in revisions.lineage(previous.version_id, cycle.version).items():
+        merged = {}
+        for old_key in line.old_keys:
+            for value, n in by_key.get(old_key, {}).items():
+                merged[value] = merged.get(value, 0) + n
+        mean = QuestionStats(question=None, counts=merged, table=scoring.points_table(previous.version.scale)).mean
+        if mean is not None:
+            means[key] = mean
+        if line.change != "same":
+            changes[key] = line.change_label
+    return means, changes
+
+
+FILTERS = {
+    "all3": "全機関が3点",
+    "most1": "半数以上が1点",
+    "corrected": "センターの修正が多い（10%以上）",
+    "na": "該当なしが多い（30%以上）",
+    "flagged": "改訂候補",
+    "important": "重要点検項目",
+}
+SORTS = {
+    "number": "設問番号順",
+    "mean": "平均点の低い順",
+    "full": "満点率の低い順",
+    "corrected": "修正率の高い順",
+    "na": "該当なし率の高い順",
+    "trend": "前年度からの低下の大きい順",
+}
+
+
+def matches(stats: QuestionStats, wanted: str, important_goals: set[int]) -> bool:
+    if wanted == "all3":
+        return stats.scored > 0 and stats.counts.get(3, 0) == stats.answered
+    if wanted == "most1":
+        return stats.answered > 0 and 2 * stats.counts.get(1, 0) >= stats.answered
+    if wanted == "corrected":
+        return (stats.corrected_rate or 0) >= 10
+    if wanted == "na":
+        return (stats.na_rate or 0) >= 30
+    if wanted == "flagged":
+        return stats.flag is not None
+    if wanted == "important":
+        return stats.question.goal_number in important_goals
+    return True
+
+
+def sort_key(name: str):
+    big = 10**9
+    return {
+        "mean": lambda s: (s.mean if s.mean is not None else big, s.question.number),
+        "full": lambda s: (s.full_rate if s.full_rate is not None else big, s.question.number),
+        "corrected": lambda s: (-(s.corrected_rate or 0), s.question.number),
+        "na": lambda s: (-(s.na_rate or 0), s.question.number),
+        "trend": lambda s: (s.trend if s.trend is not None else big, s.question.number),
+    }.get(name, lambda s: s.question.number)
+
+
+def notes_of(cycle: Cycle, question_id: int, limit: int = 200) -> list[tuple[str, str]]:
+    """(unit name, note) of the submitted self-checks that wrote a note on the question."""
+    from agencyapp.models import Unit
+
+    return db.session.execute(
+        select(Unit.name, Answer.note)
+        .join(Submission, Submission.id == Answer.submission_id)
+        .join(Unit, Unit.id == Submission.unit_id)
+        .where(
+            Submission.cycle_id == cycle.id,
+            Submission.status.in_(FROZEN),
+            Answer.question_id == question_id,
+            Answer.note != "",
+        )
+        .order_by(Unit.ministry_id, Unit.position)
+        .limit(limit)
+    ).all()
+
+
+def flag(cycle: Cycle, user, question: QuestionInfo, reason: str) -> None:
+    """Mark a question as a candidate for revision (改訂候補), with why; audited."""
+    from agencyapp import policy
+    from agencyapp.actions import Action
+    from agencyapp.errors import DomainError
+    from agencyapp.services.audit import record
+
+    policy.require(user, Action.CHECKLIST_MANAGE)
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 1000:
+        raise DomainError("改訂候補にする理由を1000文字以内で入力してください。", field="reason")
+    found = db.session.scalar(
+        select(QuestionFlag).where(
+            QuestionFlag.version_id == cycle.version_id, QuestionFlag.question_key == question.key
+        )
+    )
+    before = {"reason": found.reason} if found else None
+    if found is None:
+        found = QuestionFlag(
+            version_id=cycle.version_id, question_key=question.key, cycle_id=cycle.id, flagged_by_id=user.id
+        )
+        db.session.add(found)
+    found.reason = reason
+    figure_cache.bump()
+    record(
+        "question.flagged",
+        actor=user,
+        obj=cycle,
+        summary=f"設問{question.number}を改訂候補にしました：{reason}",
+        before=before,
+        after={"question": question.number, "key": question.key, "reason": reason},
+    )
+
+
+def unflag(cycle: Cycle, user, question: QuestionInfo) -> None:
+    from agencyapp import policy
+    from agencyapp.actions import Action
+    from agencyapp.services.audit import record
+
+    policy.require(user, Action.CHECKLIST_MANAGE)
+    found = db.session.scalar(
+        select(QuestionFlag).where(
+            QuestionFlag.version_id == cycle.version_id, QuestionFlag.question_key == question.key
+        )
+    )
+    if found is None:
+        return
+    db.session.delete(found)
+    figure_cache.bump()
+    record(
+        "question.unflagged",
+        actor=user,
+        obj=cycle,
+        summary=f"設問{question.number}の改訂候補を取り消しました",
+        before={"reason": found.reason},
+    )
+
+
+__all__ = ["FILTERS", "SORTS", "QuestionStats"]
