@@ -113,6 +113,7 @@ ENDPOINTS: dict[str, Rule] = {
     "checklists.publish": (CENTER,),
     "checklists.discard": (CENTER,),
     "checklists.retire": (CENTER,),
+    "checklists.comparison": (CENTER,),
     "checklists.stats": (CENTER,),
     "checklists.stats_csv": (CENTER,),
     "checklists.question_notes": (CENTER,),

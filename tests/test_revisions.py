@@ -290,3 +290,24 @@ def test_per_question_statistics_equal_the_scoring_modules_figures(ctx, world, m
     assert web.post(f"/checklists/stats/{world.cycle.id}/questions/1/flag", {"reason": ""}).status_code == 303
     flagged = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "question.flagged"))
     assert flagged is not None
+
+
+def test_the_comparison_table_shows_each_kind_of_change(ctx, world, make_web):
+    from tests.test_review import submit_answers
+
+    submit_answers(world.agency, world.submission_a)
+    draft = _draft(world)
+    q7, q8, q9, q10 = (_question(draft, n) for n in (7, 8, 9, 10))
+    act(revisions.edit_draft, draft, world.center, Edit("text", key=q7.key, text=q7.text + "（年1回以上）"))
+    act(revisions.edit_draft, draft, world.center, Edit("split", key=q8.key, text="分割した後半の設問"))
+    act(revisions.edit_draft, draft, world.center, Edit("merge", key=q9.key, other=q10.key))
+    goal = load_structure(draft).goals_by_number[1].goal
+    act(revisions.edit_draft, draft, world.center, Edit("add_item", key=goal.key, text="新しい確認項目", flag=True))
+    page = _web(make_web).get(f"/checklists/{draft.id}/comparison").get_data(as_text=True)
+    kinds = {"same": "同一", "reworded": "文言修正", "split": "分割", "merged": "統合", "added": "新設"}
+    for code, label in kinds.items():
+        assert f"comparison-row--{code}" in page and label in page
+    assert '<ins class="diff-new">（年1回以上）</ins>' in page
+    assert "起案" in page and "決裁" in page
+    left, right = revisions.word_diff("委託先を確認している", "委託先を年1回確認している")
+    assert right == [(False, "委託先を"), (True, "年1回"), (False, "確認している")] and all(not c for c, _ in left)

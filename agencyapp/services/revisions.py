@@ -797,3 +797,47 @@ def follow_values(old_version_id: int, new_version: ChecklistVersion, values: di
         if found:
             result[key] = (min(found), line)
     return result
+
+
+# --- 新旧対照表 -----------------------------------------------------------------------------------
+
+
+def word_diff(old: str, new: str) -> tuple[list, list]:
+    """The two texts as [(changed, fragment)], aligned on what they share (characters: Japanese has no
+    spaces between words), for the 新旧対照表's highlighting."""
+    matcher = SequenceMatcher(None, old, new, autojunk=False)
+    left, right = [], []
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal":
+            left.append((False, old[a1:a2]))
+            right.append((False, new[b1:b2]))
+        else:
+            if a2 > a1:
+                left.append((True, old[a1:a2]))
+            if b2 > b1:
+                right.append((True, new[b1:b2]))
+    return left, right
+
+
+@dataclass
+class ComparisonRow:
+    line: MappingLine
+    pairs: list  # [(new QuestionInfo or None, old fragments, new fragments)]
+    counts: dict  # last year's answers of the old question: {value: units}
+
+
+def comparison(version: ChecklistVersion) -> tuple[list[ComparisonRow], object | None]:
+    """The 新旧対照表 of ``version`` against the version it is based on, with the answers of the latest
+    cycle that used the old version; (rows, that cycle)."""
+    from agencyapp.services import question_stats
+
+    cycle = db.session.scalar(
+        select(Cycle).where(Cycle.version_id == version.based_on_id).order_by(Cycle.fiscal_year.desc()).limit(1)
+    )
+    dist = question_stats.distribution(cycle) if cycle is not None else {}
+    rows = []
+    for line in mapping_lines(version):
+        old_text = line.old.text if line.old else ""
+        pairs = [(q, *word_diff(old_text, q.text)) for q in line.new] or [(None, [(True, old_text)], [])]
+        rows.append(ComparisonRow(line, pairs, dist.get(line.old.id, {}) if line.old else {}))
+    return rows, cycle

@@ -412,3 +412,18 @@ def flag_question(cycle_id, number):
         flash(f"設問{number}：{exc.message}", "error")
         return redirect(back + f"#q-{number}", code=303)
     return redirect(back + f"#q-{number}", code=303)
+
+
+@bp.get("/<int:version_id>/comparison")
+def comparison(version_id):
+    version = _draft_or_404(version_id)
+    rows, cycle = revisions.comparison(version)
+    return render_template(
+        "checklists/comparison.html",
+        version=version,
+        rows=rows,
+        cycle=cycle,
+        changes=CHANGES,
+        carries=CARRIES,
+        scale=version.based_on.scale,
+    )
