@@ -11,20 +11,25 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, case, exists, func, select, true
 from sqlalchemy.orm import aliased
 
-from agencyapp import scoring
+from agencyapp import policy, scoring
+from agencyapp.actions import Action
+from agencyapp.errors import DomainError
 from agencyapp.extensions import db
-from agencyapp.lifecycles import SUBMISSION
+from agencyapp.lifecycles import SUBMISSION, PointState
 from agencyapp.models import (
     Answer,
     CenterAssessment,
+    ChecklistVersion,
     Cycle,
     Hearing,
     HearingFinding,
     ImprovementPoint,
     QuestionFlag,
     Submission,
+    Unit,
 )
 from agencyapp.services import figure_cache, revisions
+from agencyapp.services.audit import record
 from agencyapp.services.checklists import QuestionInfo, load_structure
 
 FROZEN = SUBMISSION.states_allowing("assess")
@@ -178,8 +183,6 @@ def _statistics(cycle: Cycle) -> list[QuestionStats]:
         .where(in_cycle, Answer.note != "")
         .group_by(Answer.question_id)
     )
-    from agencyapp.lifecycles import PointState
-
     points = _counts(
         select(ImprovementPoint.question_id, func.count())
         .join(Submission, Submission.id == ImprovementPoint.submission_id)
@@ -217,8 +220,6 @@ def _statistics(cycle: Cycle) -> list[QuestionStats]:
 
 def previous_cycle(cycle: Cycle) -> Cycle | None:
     """Last fiscal year's cycle of the same edition."""
-    from agencyapp.models import ChecklistVersion
-
     return db.session.scalar(
         select(Cycle)
         .join(ChecklistVersion, ChecklistVersion.id == Cycle.version_id)
@@ -268,6 +269,17 @@ SORTS = {
 }
 
 
+def filtered(cycle: Cycle, wanted: str = "", category: str = "", sort: str = "number") -> list[QuestionStats]:
+    """The cycle's statistics narrowed to one condition (FILTERS) and one 大分類, in the order SORTS names."""
+    important = {g.number for g in cycle.important_goals}
+    rows = [
+        r
+        for r in statistics(cycle)
+        if matches(r, wanted, important) and (not category or r.question.category_code == category)
+    ]
+    return sorted(rows, key=sort_key(sort))
+
+
 def matches(stats: QuestionStats, wanted: str, important_goals: set[int]) -> bool:
     if wanted == "all3":
         return stats.scored > 0 and stats.counts.get(3, 0) == stats.answered
@@ -297,8 +309,6 @@ def sort_key(name: str):
 
 def notes_of(cycle: Cycle, question_id: int, limit: int = 200) -> list[tuple[str, str]]:
     """(unit name, note) of the submitted self-checks that wrote a note on the question."""
-    from agencyapp.models import Unit
-
     return db.session.execute(
         select(Unit.name, Answer.note)
         .join(Submission, Submission.id == Answer.submission_id)
@@ -316,20 +326,11 @@ def notes_of(cycle: Cycle, question_id: int, limit: int = 200) -> list[tuple[str
 
 def flag(cycle: Cycle, user, question: QuestionInfo, reason: str) -> None:
     """Mark a question as a candidate for revision (改訂候補), with why; audited."""
-    from agencyapp import policy
-    from agencyapp.actions import Action
-    from agencyapp.errors import DomainError
-    from agencyapp.services.audit import record
-
     policy.require(user, Action.CHECKLIST_MANAGE)
     reason = (reason or "").strip()
     if not reason or len(reason) > 1000:
         raise DomainError("改訂候補にする理由を1000文字以内で入力してください。", field="reason")
-    found = db.session.scalar(
-        select(QuestionFlag).where(
-            QuestionFlag.version_id == cycle.version_id, QuestionFlag.question_key == question.key
-        )
-    )
+    found = _flag_of(cycle, question)
     before = {"reason": found.reason} if found else None
     if found is None:
         found = QuestionFlag(
@@ -349,16 +350,8 @@ def flag(cycle: Cycle, user, question: QuestionInfo, reason: str) -> None:
 
 
 def unflag(cycle: Cycle, user, question: QuestionInfo) -> None:
-    from agencyapp import policy
-    from agencyapp.actions import Action
-    from agencyapp.services.audit import record
-
     policy.require(user, Action.CHECKLIST_MANAGE)
-    found = db.session.scalar(
-        select(QuestionFlag).where(
-            QuestionFlag.version_id == cycle.version_id, QuestionFlag.question_key == question.key
-        )
-    )
+    found = _flag_of(cycle, question)
     if found is None:
         return
     db.session.delete(found)
@@ -372,4 +365,9 @@ def unflag(cycle: Cycle, user, question: QuestionInfo) -> None:
     )
 
 
-__all__ = ["FILTERS", "SORTS", "QuestionStats"]
+def _flag_of(cycle: Cycle, question: QuestionInfo) -> QuestionFlag | None:
+    return db.session.scalar(
+        select(QuestionFlag).where(
+            QuestionFlag.version_id == cycle.version_id, QuestionFlag.question_key == question.key
+        )
+    )

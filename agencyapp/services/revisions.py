@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 import yaml
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
+from agencyapp import policy
+from agencyapp.actions import Action
 from agencyapp.checklists.loader import ChecklistError, dump_document, parse_checklist
 from agencyapp.errors import DomainError
 from agencyapp.extensions import db
-from agencyapp.lifecycles import VERSION, VersionState
+from agencyapp.lifecycles import VersionState
 from agencyapp.models import (
     ChecklistGoal,
     ChecklistItem,
@@ -30,7 +32,8 @@ from agencyapp.models import (
 )
 from agencyapp.models.base import utcnow
 from agencyapp.services import workflow
-from agencyapp.services.checklists import Structure, load_structure, write_rows
+from agencyapp.services.audit import record
+from agencyapp.services.checklists import load_structure, write_rows
 
 # What became of an old question (the 新旧対照表's 区分).
 CHANGES = {
@@ -277,7 +280,7 @@ def _apply_edit(doc: dict, edit: Edit) -> str:
     if op == "remove":
         siblings.remove(node)
         if kind == "item" and not siblings:
-            _parent_goal_of_empty(doc)
+            _drop_empty_item_lists(doc)
         return f"{label} を削除しました"
     if op == "move":
         index = next(i for i, n in enumerate(siblings) if n is node)
@@ -313,14 +316,16 @@ def _apply_edit(doc: dict, edit: Edit) -> str:
             if key not in sources:
                 sources.append(key)
         node["derived_from"] = sources
-        if other.get("items"):
-            node.setdefault("items", []).extend(other["items"]) if kind == "goal" else None
+        if kind == "goal" and other.get("items"):  # a merged goal's items move with it
+            node.setdefault("items", []).extend(other["items"])
         other_siblings.remove(other)
-        return f"{label} に {other_kind == 'goal' and '管理目標' or '小項目'} {other.get('number')} を統合しました"
+        other_name = "管理目標" if other_kind == "goal" else "小項目"
+        return f"{label} に {other_name} {other.get('number')} を統合しました"
     raise DomainError("この操作はできません。")
 
 
-def _parent_goal_of_empty(doc: dict) -> None:
+def _drop_empty_item_lists(doc: dict) -> None:
+    """A goal whose last item was removed loses its empty ``items``, as the shipped files are written."""
     for node, _, kind in _walk(doc):
         if kind == "goal" and node.get("items") == []:
             node.pop("items")
@@ -333,9 +338,6 @@ def start_draft(
     source: ChecklistVersion, user: User, *, code: str, fiscal_year: int, title: str = ""
 ) -> ChecklistVersion:
     """A new draft: a copy of ``source`` (published) under a new code, for ``fiscal_year``."""
-    from agencyapp import policy
-    from agencyapp.actions import Action
-
     policy.require(user, Action.CHECKLIST_MANAGE)
     if source.status != VersionState.PUBLISHED:
         raise DomainError("改訂案は公開中のチェックリストから作成します。")
@@ -364,8 +366,6 @@ def start_draft(
     write_rows(version, spec)
     db.session.flush()
     propose_mapping(version)
-    from agencyapp.services.audit import record
-
     record(
         "checklist.draft_started",
         actor=user,
@@ -374,6 +374,20 @@ def start_draft(
         after={"code": version.code, "based_on": source.code},
     )
     return version
+
+
+def _delete_rows(draft: ChecklistVersion) -> None:
+    """Remove a draft's sections, goals, items and questions (its file and mapping stay)."""
+    for model in (ChecklistQuestion, ChecklistItem, ChecklistGoal):
+        db.session.execute(delete(model).where(model.version_id == draft.id))
+    sections = db.session.scalars(
+        select(ChecklistSection.id)
+        .where(ChecklistSection.version_id == draft.id)
+        .order_by(ChecklistSection.level.desc())
+    ).all()
+    for section_id in sections:  # children first: a section refers to its parent
+        db.session.execute(delete(ChecklistSection).where(ChecklistSection.id == section_id))
+    db.session.expire(draft, ["sections"])
 
 
 def _validate(doc: dict):
@@ -388,16 +402,7 @@ def _replace_rows(draft: ChecklistVersion, doc: dict):
     if doc.get("code") != draft.code:
         raise DraftError([f"code は改訂案のコード {draft.code} のままにしてください（{doc.get('code')!r}）"])
     spec = _validate(doc)
-    for model in (ChecklistQuestion, ChecklistItem, ChecklistGoal):
-        db.session.execute(delete(model).where(model.version_id == draft.id))
-    sections = db.session.scalars(
-        select(ChecklistSection.id)
-        .where(ChecklistSection.version_id == draft.id)
-        .order_by(ChecklistSection.level.desc())
-    ).all()
-    for section_id in sections:  # children first: a section refers to its parent
-        db.session.execute(delete(ChecklistSection).where(ChecklistSection.id == section_id))
-    db.session.expire(draft, ["sections"])
+    _delete_rows(draft)
     draft.title, draft.fiscal_year, draft.scale = spec.title, spec.fiscal_year, spec.scale
     draft.source_sha256 = spec.source_sha256
     draft.source = dump_document(doc)
@@ -441,15 +446,7 @@ def import_draft_source(draft: ChecklistVersion, user: User, text: str) -> None:
 def discard_draft(draft: ChecklistVersion, user: User) -> None:
     workflow.apply(draft, "discard", user, summary=f"改訂案 {draft.code} を削除しました")
     db.session.execute(delete(ChecklistMapping).where(ChecklistMapping.new_version_id == draft.id))
-    for model in (ChecklistQuestion, ChecklistItem, ChecklistGoal):
-        db.session.execute(delete(model).where(model.version_id == draft.id))
-    for section_id in db.session.scalars(
-        select(ChecklistSection.id)
-        .where(ChecklistSection.version_id == draft.id)
-        .order_by(ChecklistSection.level.desc())
-    ).all():
-        db.session.execute(delete(ChecklistSection).where(ChecklistSection.id == section_id))
-    db.session.expire(draft, ["sections"])
+    _delete_rows(draft)
     db.session.delete(draft)
 
 
@@ -485,7 +482,7 @@ def propose_mapping(draft: ChecklistVersion) -> None:
     """Rewrite the draft's proposed rows from its present content; rows a person set are kept while the
     questions they name still exist."""
     old = load_structure(draft.based_on)
-    new = _read_questions(draft)
+    new = load_structure(draft).questions
     old_by_key = {q.key: q for q in old.questions}
     new_by_key = {q.key: q for q in new}
     rows = db.session.scalars(select(ChecklistMapping).where(ChecklistMapping.new_version_id == draft.id)).all()
@@ -560,10 +557,6 @@ def propose_mapping(draft: ChecklistVersion) -> None:
         if q.key not in covered and not sources[q.key]:
             add(None, q.key, "added", "none", "新しい設問（自動提案）", None)
     db.session.flush()
-
-
-def _read_questions(version: ChecklistVersion):
-    return load_structure(version).questions
 
 
 def mapping_lines(draft_or_version: ChecklistVersion) -> list[MappingLine]:
@@ -711,21 +704,12 @@ def retire(version: ChecklistVersion, user: User) -> None:
 
 def versions() -> list[tuple[ChecklistVersion, int]]:
     """Every version with the number of cycles that use it, newest first."""
-    from sqlalchemy import func
-
     counts = select(Cycle.version_id, func.count(Cycle.id).label("n")).group_by(Cycle.version_id).subquery()
     return db.session.execute(
         select(ChecklistVersion, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.version_id == ChecklistVersion.id)
         .order_by(ChecklistVersion.fiscal_year.desc(), ChecklistVersion.id.desc())
     ).all()
-
-
-def structure_of(version: ChecklistVersion) -> Structure:
-    return load_structure(version)
-
-
-__all__ = ["CARRIES", "CHANGES", "SENSES", "VERSION", "DraftError", "Edit"]
 
 
 # --- comparable years -------------------------------------------------------------------------

@@ -137,10 +137,8 @@ def edit(version_id):
     try:
         summary = run(revisions.edit_draft, draft, current_user, change)
     except DraftError as exc:
-        db.session.rollback()
         return _show(draft, exc.problems, change.key, 422)
     except DomainError as exc:
-        db.session.rollback()
         return _show(draft, [exc.message], change.key, 422)
     flash(f"{summary}。", "success")
     anchor = f"#e-{change.key}" if change.key and op not in ("remove", "merge") else ""
@@ -171,10 +169,8 @@ def upload_source(version_id):
     try:
         run(revisions.import_draft_source, draft, current_user, text)
     except DraftError as exc:
-        db.session.rollback()
         return _show(draft, exc.problems, "", 422)
     except DomainError as exc:
-        db.session.rollback()
         return _show(draft, [exc.message], "", 422)
     flash("YAML ファイルの内容で改訂案を更新しました。", "success")
     return redirect(url_for("checklists.show", version_id=draft.id), code=303)
@@ -220,69 +216,69 @@ def set_mapping(version_id):
             reason=request.form.get("reason", ""),
         )
     except DomainError as exc:
-        db.session.rollback()
         return _mapping(draft, exc.message, old_key, 422)
     flash("新旧対応を保存しました。", "success")
     return redirect(url_for("checklists.mapping", version_id=draft.id) + f"#m-{old_key}", code=303)
 
 
+def _confirmed_step(version, step, call, *, unconfirmed, done, then):
+    """A step that cannot be undone: refused until its confirmation box is ticked, then one transaction."""
+    if request.form.get("confirm") != "1":
+        return _show(version, [unconfirmed], step, 422)
+    try:
+        run(call, version, current_user)
+    except DomainError as exc:
+        return _show(version, [exc.message], step, 422)
+    flash(done, "success")
+    return redirect(then, code=303)
+
+
 @bp.post("/<int:version_id>/publish")
 def publish(version_id):
     draft = _draft_or_404(version_id)
-    if request.form.get("confirm") != "1":
-        return _show(draft, ["公開する前に、確認欄にチェックを入れてください。"], "publish", 422)
-    try:
-        run(revisions.publish, draft, current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        return _show(draft, [exc.message], "publish", 422)
-    flash(f"{draft.title}（{draft.code}）を公開しました。このチェックリストで年度点検を開始できます。", "success")
-    return redirect(url_for("checklists.show", version_id=draft.id), code=303)
+    return _confirmed_step(
+        draft,
+        "publish",
+        revisions.publish,
+        unconfirmed="公開する前に、確認欄にチェックを入れてください。",
+        done=f"{draft.title}（{draft.code}）を公開しました。このチェックリストで年度点検を開始できます。",
+        then=url_for("checklists.show", version_id=draft.id),
+    )
 
 
 @bp.post("/<int:version_id>/discard")
 def discard(version_id):
     draft = _draft_or_404(version_id)
-    if request.form.get("confirm") != "1":
-        return _show(draft, ["削除する前に、確認欄にチェックを入れてください。"], "discard", 422)
-    try:
-        run(revisions.discard_draft, draft, current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        return _show(draft, [exc.message], "discard", 422)
-    flash("改訂案を削除しました。", "success")
-    return redirect(url_for("checklists.index"), code=303)
+    return _confirmed_step(
+        draft,
+        "discard",
+        revisions.discard_draft,
+        unconfirmed="削除する前に、確認欄にチェックを入れてください。",
+        done="改訂案を削除しました。",
+        then=url_for("checklists.index"),
+    )
 
 
 @bp.post("/<int:version_id>/retire")
 def retire(version_id):
     version = _version_or_404(version_id)
-    if request.form.get("confirm") != "1":
-        return _show(version, ["廃止する前に、確認欄にチェックを入れてください。"], "retire", 422)
-    try:
-        run(revisions.retire, version, current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        return _show(version, [exc.message], "retire", 422)
-    flash(f"{version.code} を廃止しました。新しい年度点検には選べません。", "success")
-    return redirect(url_for("checklists.show", version_id=version.id), code=303)
+    return _confirmed_step(
+        version,
+        "retire",
+        revisions.retire,
+        unconfirmed="廃止する前に、確認欄にチェックを入れてください。",
+        done=f"{version.code} を廃止しました。新しい年度点検には選べません。",
+        then=url_for("checklists.show", version_id=version.id),
+    )
 
 
 # --- 設問別の集計 (per-question statistics) -----------------------------------------------------
 
 
 def _stats_rows(cycle):
-    rows = question_stats.statistics(cycle)
-    wanted = request.args.get("filter", "")
-    category = request.args.get("category", "")
-    important = {g.number for g in cycle.important_goals}
-    rows = [
-        r
-        for r in rows
-        if question_stats.matches(r, wanted, important) and (not category or r.question.category_code == category)
-    ]
+    wanted, category = request.args.get("filter", ""), request.args.get("category", "")
     sort = request.args.get("sort", "number")
-    return sorted(rows, key=question_stats.sort_key(sort)), wanted, category, sort
+    return question_stats.filtered(cycle, wanted, category, sort), wanted, category, sort
 
 
 @bp.get("/stats")
