@@ -8,11 +8,15 @@ their session):
 |---|---|---|
 | 重要点検項目で3点未満の設問 | number of such questions | 3 |
 | 平均点の低さ | 3 − mean (0 when not submitted) | 10 |
-| 前年度からの低下 | last year's mean − this year's (when positive) | 10 |
+| 前年度からの低下 | last year's mean − this year's (when positive) (*) | 10 |
 | 回答期限を過ぎた未回答の改善点 | number of issued points past their due date | 2 |
 | 回答期限前の未回答の改善点 | number of issued points not yet due | 0.5 |
 | 提出の遅れ・未提出 | 1 when not submitted by the due date or submitted late | 5 |
 | 前回のヒアリング・訪問からの年数 | years since the last one (5 when never), at most 5 | 1 |
+
+(*) When the checklist changed since last year, both means are over the questions that follow each
+other through the versions' mapping (``compared_mean`` and ``last_year_mean``), so that a question added
+or withdrawn by the revision is not read as a drop.
 """
 
 from dataclasses import dataclass, field
@@ -50,6 +54,9 @@ class UnitFacts:
     late: bool = False
     years_since_last: int | None = None  # None: never heard or visited
     waiting_points: int = 0  # issued, not answered, not yet due (shown apart: a fresh point is not overdue)
+    # When the checklist changed since last year: this year's mean over the questions that follow last year's
+    # through the mapping (``last_year_mean`` is then over their old counterparts); None: ``mean`` is compared.
+    compared_mean: float | None = None
 
 
 @dataclass
@@ -80,8 +87,9 @@ def amounts(facts):
     """The raw amount of each reason."""
     years = NEVER_YEARS if facts.years_since_last is None else min(max(facts.years_since_last, 0), MAX_YEARS)
     drop = 0.0
-    if facts.mean is not None and facts.last_year_mean is not None:
-        drop = max(0.0, round(facts.last_year_mean - facts.mean, 2))
+    current = facts.mean if facts.compared_mean is None else facts.compared_mean
+    if facts.mean is not None and current is not None and facts.last_year_mean is not None:
+        drop = max(0.0, round(facts.last_year_mean - current, 2))
     return {
         "important_below": float(facts.important_below),
         "low_mean": round(3 - facts.mean, 2) if facts.mean is not None else 0.0,
@@ -100,10 +108,14 @@ def sql_amounts(facts):
     from sqlalchemy import and_, case, func
 
     mean, last = facts["mean"], facts["last_year_mean"]
+    current = func.coalesce(facts["compared_mean"], mean) if "compared_mean" in facts else mean
     return {
         "important_below": func.coalesce(facts["important_below"], 0),
         "low_mean": case((mean.is_not(None), _round2(3 - mean)), else_=0),
-        "drop": case((and_(mean.is_not(None), last.is_not(None), last > mean), _round2(last - mean)), else_=0),
+        "drop": case(
+            (and_(mean.is_not(None), current.is_not(None), last.is_not(None), last > current), _round2(last - current)),
+            else_=0,
+        ),
         "open_points": func.coalesce(facts["open_points"], 0),
         "waiting_points": func.coalesce(facts["waiting_points"], 0),
         "late": case((facts["late"], 1), else_=0),

@@ -311,3 +311,81 @@ def test_the_comparison_table_shows_each_kind_of_change(ctx, world, make_web):
     assert "起案" in page and "決裁" in page
     left, right = revisions.word_diff("委託先を確認している", "委託先を年1回確認している")
     assert right == [(False, "委託先を"), (True, "年1回"), (False, "確認している")] and all(not c for c, _ in left)
+
+
+def _submit_next(user, submission, overrides):
+    """Submit a self-check of the new version: every question 3 but ``overrides``."""
+    from agencyapp.models import Submission
+    from agencyapp.services.selfcheck import save_all, submit
+    from tests.test_selfcheck import all_threes
+
+    act(save_all, user, submission, {**all_threes(submission), **overrides}, submission.lock_version)
+    submission = db.session.get(Submission, submission.id)
+    act(submit, user, submission, submission.lock_version)
+    db.session.expire_all()
+    return db.session.get(Submission, submission.id)
+
+
+def _next_year_with(world, draft_edits):
+    """Agency A's self-check submitted this year; a next version with ``draft_edits`` published; next year's
+    cycle opened with it. Returns (draft, next cycle, agency A's next self-check)."""
+    from tests.factories import make_cycle, submission_of
+    from tests.test_review import submit_answers
+
+    world.submission_a = submit_answers(world.agency, world.submission_a)
+    world.submission_b = submit_answers(world.agency_b, world.submission_b)
+    draft = _draft(world)
+    for edit in draft_edits(draft):
+        act(revisions.edit_draft, draft, world.center, edit)
+    act(revisions.publish, draft, world.center)
+    units = [world.unit_a, world.unit_b]
+    cycle = make_cycle(units, fiscal_year=world.cycle.fiscal_year + 1, due_on=date(2028, 1, 31), version=draft)
+    return draft, cycle, submission_of(cycle, world.unit_a), submission_of(cycle, world.unit_b)
+
+
+def test_priority_drop_follows_the_mapping_across_a_version_change(ctx, world):
+    """A new question answered 1 lowers this year's mean, but the drop compares only the questions the two
+    years share: the same answers to them are no drop; a lower answer to a renumbered question is."""
+    from agencyapp.services import hearings
+
+    def edits(draft):
+        first = load_structure(draft).questions[0]
+        goal = load_structure(draft).goals_by_number[first.goal_number].goal
+        return [
+            Edit("question_number", key=first.key, number=900),
+            Edit("add_item", key=goal.key, text="新しい確認項目", flag=True),
+        ]
+
+    draft, cycle, mine, theirs = _next_year_with(world, edits)
+    added = next(line.new[0] for line in revisions.mapping_lines(draft) if line.old is None)
+    same = {"answer-900": "1", f"answer-{added.number}": "1"}  # old Q1 answered 1 again, the new one 1
+    mine = _submit_next(world.agency, mine, {**same, "answer-87": "2"})
+    theirs = _submit_next(world.agency_b, theirs, {**same, "answer-87": "2", "answer-2": "1"})  # Q2: 3 last year
+    assert mine.score_mean < world.submission_a.score_mean  # the new question pulls the mean down
+    rows = {row.submission.unit_id: row for row in hearings.candidates(world.center, cycle, {})}
+    facts = rows[world.unit_a.id].facts
+    assert facts.compared_mean == facts.last_year_mean == world.submission_a.score_mean
+    assert "drop" not in {r.key for r in rows[world.unit_a.id].priority.reasons}
+    facts = rows[world.unit_b.id].facts
+    assert facts.last_year_mean == world.submission_b.score_mean and facts.compared_mean < facts.last_year_mean
+    drop = next(r for r in rows[world.unit_b.id].priority.reasons if r.key == "drop")
+    assert drop.amount == round(facts.last_year_mean - facts.compared_mean, 2) > 0
+    # The ranking in SQL agrees with the reasons shown.
+    page, _ = hearings.candidate_page(world.center, cycle, {}, sort="score")
+    assert page[0].submission.unit_id == world.unit_b.id
+
+
+def test_a_units_history_follows_the_mapping_and_marks_the_change(ctx, world, make_web):
+    def edits(draft):
+        first = load_structure(draft).questions[0]
+        return [
+            Edit("text", key=first.key, text=first.text + "（改）"),
+            Edit("question_number", key=first.key, number=900),
+        ]
+
+    draft, cycle, mine, _ = _next_year_with(world, edits)
+    _submit_next(world.agency, mine, {"answer-900": "2"})
+    page = _web(make_web).get(f"/oversight/units/{world.unit_a.id}?cycle={cycle.id}").get_data(as_text=True)
+    assert "設問ごとの回答の推移" in page and "（改訂）" in page
+    row = page.split("設問900</th>", 1)[1].split("</tr>", 1)[0]
+    assert row.startswith("<td>1 ") and "文言修正" in row and row.endswith("<td>2</td>")

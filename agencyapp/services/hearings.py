@@ -37,7 +37,7 @@ from agencyapp.models import (
     User,
 )
 from agencyapp.models.hearing import DEFAULT_DOCUMENTS, KIND_LABELS
-from agencyapp.services import DomainError, clean_text, figure_cache, workflow
+from agencyapp.services import DomainError, clean_text, figure_cache, question_stats, workflow
 from agencyapp.services.audit import record
 from agencyapp.services.improvements import add_point
 from agencyapp.services.notifications import notify, notify_unit_and_ministry, unit_users
@@ -90,12 +90,20 @@ class _Candidates:
     def __init__(self, cycle: Cycle, weights: Mapping[str, float]):
         self.cycle = cycle
         today = today_tokyo()
-        last_year = (
-            select(Submission.unit_id.label("unit_id"), Submission.score_mean.label("mean"))
-            .join(Cycle, Cycle.id == Submission.cycle_id)
-            .where(Cycle.fiscal_year == cycle.fiscal_year - 1, Submission.score_mean.is_not(None))
-            .subquery()
-        )
+        # Last year's mean; when the checklist changed since, both years' means over the questions that
+        # follow each other through the mapping, so that a drop is not an artefact of the revision.
+        previous = question_stats.previous_cycle(cycle)
+        shared = question_stats.shared_questions(previous, cycle) if previous is not None else None
+        compared = None
+        if shared is None:
+            last_year = (
+                select(Submission.unit_id.label("unit_id"), Submission.score_mean.label("mean"))
+                .where(Submission.cycle_id == (previous.id if previous else None), Submission.score_mean.is_not(None))
+                .subquery()
+            )
+        else:
+            last_year = question_stats.unit_means_over(previous, shared[0])
+            compared = question_stats.unit_means_over(cycle, shared[1])
         overdue = ImprovementRequest.due_on < today
         issued = (
             select(
@@ -131,6 +139,7 @@ class _Candidates:
             "important_below": Submission.important_below,
             "mean": Submission.score_mean,
             "last_year_mean": last_year.c.mean,
+            "compared_mean": compared.c.mean if compared is not None else Submission.score_mean,
             "open_points": overdue_n,
             "waiting_points": func.coalesce(issued.c.issued, 0) - overdue_n,
             "late": late,
@@ -139,6 +148,7 @@ class _Candidates:
         self.score = priority.sql_score(self.facts, weights)
         self.columns = [
             last_year.c.mean,
+            compared.c.mean if compared is not None else literal(None),
             overdue_n,
             self.facts["waiting_points"],
             case((late, True), else_=False),
@@ -153,13 +163,16 @@ class _Candidates:
             .outerjoin(held, held.c.unit_id == Submission.unit_id)
             .where(Submission.cycle_id == cycle.id)
         )
+        if compared is not None:
+            self.base = self.base.outerjoin(compared, compared.c.unit_id == Submission.unit_id)
 
     @staticmethod
-    def facts_of(submission, last_mean, open_points, waiting, late, years) -> priority.UnitFacts:
+    def facts_of(submission, last_mean, compared, open_points, waiting, late, years) -> priority.UnitFacts:
         return priority.UnitFacts(
             important_below=submission.important_below or 0,
             mean=submission.score_mean,
-            last_year_mean=last_mean,
+            last_year_mean=float(last_mean) if last_mean is not None else None,
+            compared_mean=float(compared) if compared is not None else None,
             open_points=int(open_points),
             waiting_points=int(waiting),
             late=bool(late),

@@ -235,6 +235,73 @@ def year_over_year(in_scope: InScope, edition: str, key: tuple | None = None) ->
     return [(year, round(float(mean), 2), count) for year, mean, count in rows]
 
 
+@dataclass
+class HistoryCell:
+    value: int | None
+    change: str = ""  # how the question differed in that year's version from this year's ("" when the same)
+
+
+@dataclass
+class UnitHistory:
+    """One unit's answers question by question over its last years, each year's answer shown on this year's
+    question through the checklist versions' mapping (not by 設問番号)."""
+
+    cycles: list  # oldest first, ending with this year's
+    revised: set  # ids of the cycles whose version differs from the previous column's
+    rows: list  # [(QuestionInfo, [HistoryCell per cycle])]
+
+
+def unit_history(unit_id: int, cycle: Cycle, years: int = 5) -> UnitHistory:
+    """The unit's answers in ``cycle`` and its edition's earlier cycles (at most ``years`` in all), through
+    the mapping. Two statements, plus one per distinct earlier version (its mapping)."""
+    from agencyapp.models import Answer, ChecklistVersion
+    from agencyapp.services import revisions
+    from agencyapp.services.checklists import load_structure
+
+    submissions = db.session.execute(
+        select(Submission.id, Cycle)
+        .join(Cycle, Cycle.id == Submission.cycle_id)
+        .join(ChecklistVersion, ChecklistVersion.id == Cycle.version_id)
+        .where(
+            Submission.unit_id == unit_id,
+            ChecklistVersion.edition == cycle.version.edition,
+            Cycle.fiscal_year <= cycle.fiscal_year,
+            Cycle.fiscal_year > cycle.fiscal_year - years,
+            (Submission.score_mean.is_not(None)) | (Submission.cycle_id == cycle.id),
+        )
+        .order_by(Cycle.fiscal_year, Cycle.id)
+    ).all()
+    values = {}
+    if submissions:
+        for submission_id, question_id, value in db.session.execute(
+            select(Answer.submission_id, Answer.question_id, Answer.value).where(
+                Answer.submission_id.in_([s for s, _ in submissions])
+            )
+        ):
+            values.setdefault(submission_id, {})[question_id] = value
+    structure = load_structure(cycle.version)
+    columns, lines, revised = [], {}, set()
+    for index, (submission_id, past) in enumerate(submissions):
+        if past.version_id not in lines:
+            lines[past.version_id] = revisions.lineage(past.version_id, cycle.version)
+        if index and submissions[index - 1][1].version_id != past.version_id:
+            revised.add(past.id)
+        by_key = {q.key: values.get(submission_id, {}).get(q.id) for q in load_structure(past.version).questions}
+        columns.append((past, by_key))
+    rows = []
+    for question in structure.questions:
+        cells = []
+        for past, by_key in columns:
+            line = lines[past.version_id].get(question.key)
+            if line is None:
+                cells.append(HistoryCell(None, "" if past.version_id == cycle.version_id else "新設"))
+                continue
+            found = [by_key[k] for k in line.old_keys if by_key.get(k) is not None]
+            cells.append(HistoryCell(min(found) if found else None, line.change_label if line.change != "same" else ""))
+        rows.append((question, cells))
+    return UnitHistory([past for past, _ in columns], revised, rows)
+
+
 def issued_points(user: User, cycle_id: int, unit_ids: Sequence[int]) -> dict[int, list[ImprovementPoint]]:
     """Issued points of the units in one cycle, plus those of earlier cycles still open (carried),
     by unit id; drafts never leave the center. One statement."""

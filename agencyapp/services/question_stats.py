@@ -8,7 +8,7 @@ its controlling question, and that one's own controllers, must be answered as th
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, exists, func, select, true
+from sqlalchemy import Numeric, and_, case, cast, exists, func, select, true
 from sqlalchemy.orm import aliased
 
 from agencyapp import policy, scoring
@@ -148,6 +148,40 @@ def distribution(cycle: Cycle) -> dict[int, dict[int, int]]:
     for question_id, value, n in rows:
         result.setdefault(question_id, {})[value] = n
     return result
+
+
+def unit_means_over(cycle: Cycle, question_ids):
+    """A subquery (unit_id, mean) of the cycle's scored self-checks: each unit's mean points over the given
+    questions only, by the scoring module's rule (applicable questions answered with a scored value), rounded
+    as the scoring module rounds. Used to compare two years over the questions they share."""
+    structure = load_structure(cycle.version)
+    table = scoring.points_table(cycle.version.scale)
+    points = case(*[(Answer.value == value, p) for value, p in table.items() if p is not None], else_=None)
+    return (
+        select(Submission.unit_id.label("unit_id"), func.round(cast(func.avg(points), Numeric), 2).label("mean"))
+        .join(Answer, Answer.submission_id == Submission.id)
+        .where(
+            Submission.cycle_id == cycle.id,
+            Submission.score_mean.is_not(None),
+            Answer.question_id.in_(list(question_ids)),
+            points.is_not(None),
+            _applies(structure),
+        )
+        .group_by(Submission.unit_id)
+        .subquery()
+    )
+
+
+def shared_questions(previous: Cycle, cycle: Cycle) -> tuple[list[int], list[int]] | None:
+    """(last year's question ids, this year's) that follow each other through the mapping when the two
+    cycles use different versions; None when they use the same version (every question is shared)."""
+    if previous.version_id == cycle.version_id:
+        return None
+    lines = revisions.lineage(previous.version_id, cycle.version)
+    old_ids = {q.key: q.id for q in load_structure(previous.version).questions}
+    new_ids = [q.id for q in load_structure(cycle.version).questions if q.key in lines]
+    old = {old_ids[k] for line in lines.values() for k in line.old_keys if k in old_ids}
+    return sorted(old), new_ids
 
 
 def _counts(stmt) -> dict[int, int]:

@@ -125,6 +125,7 @@ def unit(unit_id):
         chart=chart,
         trend_chart=trend_chart,
         points=service.issued_points(current_user, cycle.id, [unit.id])[unit.id],
+        history=service.unit_history(unit.id, cycle),
         hearings=service.unit_hearings(current_user, unit.id),
     )
 
