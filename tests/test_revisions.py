@@ -389,3 +389,49 @@ def test_a_units_history_follows_the_mapping_and_marks_the_change(ctx, world, ma
     assert "設問ごとの回答の推移" in page and "（改訂）" in page
     row = page.split("設問900</th>", 1)[1].split("</tr>", 1)[0]
     assert row.startswith("<td>1 ") and "文言修正" in row and row.endswith("<td>2</td>")
+
+
+def test_the_comparison_and_the_statistics_as_xlsx(ctx, world, make_web):
+    """Read back with openpyxl: the changed words in bold underline, A4 landscape fit to width with the
+    headings repeated, the approval boxes; the statistics with the same figures as the page."""
+    import io
+
+    import openpyxl
+    from openpyxl.cell.rich_text import CellRichText
+
+    from agencyapp.services import question_stats
+    from tests.test_review import submit_answers
+
+    submit_answers(world.agency, world.submission_a)
+    draft = _draft(world)
+    q7, q8 = _question(draft, 7), _question(draft, 8)
+    act(revisions.edit_draft, draft, world.center, Edit("text", key=q7.key, text=q7.text + "（年1回以上）"))
+    act(revisions.edit_draft, draft, world.center, Edit("split", key=q8.key, text="分割した後半の設問"))
+    web = _web(make_web)
+    response = web.get(f"/checklists/{draft.id}/comparison.xlsx")
+    assert response.status_code == 200 and "spreadsheetml" in response.content_type
+    book = openpyxl.load_workbook(io.BytesIO(response.data), rich_text=True)
+    sheet = book["新旧対照表"]
+    assert sheet.page_setup.orientation == "landscape" and str(sheet.page_setup.paperSize) == sheet.PAPERSIZE_A4
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
+    assert sheet.print_title_rows == "$1:$3"
+    rows = {r[0].value: r for r in sheet.iter_rows(min_row=4) if isinstance(r[0].value, int)}
+    reworded = rows[7][3].value
+    assert isinstance(reworded, CellRichText)
+    changed = [block.text for block in reworded if not isinstance(block, str) and block.font.u == "single"]
+    assert changed == ["（年1回以上）"] and rows[7][4].value == "文言修正"
+    assert rows[8][4].value == "分割" and any(
+        m.min_col == 1 and m.min_row == rows[8][0].row and m.max_row == m.min_row + 1 for m in sheet.merged_cells.ranges
+    )
+    expected = "／".join("1" if e["value"] == 3 else "0" for e in national_version().scale)
+    assert rows[8][7].value == expected  # last year's answers of Q8: one unit answered 3
+    labels = [c.value for r in sheet.iter_rows() for c in r if isinstance(c.value, str)]
+    assert {"起案", "審査", "決裁"} <= set(labels)
+
+    response = web.get(f"/checklists/stats.xlsx?cycle={world.cycle.id}&filter=most1")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data))["設問別の集計"]
+    header = [c.value for c in sheet[2]]
+    figures = {r[0]: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=3, values_only=True)}
+    stats = {s.question.number: s for s in question_stats.statistics(world.cycle)}
+    assert set(figures) == {1}  # the filter of the page: most answered 1
+    assert figures[1]["平均点"] == stats[1].mean and figures[1]["回答数"] == stats[1].answered == 1

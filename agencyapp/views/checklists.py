@@ -6,7 +6,7 @@ import io
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from agencyapp import charts
+from agencyapp import charts, checklist_sheets
 from agencyapp.extensions import db
 from agencyapp.formatting import fiscal_year_of, today_tokyo
 from agencyapp.inputs import ident
@@ -326,62 +326,31 @@ def stats():
     )
 
 
+def _attachment(body, mimetype, name):
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @bp.get("/stats.csv")
 def stats_csv():
     _, cycle = chosen_cycle()
     if cycle is None:
         abort(404)
     rows, *_ = _stats_rows(cycle)
-    values = [e["value"] for e in cycle.version.scale]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(checklist_sheets.stats_header(cycle.version.scale))
+    writer.writerows(checklist_sheets.stats_rows(rows, cycle.version.scale))
+    return _attachment("\ufeff" + out.getvalue(), "text/csv", f"question-stats-{cycle.fiscal_year}.csv")
 
-    def lines():
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(
-            [
-                "設問番号",
-                "大分類",
-                "管理目標",
-                "設問",
-                *[f"回答{v}" for v in values],
-                "回答数",
-                "平均点",
-                "満点率(%)",
-                "センター修正数",
-                "備考数",
-                "改善点数",
-                "所見数",
-                "前年度平均",
-                "前年度からの変化",
-                "改訂候補",
-                "理由",
-            ]
-        )
-        for r in rows:
-            writer.writerow(
-                [
-                    r.question.number,
-                    r.question.category_code,
-                    r.question.goal_number,
-                    r.question.text,
-                    *[r.counts.get(v, 0) for v in values],
-                    r.answered,
-                    r.mean,
-                    r.full_rate,
-                    r.corrected,
-                    r.notes,
-                    r.points,
-                    r.findings,
-                    r.last_mean,
-                    r.change,
-                    "○" if r.flag else "",
-                    r.flag.reason if r.flag else "",
-                ]
-            )
-        yield "\ufeff" + out.getvalue()
 
-    name = f"question-stats-{cycle.fiscal_year}.csv"
-    return Response(lines(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+@bp.get("/stats.xlsx")
+def stats_xlsx():
+    _, cycle = chosen_cycle()
+    if cycle is None:
+        abort(404)
+    rows, *_ = _stats_rows(cycle)
+    body = checklist_sheets.stats_workbook(cycle, rows)
+    return _attachment(body, checklist_sheets.XLSX, f"question-stats-{cycle.fiscal_year}.xlsx")
 
 
 @bp.get("/stats/<int:cycle_id>/questions/<int:number>")
@@ -423,3 +392,11 @@ def comparison(version_id):
         carries=CARRIES,
         scale=version.based_on.scale,
     )
+
+
+@bp.get("/<int:version_id>/comparison.xlsx")
+def comparison_xlsx(version_id):
+    version = _draft_or_404(version_id)
+    rows, cycle = revisions.comparison(version)
+    body = checklist_sheets.comparison_workbook(version, rows, cycle)
+    return _attachment(body, checklist_sheets.XLSX, f"comparison-{version.code}.xlsx")
