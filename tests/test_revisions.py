@@ -202,6 +202,13 @@ def test_the_center_drafts_edits_maps_and_publishes_in_the_browser_pages(ctx, wo
         f"/checklists/{draft.id}/mapping",
         {"old_key": last.key, "change": "withdrawn", "sense": "none", "carry": "empty", "reason": "廃止する"},
     )
+    unknown = web.post(
+        f"/checklists/{draft.id}/mapping",
+        {"old_key": last.key, "change": "merged", "new_numbers": "7, 9999", "sense": "subset", "carry": "reference"},
+    )
+    assert unknown.status_code == 422 and "設問番号「9999」はこの改訂案にありません" in unknown.get_data(as_text=True)
+    merge = web.post(f"/checklists/{draft.id}/edit", {"op": "merge", "key": q7.key, "other_number": "9999"})
+    assert merge.status_code == 422 and "統合する設問の設問番号" in merge.get_data(as_text=True)
     assert web.post(f"/checklists/{draft.id}/publish", {}).status_code == 422  # the confirmation box
     assert web.post(f"/checklists/{draft.id}/publish", {"confirm": "1"}).status_code == 303
     db.session.expire_all()
@@ -435,3 +442,35 @@ def test_the_comparison_and_the_statistics_as_xlsx(ctx, world, make_web):
     stats = {s.question.number: s for s in question_stats.statistics(world.cycle)}
     assert set(figures) == {1}  # the filter of the page: most answered 1
     assert figures[1]["平均点"] == stats[1].mean and figures[1]["回答数"] == stats[1].answered == 1
+
+
+def test_the_statistics_page_needs_the_same_statements_however_many_units(ctx, world, make_web, count_statements):
+    """Cold (figures computed after a change) and warm (kept), the statement count does not grow with the
+    units that submitted."""
+    from agencyapp.services import figure_cache
+    from agencyapp.services.cycles import add_targets
+    from tests import factories
+    from tests.test_review import submit_answers
+
+    submit_answers(world.agency, world.submission_a)
+    web = _web(make_web)
+    path = f"/checklists/stats?cycle={world.cycle.id}&sort=trend"
+    figure_cache.clear()
+    with count_statements() as small_cold:
+        assert web.get(path).status_code == 200
+    with count_statements() as small:
+        assert web.get(path).status_code == 200
+    units = [factories.make_unit(world.ministry_b, f"st-{i}", f"集計機関{i:02d}", 500 + i) for i in range(8)]
+    db.session.commit()
+    act(add_targets, world.cycle, units)
+    for unit in units:
+        user = factories.make_user(f"st-{unit.code}", "agency", unit=unit)
+        db.session.commit()
+        submit_answers(user, factories.submission_of(world.cycle, unit))
+    figure_cache.clear()
+    with count_statements() as large_cold:
+        assert web.get(path).status_code == 200
+    with count_statements() as large:
+        assert web.get(path).status_code == 200
+    assert large_cold.count == small_cold.count, (small_cold, large_cold)
+    assert large.count == small.count < small_cold.count, (small, large)

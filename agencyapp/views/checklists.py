@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -134,6 +135,12 @@ def edit(version_id):
     )
     if op in ("question_number", "goal_number") and change.number is None:
         return _show(draft, ["番号は1〜99999の整数で入力してください。"], change.key, 422)
+    if op == "merge" and not change.other:  # the page asks for the 設問番号 of the question to merge in
+        wanted = request.form.get("other_number", "").strip()
+        other = load_structure(draft).by_number.get(int(wanted)) if wanted.isdigit() and len(wanted) < 6 else None
+        if other is None:
+            return _show(draft, ["統合する設問の設問番号を、この改訂案にある番号で入力してください。"], change.key, 422)
+        change.other = other.key
     try:
         summary = run(revisions.edit_draft, draft, current_user, change)
     except DraftError as exc:
@@ -188,7 +195,6 @@ def _mapping(version, error="", focus="", status=200):
         "checklists/mapping.html",
         version=version,
         lines=lines,
-        new_questions=load_structure(version).questions,
         changes=CHANGES,
         senses=SENSES,
         carries=CARRIES,
@@ -203,6 +209,16 @@ def _mapping(version, error="", focus="", status=200):
 def set_mapping(version_id):
     draft = _draft_or_404(version_id)
     old_key = request.form.get("old_key", "")
+    # The page names the new questions by 設問番号 ("12, 13" for a split); keys are accepted as well.
+    new_keys = request.form.getlist("new_keys")
+    by_number = load_structure(draft).by_number
+    for wanted in re.split(r"[\s,、，]+", request.form.get("new_numbers", "").strip())[:50]:
+        if not wanted:
+            continue
+        found = by_number.get(int(wanted)) if wanted.isdigit() and len(wanted) < 6 else None
+        if found is None:
+            return _mapping(draft, f"新設問の設問番号「{wanted[:10]}」はこの改訂案にありません。", old_key, 422)
+        new_keys.append(found.key)
     try:
         run(
             revisions.set_mapping,
@@ -210,7 +226,7 @@ def set_mapping(version_id):
             current_user,
             old_key=old_key,
             change=request.form.get("change", ""),
-            new_keys=request.form.getlist("new_keys"),
+            new_keys=new_keys,
             sense=request.form.get("sense", ""),
             carry=request.form.get("carry", ""),
             reason=request.form.get("reason", ""),
