@@ -392,8 +392,16 @@ def test_a_units_history_follows_the_mapping_and_marks_the_change(ctx, world, ma
 
     draft, cycle, mine, _ = _next_year_with(world, edits)
     _submit_next(world.agency, mine, {"answer-900": "2"})
-    page = _web(make_web).get(f"/oversight/units/{world.unit_a.id}?cycle={cycle.id}").get_data(as_text=True)
-    assert "設問ごとの回答の推移" in page and "（改訂）" in page
+    web = _web(make_web)
+    page = web.get(f"/oversight/units/{world.unit_a.id}?cycle={cycle.id}").get_data(as_text=True)
+    assert "設問ごとの推移を表示" in page and "（改訂）" not in page  # asked for, not on every opening
+    page = web.get(f"/oversight/units/{world.unit_a.id}?cycle={cycle.id}&history=1").get_data(as_text=True)
+    assert "<html" in page and "（改訂）" in page  # without JavaScript: the whole page with the table
+    fragment = web.get(
+        f"/oversight/units/{world.unit_a.id}?cycle={cycle.id}&history=1", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert "<html" not in fragment and "（改訂）" in fragment
+    page = fragment
     row = page.split("設問900</th>", 1)[1].split("</tr>", 1)[0]
     assert row.startswith("<td>1 ") and "文言修正" in row and row.endswith("<td>2</td>")
 

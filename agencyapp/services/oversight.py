@@ -249,6 +249,7 @@ class UnitHistory:
     cycles: list  # oldest first, ending with this year's
     revised: set  # ids of the cycles whose version differs from the previous column's
     rows: list  # [(QuestionInfo, [HistoryCell per cycle])]
+    codes: dict  # version id: its code
 
 
 def unit_history(unit_id: int, cycle: Cycle, years: int = 5) -> UnitHistory:
@@ -299,7 +300,8 @@ def unit_history(unit_id: int, cycle: Cycle, years: int = 5) -> UnitHistory:
             found = [by_key[k] for k in line.old_keys if by_key.get(k) is not None]
             cells.append(HistoryCell(min(found) if found else None, line.change_label if line.change != "same" else ""))
         rows.append((question, cells))
-    return UnitHistory([past for past, _ in columns], revised, rows)
+    codes = {past.version_id: past.version.code for past, _ in columns}
+    return UnitHistory([past for past, _ in columns], revised, rows, codes)
 
 
 def issued_points(user: User, cycle_id: int, unit_ids: Sequence[int]) -> dict[int, list[ImprovementPoint]]:

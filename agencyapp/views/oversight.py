@@ -8,6 +8,7 @@ from agencyapp import charts, policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import fiscal_year_label
+from agencyapp.htmx import is_htmx
 from agencyapp.inputs import ident
 from agencyapp.models import Ministry, Submission
 from agencyapp.services import oversight as service
@@ -92,6 +93,11 @@ def unit(unit_id):
     submission = db.session.scalar(
         select(Submission).where(Submission.cycle_id == cycle.id, Submission.unit_id == unit.id)
     )
+    # The answers over the years are asked for (htmx fills them into the page; without JavaScript the
+    # whole page comes back with them), so that the page itself stays as light as before.
+    history = service.unit_history(unit.id, cycle) if request.args.get("history") == "1" else None
+    if history is not None and is_htmx():
+        return render_template("oversight/_history.html", unit=unit, cycle=cycle, history=history)
     snapshot = latest_snapshot(submission) if submission else None
     if submission is not None:
         run(service.record_view, current_user, submission, "oversight")
@@ -125,7 +131,7 @@ def unit(unit_id):
         chart=chart,
         trend_chart=trend_chart,
         points=service.issued_points(current_user, cycle.id, [unit.id])[unit.id],
-        history=service.unit_history(unit.id, cycle),
+        history=history,
         hearings=service.unit_hearings(current_user, unit.id),
     )
 
