@@ -482,3 +482,20 @@ def test_the_statistics_page_needs_the_same_statements_however_many_units(ctx, w
         assert web.get(path).status_code == 200
     assert large_cold.count == small_cold.count, (small_cold, large_cold)
     assert large.count == small.count < small_cold.count, (small, large)
+
+
+def test_a_questions_notes_are_searchable_and_its_points_linked(ctx, world, make_web):
+    from tests.test_review import issue, submit_answers
+
+    world.submission_a = submit_answers(world.agency, world.submission_a, {"note-1": "規程の改正中のため1点としました"})
+    submit_answers(world.agency_b, world.submission_b, {"note-1": "設問の「定期的」の意味が不明です"})
+    issue(world)  # the center issues the points it suggested for agency A (Q1 answered 1 among them)
+    web = _web(make_web)
+    page = web.get(f"/checklists/stats/{world.cycle.id}/questions/1").get_data(as_text=True)
+    assert "備考（2件）" in page and "規程の改正中" in page and "意味が不明" in page
+    assert "/improvements/points/" in page and "この年度の改善点はありません" not in page
+    page = web.get(f"/checklists/stats/{world.cycle.id}/questions/1?q=定期的").get_data(as_text=True)
+    assert "備考（1件）" in page and "意味が不明" in page and "規程の改正中" not in page
+    page = web.get(f"/checklists/stats/{world.cycle.id}/questions/1?q=%25").get_data(as_text=True)
+    assert "備考（0件）" in page  # a LIKE wildcard is searched for as itself
+    assert web.get(f"/checklists/stats/{world.cycle.id}/questions/1?page=9").status_code in (302, 303)

@@ -28,7 +28,7 @@ from agencyapp.models import (
     Submission,
     Unit,
 )
-from agencyapp.services import figure_cache, revisions
+from agencyapp.services import contains, figure_cache, revisions
 from agencyapp.services.audit import record
 from agencyapp.services.checklists import QuestionInfo, load_structure
 
@@ -341,10 +341,13 @@ def sort_key(name: str):
     }.get(name, lambda s: s.question.number)
 
 
-def notes_of(cycle: Cycle, question_id: int, limit: int = 200) -> list[tuple[str, str]]:
-    """(unit name, note) of the submitted self-checks that wrote a note on the question."""
-    return db.session.execute(
-        select(Unit.name, Answer.note)
+def notes_of(
+    cycle: Cycle, question_id: int, search: str = "", limit: int = 50, offset: int = 0
+) -> tuple[list[tuple[str, int, str]], int]:
+    """One page of (unit name, answer value, note) of the submitted self-checks that wrote a note on the
+    question, those containing ``search`` (in the note or the unit's name) when given; and how many."""
+    stmt = (
+        select(Unit.name, Answer.value, Answer.note)
         .join(Submission, Submission.id == Answer.submission_id)
         .join(Unit, Unit.id == Submission.unit_id)
         .where(
@@ -353,9 +356,46 @@ def notes_of(cycle: Cycle, question_id: int, limit: int = 200) -> list[tuple[str
             Answer.question_id == question_id,
             Answer.note != "",
         )
-        .order_by(Unit.ministry_id, Unit.position)
-        .limit(limit)
-    ).all()
+    )
+    if search:
+        stmt = stmt.where(contains(Answer.note, search) | contains(Unit.name, search))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = db.session.execute(stmt.order_by(Unit.ministry_id, Unit.position, Unit.id).limit(limit).offset(offset))
+    return [tuple(row) for row in rows], total
+
+
+def points_of(cycle: Cycle, question_id: int, limit: int = 100) -> list[tuple[str, ImprovementPoint]]:
+    """(unit name, point) of the improvement points issued on the question in the cycle (drafts excluded)."""
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            select(Unit.name, ImprovementPoint)
+            .join(Submission, Submission.id == ImprovementPoint.submission_id)
+            .join(Unit, Unit.id == Submission.unit_id)
+            .where(
+                Submission.cycle_id == cycle.id,
+                ImprovementPoint.question_id == question_id,
+                ImprovementPoint.status != PointState.DRAFT,
+            )
+            .order_by(Unit.ministry_id, Unit.position, ImprovementPoint.id)
+            .limit(limit)
+        )
+    ]
+
+
+def findings_of(cycle: Cycle, question_id: int, limit: int = 100) -> list[tuple[str, HearingFinding]]:
+    """(unit name, finding) of the hearing findings on the question in the cycle."""
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            select(Unit.name, HearingFinding)
+            .join(Hearing, Hearing.id == HearingFinding.hearing_id)
+            .join(Unit, Unit.id == Hearing.unit_id)
+            .where(Hearing.cycle_id == cycle.id, HearingFinding.question_id == question_id)
+            .order_by(Unit.ministry_id, Unit.position, HearingFinding.id)
+            .limit(limit)
+        )
+    ]
 
 
 def flag(cycle: Cycle, user, question: QuestionInfo, reason: str) -> None:

@@ -373,8 +373,25 @@ def stats_xlsx():
 def question_notes(cycle_id, number):
     cycle = db.session.get(Cycle, cycle_id) or abort(404)
     question = load_structure(cycle.version).by_number.get(number) or abort(404)
-    notes = question_stats.notes_of(cycle, question.id)
-    return render_template("checklists/notes.html", cycle=cycle, question=question, notes=notes)
+    search = (request.args.get("q") or "").strip()[:100]
+    size, page = per_page(), page_arg()
+    notes, total = question_stats.notes_of(cycle, question.id, search, limit=size, offset=(page - 1) * size)
+    redirect_ = past_the_last_page(page, total, size)
+    if redirect_:
+        return redirect_
+    return render_template(
+        "checklists/notes.html",
+        cycle=cycle,
+        question=question,
+        notes=notes,
+        total=total,
+        search=search,
+        page=page,
+        pages=page_count(total, size),
+        points=question_stats.points_of(cycle, question.id),
+        findings=question_stats.findings_of(cycle, question.id),
+        scale={e["value"]: e["label"] for e in cycle.version.scale},
+    )
 
 
 @bp.post("/stats/<int:cycle_id>/questions/<int:number>/flag")
