@@ -268,10 +268,24 @@ def test_per_question_statistics_equal_the_scoring_modules_figures(ctx, world, m
     from agencyapp.services.selfcheck import load_state
     from tests.test_review import submit_answers
 
+    from agencyapp.services.selfcheck import save_all, submit
+    from tests.test_selfcheck import all_threes
+
     submit_answers(world.agency, world.submission_a)
     submit_answers(world.agency_b, world.submission_b, {"answer-2": "2", "answer-3": "1"})
+    # A third answers 3 everywhere, then switches off 4.2 (Q21 = 0) and the outsourcing questions (Q86 = 0):
+    # their stored 3s must not count (the scoring module's rule).
+    third = world.submission_a2
+    act(save_all, world.agency_a2, third, all_threes(third), third.lock_version)
+    third = db.session.get(Submission, third.id)
+    act(save_all, world.agency_a2, third, {**all_threes(third), "answer-21": "0", "answer-86": "0"}, third.lock_version)
+    third = db.session.get(Submission, third.id)
+    act(submit, world.agency_a2, third, third.lock_version)
     stats = {s.question.number: s for s in question_stats.statistics(world.cycle)}
-    states = [load_state(db.session.get(Submission, s.id)) for s in (world.submission_a, world.submission_b)]
+    states = [
+        load_state(db.session.get(Submission, s.id)) for s in (world.submission_a, world.submission_b, third)
+    ]
+    assert not states[2].applies[87] and states[2].values[87] == 3  # stored, switched off
     for q in load_structure(world.cycle.version).questions:
         total = scoring.Score()
         for state in states:
@@ -282,10 +296,11 @@ def test_per_question_statistics_equal_the_scoring_modules_figures(ctx, world, m
                 total.full + one.full,
             )
         assert (stats[q.number].mean, stats[q.number].full_rate) == (total.mean, total.full_rate), q.number
-    assert stats[1].counts == {1: 2} and stats[3].counts == {3: 1, 1: 1}
+    assert stats[1].counts == {1: 2, 3: 1} and stats[3].counts == {3: 2, 1: 1}
+    assert sum(stats[87].counts.values()) == 2  # the third's switched-off answer is not counted
     web = _web(make_web)
     page = web.get(f"/checklists/stats?cycle={world.cycle.id}&filter=most1").get_data(as_text=True)
-    assert 'id="q-1"' in page and 'id="q-3"' in page and 'id="q-2"' not in page
+    assert 'id="q-1"' in page and 'id="q-2"' not in page
     response = web.post(
         f"/checklists/stats/{world.cycle.id}/questions/1/flag", {"reason": "全機関が1点：設問の意図が伝わっていない"}
     )

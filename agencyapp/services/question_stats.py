@@ -8,8 +8,7 @@ its controlling question, and that one's own controllers, must be answered as th
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Numeric, and_, case, cast, exists, func, select, true
-from sqlalchemy.orm import aliased
+from sqlalchemy import Numeric, and_, case, cast, func, select, true
 
 from agencyapp import policy, scoring
 from agencyapp.actions import Action
@@ -106,44 +105,60 @@ def _clauses(structure, question, seen=()):
     return found
 
 
-def _applies(structure):
-    """A SQL condition on ``Answer``: the answer's question applies in its self-check."""
-    switched = []
+def _applicable(stmt, structure, cycle_id: int):
+    """``stmt`` (over ``Answer``, in the cycle ``cycle_id``) restricted to the answers whose question applies
+    in their self-check.
+
+    The controlling questions' answers are read once per self-check, as one row of columns (a pivot joined
+    on the submission), and each set of conditions is tested on those columns for the questions it governs:
+    a plain comparison per answer instead of a lookup per answer (at 250,000 answers a year: about 1 s less
+    on PostgreSQL)."""
+    governed = {}  # the clauses (as a hashable key) -> (clauses, question ids)
     for q in structure.questions:
         clauses = _clauses(structure, q)
-        if not clauses:
-            continue
+        if clauses:
+            key = repr(sorted(repr(c) for c in clauses))
+            governed.setdefault(key, (clauses, []))[1].append(q.id)
+    if not governed:
+        return stmt
+    controllers = sorted({c["question"] for clauses, _ in governed.values() for c in clauses})
+    ids = {n: structure.by_number[n].id for n in controllers}
+    controls = (
+        select(
+            Answer.submission_id.label("submission_id"),
+            *[func.max(case((Answer.question_id == ids[n], Answer.value))).label(f"c{n}") for n in controllers],
+        )
+        .where(
+            Answer.question_id.in_(list(ids.values())),
+            Answer.submission_id.in_(select(Submission.id).where(Submission.cycle_id == cycle_id)),
+        )
+        .group_by(Answer.submission_id)
+        .subquery()
+    )
+    branches = []
+    for clauses, question_ids in governed.values():
         holds = []
         for clause in clauses:
-            controller = structure.by_number[clause["question"]]
-            other = aliased(Answer)
+            column = controls.c[f"c{clause['question']}"]
             values = clause.get("in", clause.get("not_in"))
-            test = other.value.in_(values) if "in" in clause else other.value.not_in(values)
-            holds.append(
-                exists().where(
-                    other.submission_id == Answer.submission_id,
-                    other.question_id == controller.id,
-                    other.value.is_not(None),
-                    test,
-                )
-            )
-        switched.append((Answer.question_id == q.id, and_(*holds)))
-    if not switched:
-        return true()
-    return case(*[(when, then) for when, then in switched], else_=true())
+            holds.append(and_(column.is_not(None), column.in_(values) if "in" in clause else column.not_in(values)))
+        branches.append((Answer.question_id.in_(question_ids), and_(*holds)))
+    return stmt.outerjoin(controls, controls.c.submission_id == Answer.submission_id).where(
+        case(*branches, else_=true())
+    )
 
 
 def distribution(cycle: Cycle) -> dict[int, dict[int, int]]:
     """{question id: {answer value: units}} over the cycle's submitted self-checks (one statement)."""
     structure = load_structure(cycle.version)
-    applies = _applies(structure)
-    rows = db.session.execute(
+    stmt = (
         select(Answer.question_id, Answer.value, func.count())
         .join(Submission, Submission.id == Answer.submission_id)
         .where(Submission.cycle_id == cycle.id, Submission.status.in_(FROZEN), Answer.value.is_not(None))
-        .where(applies)
-        .group_by(Answer.question_id, Answer.value)
-    ).all()
+    )
+    # Grouped by value first: grouped by question first, SQLite scans every year's answers in the order of
+    # the question index (to skip the sort) instead of reading this cycle's submissions: 2.6 s against 0.2 s.
+    rows = db.session.execute(_applicable(stmt, structure, cycle.id).group_by(Answer.value, Answer.question_id)).all()
     result = {}
     for question_id, value, n in rows:
         result.setdefault(question_id, {})[value] = n
@@ -157,7 +172,7 @@ def unit_means_over(cycle: Cycle, question_ids):
     structure = load_structure(cycle.version)
     table = scoring.points_table(cycle.version.scale)
     points = case(*[(Answer.value == value, p) for value, p in table.items() if p is not None], else_=None)
-    return (
+    stmt = (
         select(Submission.unit_id.label("unit_id"), func.round(cast(func.avg(points), Numeric), 2).label("mean"))
         .join(Answer, Answer.submission_id == Submission.id)
         .where(
@@ -165,11 +180,9 @@ def unit_means_over(cycle: Cycle, question_ids):
             Submission.score_mean.is_not(None),
             Answer.question_id.in_(list(question_ids)),
             points.is_not(None),
-            _applies(structure),
         )
-        .group_by(Submission.unit_id)
-        .subquery()
     )
+    return _applicable(stmt, structure, cycle.id).group_by(Submission.unit_id).subquery()
 
 
 def shared_questions(previous: Cycle, cycle: Cycle) -> tuple[list[int], list[int]] | None:
