@@ -265,10 +265,8 @@ def test_per_question_statistics_equal_the_scoring_modules_figures(ctx, world, m
     from agencyapp import scoring
     from agencyapp.models import Submission
     from agencyapp.services import question_stats
-    from agencyapp.services.selfcheck import load_state
+    from agencyapp.services.selfcheck import load_state, save_all, submit
     from tests.test_review import submit_answers
-
-    from agencyapp.services.selfcheck import save_all, submit
     from tests.test_selfcheck import all_threes
 
     submit_answers(world.agency, world.submission_a)
@@ -282,9 +280,7 @@ def test_per_question_statistics_equal_the_scoring_modules_figures(ctx, world, m
     third = db.session.get(Submission, third.id)
     act(submit, world.agency_a2, third, third.lock_version)
     stats = {s.question.number: s for s in question_stats.statistics(world.cycle)}
-    states = [
-        load_state(db.session.get(Submission, s.id)) for s in (world.submission_a, world.submission_b, third)
-    ]
+    states = [load_state(db.session.get(Submission, s.id)) for s in (world.submission_a, world.submission_b, third)]
     assert not states[2].applies[87] and states[2].values[87] == 3  # stored, switched off
     for q in load_structure(world.cycle.version).questions:
         total = scoring.Score()
