@@ -51,6 +51,8 @@ ENDPOINTS: dict[str, Rule] = {
     "selfcheck.show": SIGNED_IN,
     "selfcheck.save_answer": (AGENCY,),
     "selfcheck.save_all": (AGENCY,),
+    "selfcheck.carry_over": (AGENCY,),
+    "selfcheck.confirm_carried": (AGENCY,),
     "selfcheck.confirm_submit": (AGENCY,),
     "selfcheck.submit": (AGENCY,),
     "review.queue": (CENTER,),

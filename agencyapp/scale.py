@@ -70,7 +70,17 @@ FLUSH_EVERY = 400  # submissions between writes (bounds memory)
 # Written with COPY (PostgreSQL) or the driver's executemany (SQLite); rows are tuples in this order,
 # timestamps as naive-UTC text, JSON as text. Checked against the schema before anything is written.
 FAST_COLUMNS = {
-    "answer": ("id", "submission_id", "question_id", "value", "note", "updated_by_id", "updated_at", "version"),
+    "answer": (
+        "id",
+        "submission_id",
+        "question_id",
+        "value",
+        "note",
+        "updated_by_id",
+        "updated_at",
+        "version",
+        "carried",
+    ),
     "audit_event": (
         "id",
         "at",
@@ -1001,6 +1011,7 @@ class _Seeder:
             "reviewed_at": None,
             "reviewed_by_id": None,
             "return_reason": "",
+            "carried_from_id": None,
         }
         self.w.add("submission", row)
         frozen_states = (S.SUBMITTED, S.ACCEPTED, S.RETURNED)
@@ -1117,7 +1128,17 @@ class _Seeder:
             for n, (value, note, at, by) in touched.items():
                 self.w.add(
                     "answer",
-                    (self.ids("answer"), s_id, self.structure.by_number[n].id, value, note, by.id, _naive(at), 1),
+                    (
+                        self.ids("answer"),
+                        s_id,
+                        self.structure.by_number[n].id,
+                        value,
+                        note,
+                        by.id,
+                        _naive(at),
+                        1,
+                        False,
+                    ),
                 )
         row["lock_version"] = lock
         if heard:

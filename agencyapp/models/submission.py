@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, SmallInteger, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agencyapp.lifecycles import SUBMISSION, SubmissionState
@@ -32,6 +32,8 @@ class Submission(HasLifecycle, Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     return_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The earlier self-check whose answers this one started from (services/carryover.py), if any.
+    carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
 
     cycle: Mapped[Cycle] = relationship()
     unit: Mapped[Unit] = relationship()
@@ -66,6 +68,9 @@ class Answer(Base):
     # Moves on with every change of this answer: a save is refused only when this answer changed since
     # the page was loaded (services/selfcheck.py), not when another question of the same self-check did.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Copied from last year's self-check and not yet confirmed or changed by the contact: shown as
+    # 「前年度の回答・未確認」 and counted as unanswered for submission.
+    carried: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SubmissionSnapshot(Base):

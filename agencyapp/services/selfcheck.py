@@ -80,13 +80,25 @@ class SelfCheckState:
                 )
         return self._important
 
+    @property
+    def carried(self) -> set[int]:
+        """Question numbers whose answer was carried from last year and is not yet confirmed or changed."""
+        return {number for number, answer in self.answers.items() if answer.carried}
+
     def progress(self, questions: Sequence[QuestionInfo] | None = None) -> tuple[int, int]:
-        return scoring.progress(
-            questions if questions is not None else self.structure.questions, self.values, self.applies
-        )
+        """(answered, applicable); a carried answer not yet confirmed is not answered."""
+        carried = self.carried
+        values = {n: v for n, v in self.values.items() if n not in carried} if carried else self.values
+        return scoring.progress(questions if questions is not None else self.structure.questions, values, self.applies)
 
     def missing(self) -> list[QuestionInfo]:
-        return [q for q in self.structure.questions if self.applies[q.number] and self.values.get(q.number) is None]
+        """Applicable questions without an answer, or with last year's answer not yet confirmed."""
+        carried = self.carried
+        return [
+            q
+            for q in self.structure.questions
+            if self.applies[q.number] and (self.values.get(q.number) is None or q.number in carried)
+        ]
 
     def scores(self) -> scoring.Scores:
         return scoring.compute(
@@ -184,13 +196,14 @@ class AnswerRow:
     value: int | None
     note: str
     version: int = 0  # 0: no row yet
+    carried: bool = False  # last year's, not yet confirmed
 
 
 @cache
 def _answer_rows() -> Select:
     answer, question = Answer.__table__.c, ChecklistQuestion.__table__.c
     return (
-        select(question.number, answer.id, answer.value, answer.note, answer.version)
+        select(question.number, answer.id, answer.value, answer.note, answer.version, answer.carried)
         .join_from(Answer.__table__, ChecklistQuestion.__table__, question.id == answer.question_id)
         .where(answer.submission_id == bindparam("submission_id"))
     )
@@ -200,7 +213,7 @@ def load_answer_rows(submission_id: int) -> dict[int, AnswerRow]:
     """{question number: AnswerRow} of one submission; one statement of the tables' own columns (no ORM
     entities: every autosave asks, and this costs half of the same query through the mapped classes)."""
     rows = db.session.execute(_answer_rows(), {"submission_id": submission_id})
-    return {number: AnswerRow(answer_id, value, note, version) for number, answer_id, value, note, version in rows}
+    return {number: AnswerRow(*row) for number, *row in rows}
 
 
 def load_state(submission: Submission, structure: Structure | None = None, plain: bool = False) -> SelfCheckState:
@@ -299,7 +312,7 @@ def _insert_answer(dialect: str):
 def _write_answer(submission, question, answer, value, note, user, now) -> AnswerRow:
     """Write one answer only if it is still the version read (one statement); else the 409 that says
     who changed it. Returns the row as written."""
-    fields = {"value": value, "note": note, "updated_by_id": user.id, "updated_at": now}
+    fields = {"value": value, "note": note, "carried": False, "updated_by_id": user.id, "updated_at": now}
     if answer is None or answer.id is None:
         done = db.session.execute(
             _insert_answer(db.session.get_bind().dialect.name),
@@ -472,6 +485,10 @@ def canonical_json(data: object) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def _numbers(numbers: Sequence[int]) -> str:
+    return "、".join(map(str, numbers[:10])) + (" ほか" if len(numbers) > 10 else "")
+
+
 def submit(user: User, submission: Submission, lock_version: int | None) -> SubmissionSnapshot:
     """Validate completeness, freeze a snapshot with its hash and mark submitted."""
     _check_editable(user, submission, "submit", lock_version)
@@ -479,10 +496,22 @@ def submit(user: User, submission: Submission, lock_version: int | None) -> Subm
     missing = state.missing()
     if missing:
         numbers = [q.number for q in missing]
+        carried = [n for n in numbers if n in state.carried]
         raise DomainError(
-            f"未回答の設問が{len(missing)}問あります（設問{'、'.join(map(str, numbers[:10]))}"
-            f"{' ほか' if len(numbers) > 10 else ''}）。すべての該当する設問に回答してから提出してください。",
+            f"未回答の設問が{len(missing)}問あります（設問{_numbers(numbers)}）"
+            + (f"。うち{len(carried)}問は前年度の回答で、まだ確認していません" if carried else "")
+            + "。すべての該当する設問に回答（前年度の回答は確認）してから提出してください。",
             missing=numbers,
+        )
+    from agencyapp.services.carryover import last_year, rises_without_note
+
+    notes = {number: answer.note for number, answer in state.answers.items()}
+    rises = rises_without_note(last_year(submission), state.values, notes, state.applies)
+    if rises:
+        raise DomainError(
+            f"前年度の1点から3点に上がった設問{_numbers(rises)}に備考がありません。"
+            "3点とした理由（行った改善など）を備考に記入してから提出してください。",
+            missing=rises,
         )
     snapshot = freeze(submission, user, state)
     workflow.apply(

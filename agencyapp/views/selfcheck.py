@@ -7,7 +7,7 @@ from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.htmx import is_htmx
 from agencyapp.inputs import ident, ident_or_none
-from agencyapp.services import DomainError, StaleError, oversight, workflow
+from agencyapp.services import DomainError, StaleError, carryover, oversight, workflow
 from agencyapp.services import selfcheck as service
 from agencyapp.views.common import run
 from agencyapp.views.errors import recovers_from_stale_token
@@ -59,6 +59,12 @@ def _page(submission, state=None, status=200, error=None, posted=None, category=
     views = oversight.views_of(submission) if policy.can(current_user, Action.SUBMISSION_VIEWS, submission) else None
     if posted:
         category = posted.get("cat")
+    last = carryover.last_year(submission)
+    carry_source = (
+        carryover.last_accepted(submission)
+        if editable and not state.answers and workflow.permitted(current_user, submission, "carry_over")
+        else None
+    )
     return render_template(
         "selfcheck/show.html",
         submission=submission,
@@ -72,6 +78,9 @@ def _page(submission, state=None, status=200, error=None, posted=None, category=
         posted_values=posted_values,
         posted_notes=posted_notes,
         conflicts=conflicts,
+        last=last,
+        carry_source=carry_source,
+        rise_note=carryover.RISE_NOTE,
     ), status
 
 
@@ -141,6 +150,63 @@ def save_all(submission_id):
     # 「保存して次の大分類へ」 names the next one; else the page shown again.
     category = request.form.get("go") or request.form.get("cat")
     return redirect(url_for("selfcheck.show", submission_id=submission.id, cat=category or None), code=303)
+
+
+@bp.post("/<int:submission_id>/carry-over")
+def carry_over(submission_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_EDIT)
+    try:
+        done = run(carryover.start_from_last_year, current_user, submission, _lock_version())
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
+    flash(
+        f"前年度の回答を{done['copied']}問引き継ぎました。各設問の「前年度の回答・未確認」を確かめて、"
+        "そのままでよければ「確認」を、変える場合は回答を選び直してください。"
+        + (
+            f"（{done['reference']}問は設問が変わったため、前年度の回答を参考として表示しています。）"
+            if done["reference"]
+            else ""
+        ),
+        "success",
+    )
+    return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
+
+
+@bp.post("/<int:submission_id>/confirm-carried")
+def confirm_carried(submission_id):
+    """「確認」 on one question or 「この大分類をすべて確認」: what the form holds is saved first (as
+    「入力内容を保存」 would), then the carried answers named are confirmed, in one transaction."""
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_EDIT)
+    state = service.load_state(submission)
+    number = request.form.get("confirm", type=ident)
+    code = request.form.get("confirm_category", "")
+    if number is not None:
+        numbers = [number]
+    else:
+        node = next((c for c in state.structure.categories if c.section.code == code), None)
+        numbers = [q.number for q in node.all_questions()] if node else []
+    if not numbers:
+        flash("確認する設問を選んでください。", "error")
+        return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
+
+    def save_and_confirm():
+        service.save_all(current_user, submission, request.form, _lock_version())
+        return carryover.confirm(current_user, submission, numbers)
+
+    try:
+        confirmed = run(save_and_confirm)
+    except StaleError as exc:
+        return _page(submission, status=exc.status, error=exc.message, posted=request.form)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
+    flash(
+        f"前年度の回答{confirmed}問を確認しました。" if confirmed else "確認が必要な回答はありませんでした。", "success"
+    )
+    anchor = f"#q-{number}" if number is not None else f"#cat-{code}"
+    category = request.form.get("cat")
+    return redirect(url_for("selfcheck.show", submission_id=submission.id, cat=category or None) + anchor, code=303)
 
 
 def _confirm_page(submission, error=None, status=200):
