@@ -52,6 +52,7 @@ ENDPOINTS: dict[str, Rule] = {
     "selfcheck.save_answer": (AGENCY,),
     "selfcheck.save_all": (AGENCY,),
     "selfcheck.carry_over": (AGENCY,),
+    "selfcheck.print_view": SIGNED_IN,
     "selfcheck.confirm_carried": (AGENCY,),
     "selfcheck.confirm_submit": (AGENCY,),
     "selfcheck.submit": (AGENCY,),

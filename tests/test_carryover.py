@@ -148,3 +148,52 @@ def test_the_confirm_buttons_save_the_form_first(next_year, world, make_web):
     other = make_web()
     other.login("agency-b", PASSWORD)
     assert other.post(f"/submissions/{submission.id}/confirm-carried", {"confirm": "3"}).status_code == 404
+
+
+def test_the_print_layout_shows_every_answer_and_the_approval_boxes(ctx, world, make_web):
+    submission = submit_answers(world.agency, world.submission_a, {"note-5": "手順書に記載"})
+    web = make_web()
+    web.login("agency-a", PASSWORD)
+    page = web.get(f"/submissions/{submission.id}/print").get_data(as_text=True)
+    structure = load_structure(submission.cycle.version)
+    state = load_state(submission)
+    rows = page.split("<tbody>", 1)[1]
+    for q in structure.questions:
+        value = state.values.get(q.number)
+        shown = f"{value} {q.label(value)}" if state.applies[q.number] and value is not None else "該当なし（条件）"
+        assert f"<tr><td>{q.number}</td>" in page and shown in page, q.number
+    assert "手順書に記載" in page and "起案者" in page and "承認者" in page and "令和" in page
+    assert "SHA-256" in page and "提出（第1版）" in page and rows
+    # The ministry sees the same print of its own bureau; another agency does not.
+    ministry = make_web()
+    ministry.login("ministry-a", PASSWORD)
+    assert ministry.get(f"/submissions/{submission.id}/print").status_code == 200
+    other = make_web()
+    other.login("agency-b", PASSWORD)
+    assert other.get(f"/submissions/{submission.id}/print").status_code == 404
+
+
+def test_the_improvement_request_prints_with_the_agencys_answers(ctx, world, make_web):
+    from datetime import timedelta
+
+    from agencyapp.formatting import today_tokyo
+    from agencyapp.services import improvements
+
+    world.submission_a = submit_answers(world.agency, world.submission_a)
+    request_row = issue(world)
+    point = request_row.points[0]
+    act(
+        improvements.answer_point,
+        world.agency,
+        point,
+        "規程を改正して周知する",
+        today_tokyo() + timedelta(days=40),
+        "",
+        None,
+        point.lock_version,
+    )
+    web = make_web()
+    web.login("agency-a", PASSWORD)
+    page = web.get(f"/improvements/requests/{request_row.id}").get_data(as_text=True)
+    assert "規程を改正して周知する" in page and "改善計画" in page and "未回答" in page  # the other point
+    assert "起案者" in page and "承認者" in page

@@ -1,5 +1,7 @@
 """The self-check page: read, autosave one answer, save all, confirm and submit."""
 
+import json
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -150,6 +152,36 @@ def save_all(submission_id):
     # 「保存して次の大分類へ」 names the next one; else the page shown again.
     category = request.form.get("go") or request.form.get("cat")
     return redirect(url_for("selfcheck.show", submission_id=submission.id, cat=category or None), code=303)
+
+
+@bp.get("/<int:submission_id>/print")
+def print_view(submission_id):
+    """The self-check on A4 for the file: every question with its answer and note, the scores and the
+    boxes of 起案者 and 承認者 — the submitted snapshot once submitted, else the answers as they stand."""
+    submission = policy.get_submission_or_404(current_user, submission_id)
+    state = service.load_state(submission)
+    snapshot = service.latest_snapshot(submission) if submission.frozen else None
+    if snapshot is not None:
+        frozen = json.loads(snapshot.content)["answers"]
+        values = {a["question"]: a["value"] for a in frozen}
+        notes = {a["question"]: a["note"] for a in frozen}
+        applies = {a["question"]: a["applies"] for a in frozen}
+        scores = snapshot.scores
+    else:
+        values, applies = state.values, state.applies
+        notes = {n: a.note for n, a in state.answers.items()}
+        scores = state.scores().as_dict()
+    return render_template(
+        "selfcheck/print.html",
+        submission=submission,
+        state=state,
+        snapshot=snapshot,
+        values=values,
+        notes=notes,
+        applies=applies,
+        scores=scores,
+        carried=state.carried if snapshot is None else set(),
+    )
 
 
 @bp.post("/<int:submission_id>/carry-over")
