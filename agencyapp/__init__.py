@@ -109,6 +109,7 @@ def _register_blueprints(app):
         notifications,
         organisations,
         oversight,
+        reminders,
         review,
         selfcheck,
     )
@@ -127,6 +128,7 @@ def _register_blueprints(app):
         admin,
         cycles,
         checklists,
+        reminders,
         organisations,
         exports,
     ):

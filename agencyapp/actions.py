@@ -40,5 +40,6 @@ class Action(StrEnum):
     OBSERVE_ONLY = "observe_only"  # the user watches the cycle's work and never takes part in it
     CYCLE_MANAGE = "cycle.manage"
     CHECKLIST_MANAGE = "checklist.manage"  # statistics, revision flags, drafts, mapping, publishing
+    REMINDER_SEND = "reminder.send"  # 督促 to chosen units, in the app and by mail
     ORGANISATION_MANAGE = "organisation.manage"
     USER_MANAGE = "user.manage"

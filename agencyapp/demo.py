@@ -236,12 +236,30 @@ def _past_and_present(units, version, current):
 def _phrases():
     from agencyapp.models import Phrase
 
-    if db.session.scalar(select(Phrase.id).limit(1)) is not None:
-        return
     center = db.session.scalar(select(User).where(User.login_id == "demo-center"))
-    for title, body in PHRASES:
-        db.session.add(Phrase(title=title, body=body, updated_by_id=center.id))
+    for kind, rows in (("finding", PHRASES), ("reminder", REMINDER_PHRASES)):
+        if db.session.scalar(select(Phrase.id).where(Phrase.kind == kind).limit(1)) is not None:
+            continue
+        for title, body in rows:
+            db.session.add(Phrase(title=title, body=body, kind=kind, updated_by_id=center.id))
     db.session.flush()
+
+
+REMINDER_PHRASES = [
+    (
+        "提出期限の1週間前",
+        "自己点検の提出期限が1週間後に迫っています。未回答の設問への回答と提出をお願いします。"
+        "ご不明な点は地方自治情報センターまでお問い合わせください。",
+    ),
+    (
+        "提出期限の超過",
+        "自己点検の提出期限を過ぎています。至急、回答と提出をお願いします。",
+    ),
+    (
+        "改善点の回答期限の超過",
+        "改善依頼の回答期限を過ぎた改善点があります。改善計画又は完了報告の回答をお願いします。",
+    ),
+]
 
 
 def seed_demo():

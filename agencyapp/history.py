@@ -34,6 +34,7 @@ EVENTS = {
     "point.drafted": "改善点の下書き作成",
     "hearing.selected": "ヒアリング・訪問の候補に選定",
     "hearing.reminded": "ヒアリング・訪問の事前通知",
+    "reminder.sent": "督促の送信",
     "phrase.created": "定型文の登録",
     "phrase.edited": "定型文の更新",
     "phrase.deleted": "定型文の削除",

@@ -105,6 +105,8 @@ ENDPOINTS: dict[str, Rule] = {
     "audit.export_csv": (CENTER, ADMIN),
     "cycles.index": (CENTER, ADMIN),
     "cycles.new": (CENTER,),
+    "reminders.index": (CENTER,),
+    "reminders.send": (CENTER,),
     "checklists.index": (CENTER,),
     "checklists.start_draft": (CENTER,),
     "checklists.show": (CENTER,),
@@ -223,6 +225,7 @@ RULES: dict[Action, Callable[[Any, Any], bool]] = {
     Action.OBSERVE_ONLY: _role(MINISTRY, ADMIN),
     Action.CYCLE_MANAGE: _role(CENTER),
     Action.CHECKLIST_MANAGE: _role(CENTER),
+    Action.REMINDER_SEND: _role(CENTER),
     Action.ORGANISATION_MANAGE: _role(ADMIN),
     Action.USER_MANAGE: _role(ADMIN),
 }

@@ -37,6 +37,7 @@ from agencyapp.demo import (
     NATIONAL_CODE,
     ORGANISATIONS,
     PHRASES,
+    REMINDER_PHRASES,
     import_shipped_checklists,
 )
 from agencyapp.extensions import db
@@ -809,13 +810,14 @@ class _Seeder:
             unit.contacts = contacts
 
     def phrases(self):
-        for title, body in PHRASES:
+        for kind, title, body in [("finding", *p) for p in PHRASES] + [("reminder", *p) for p in REMINDER_PHRASES]:
             self.w.add(
                 "phrase",
                 {
                     "id": self.ids("phrase"),
                     "title": title,
                     "body": body,
+                    "kind": kind,
                     "active": True,
                     "updated_by_id": self.demo["demo-center"].id,
                     "updated_at": _aware(self.now - timedelta(days=30)),

@@ -15,7 +15,7 @@ from agencyapp.models.cycle import Cycle, cycle_important_goal
 from agencyapp.models.export import ExportJob
 from agencyapp.models.hearing import Hearing, HearingDocument, HearingFinding, HearingSlot
 from agencyapp.models.improvement import Attachment, FileBlob, ImprovementPoint, ImprovementRequest, PointEvent
-from agencyapp.models.notification import Notification
+from agencyapp.models.notification import Notification, Reminder
 from agencyapp.models.org import Ministry, Unit
 from agencyapp.models.phrase import Phrase
 from agencyapp.models.review import CenterAssessment, ReviewNote
@@ -32,6 +32,7 @@ __all__ = [
     "ImprovementRequest",
     "LoginDevice",
     "Notification",
+    "Reminder",
     "Phrase",
     "QuestionFlag",
     "PointEvent",

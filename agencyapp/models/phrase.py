@@ -17,5 +17,7 @@ class Phrase(Base):
     title: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What it phrases: a finding or requested action (審査), or a reminder to units (督促).
+    kind: Mapped[str] = mapped_column(String(16), default="finding", server_default="finding")
     updated_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -493,41 +493,51 @@ def is_overdue(point: ImprovementPoint) -> bool:
 # --- phrases ------------------------------------------------------------------------------------
 
 
-def phrases(active_only: bool = True) -> Sequence[Phrase]:
-    stmt = select(Phrase).order_by(Phrase.title, Phrase.id)
+PHRASE_KINDS = {"finding": "審査（指摘事項・改善を求める事項）", "reminder": "督促"}
+
+
+def phrases(active_only: bool = True, kind: str | None = "finding") -> Sequence[Phrase]:
+    """The phrase library, of one kind (None: every kind, findings first)."""
+    stmt = select(Phrase).order_by(Phrase.kind, Phrase.title, Phrase.id)
     if active_only:
         stmt = stmt.where(Phrase.active.is_(True))
+    if kind is not None:
+        stmt = stmt.where(Phrase.kind == kind)
     return db.session.scalars(stmt).all()
 
 
-def save_phrase(user: User, phrase_id: int | None, title: str | None, body: str | None) -> Phrase:
+def save_phrase(
+    user: User, phrase_id: int | None, title: str | None, body: str | None, kind: str | None = "finding"
+) -> Phrase:
     policy.require(user, Action.PHRASE_MANAGE)
     title = _text(title, "定型文の見出し")[:100]
     body = _text(body, "定型文の本文")
+    if kind not in PHRASE_KINDS:
+        raise DomainError("定型文の用途を選んでください。")
     if phrase_id:
         phrase = db.session.get(Phrase, phrase_id)
         if phrase is None or not phrase.active:
             raise NotFound()
-        before = {"title": phrase.title, "body": phrase.body}
-        phrase.title, phrase.body, phrase.updated_by_id = title, body, user.id
+        before = {"title": phrase.title, "body": phrase.body, "kind": phrase.kind}
+        phrase.title, phrase.body, phrase.kind, phrase.updated_by_id = title, body, kind, user.id
         phrase.updated_at = datetime.now(UTC)
         record(
             "phrase.edited",
             actor=user,
             obj=phrase,
             before=before,
-            after={"title": title, "body": body},
+            after={"title": title, "body": body, "kind": kind},
             summary=f"定型文「{title}」を更新しました",
         )
     else:
-        phrase = Phrase(title=title, body=body, updated_by_id=user.id)
+        phrase = Phrase(title=title, body=body, kind=kind, updated_by_id=user.id)
         db.session.add(phrase)
         db.session.flush()
         record(
             "phrase.created",
             actor=user,
             obj=phrase,
-            after={"title": title, "body": body},
+            after={"title": title, "body": body, "kind": kind},
             summary=f"定型文「{title}」を登録しました",
         )
     return phrase

@@ -34,6 +34,7 @@ KINDS = {
     "hearing_reported": "ヒアリング報告",
     "hearing_reminder": "ヒアリングの予定",
     "login_attack": "ログインの連続失敗",
+    "reminder": "センターからの督促",
 }
 
 
@@ -57,13 +58,19 @@ def center_users() -> Sequence[User]:
 def notify(users: Iterable[User], kind: str, message: str, link: str = "") -> None:
     """Add a notification for each user; their mails are queued once the action has committed (the task
     queue sends them, retrying; each notification keeps its mail's state)."""
+    notify_each(((user, message, link) for user in users), kind)
+
+
+def notify_each(notices: Iterable[tuple[User, str, str]], kind: str) -> None:
+    """``notify`` for many people at once, each with a message and link of their own ((user, message, link));
+    one flush whatever their number. A person named twice is notified once."""
     from agencyapp import mail
     from agencyapp.unit_of_work import after_commit
 
     seen = set()
     mailed = []
     by_mail = mail.mail_enabled()
-    for user in users:
+    for user, message, link in notices:
         if user.id in seen:
             continue
         seen.add(user.id)

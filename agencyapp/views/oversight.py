@@ -12,6 +12,7 @@ from agencyapp.htmx import is_htmx
 from agencyapp.inputs import ident
 from agencyapp.models import Ministry, Submission
 from agencyapp.services import oversight as service
+from agencyapp.services import reminders
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.selfcheck import latest_snapshot
 from agencyapp.views.common import chosen_cycle, page_arg, page_count, past_the_last_page, per_page, run
@@ -132,6 +133,8 @@ def unit(unit_id):
         trend_chart=trend_chart,
         points=service.issued_points(current_user, cycle.id, [unit.id])[unit.id],
         history=history,
+        reminders=reminders.unit_reminders(unit.id, 10),
+        selections=reminders.SELECTIONS,
         hearings=service.unit_hearings(current_user, unit.id),
     )
 

@@ -314,7 +314,9 @@ def issue_request(submission_id):
 
 @bp.get("/phrases")
 def phrases():
-    return render_template("review/phrases.html", phrases=points_service.phrases())
+    return render_template(
+        "review/phrases.html", phrases=points_service.phrases(kind=None), kinds=points_service.PHRASE_KINDS
+    )
 
 
 @bp.post("/phrases")
@@ -326,6 +328,7 @@ def save_phrase():
             request.form.get("phrase_id", type=ident),
             request.form.get("title"),
             request.form.get("body"),
+            request.form.get("kind", "finding"),
         )
     except DomainError as exc:
         flash(exc.message, "error")
