@@ -12,6 +12,7 @@ class Action(StrEnum):
     SUBMISSION_VIEW = "submission.view"
     SUBMISSION_EDIT = "submission.edit"
     SUBMISSION_SUBMIT = "submission.submit"
+    SUBMISSION_APPROVE = "submission.approve"  # the unit's approver (承認者): approve or return, inside the agency
     SUBMISSION_VIEWS = "submission.views"  # the read log: who has opened it
     # review (center)
     SUBMISSION_REVIEW = "submission.review"

@@ -93,11 +93,15 @@ ORGANISATIONS = [
 ACCOUNTS = [
     ("demo-agency", "年金 花子", "agency", "mhlw-nenkin"),
     ("demo-agency2", "旅券 一郎", "agency", "mofa-ryoji"),
+    # A unit with internal approval (決裁): its contact sends the self-check to its approver before submitting.
+    ("demo-contact", "主計 四郎", "agency", "mof-kyusai"),
+    ("demo-approver", "決裁 五郎", "agency", "mof-kyusai"),
     ("demo-center", "情報 太郎", "center", None),
     ("demo-ministry", "統括 次郎", "ministry", "mhlw"),
     ("demo-admin", "管理 三郎", "admin", None),
 ]
 
+APPROVERS = {"demo-approver"}  # demo accounts that approve their unit's self-check (承認者)
 DEMO_FISCAL_YEAR = 2026
 NATIONAL_CODE = "national-r8"
 IMPORTANT_CATEGORY_TITLE = "委託先の管理"
@@ -290,6 +294,7 @@ def seed_demo():
             password_hash=demo_hash,
             unit_id=unit_by_code[scope].id if role == "agency" else None,
             ministry_id=ministries[scope].id if role == "ministry" else None,
+            approver=login_id in APPROVERS,
         )
         db.session.add(user)
         db.session.flush()

@@ -35,6 +35,7 @@ EVENTS = {
     "hearing.selected": "ヒアリング・訪問の候補に選定",
     "hearing.reminded": "ヒアリング・訪問の事前通知",
     "reminder.sent": "督促の送信",
+    "approval.superseded": "承認の取消（回答の変更）",
     "phrase.created": "定型文の登録",
     "phrase.edited": "定型文の更新",
     "phrase.deleted": "定型文の削除",

@@ -33,6 +33,8 @@ class State(StrEnum):
 class SubmissionState(State):
     NOT_STARTED = "not_started", "未着手", "badge--not_started"
     DRAFT = "draft", "入力中", "badge--draft"
+    AWAITING_APPROVAL = "approval", "承認待ち", "badge--approval"  # sent to the unit's approver (決裁)
+    APPROVED = "approved", "承認済み", "badge--approved"  # approved inside the agency, not yet submitted
     SUBMITTED = "submitted", "提出済", "badge--submitted"
     RETURNED = "returned", "差戻し", "badge--returned"
     ACCEPTED = "accepted", "確認済", "badge--accepted"
@@ -128,7 +130,9 @@ FROZEN_REFUSAL = (
     "この自己点検は提出済み（状況「{state}」）のため変更できません。"
     "修正が必要な場合はセンターに差戻しを依頼してください。"
 )
-EDITING = (S.NOT_STARTED, S.DRAFT, S.RETURNED)
+# Answers may change: a change while waiting for approval, or after it, withdraws that approval.
+EDITING = (S.NOT_STARTED, S.DRAFT, S.RETURNED, S.AWAITING_APPROVAL, S.APPROVED)
+PREPARING = (S.NOT_STARTED, S.DRAFT, S.RETURNED)  # being prepared by the unit's contacts
 FROZEN = (S.SUBMITTED, S.ACCEPTED)
 
 SUBMISSION = Lifecycle(
@@ -182,9 +186,50 @@ SUBMISSION = Lifecycle(
             moves_figures=False,
         ),
         Transition(
+            "import_workbook",
+            "Excel ファイルから取り込み",
+            EDITING,
+            S.DRAFT,
+            Action.SUBMISSION_EDIT,
+            "answers.imported",
+            "取り込めません",
+            refusal=FROZEN_REFUSAL,
+            moves_figures=False,
+        ),
+        Transition(
+            "request_approval",
+            "承認を依頼",
+            PREPARING,
+            S.AWAITING_APPROVAL,
+            Action.SUBMISSION_EDIT,
+            "approval.requested",
+            "承認を依頼できません",
+            moves_figures=False,
+        ),
+        Transition(
+            "approve",
+            "承認",
+            (S.AWAITING_APPROVAL,),
+            S.APPROVED,
+            Action.SUBMISSION_APPROVE,
+            "approval.approved",
+            "承認できません",
+            moves_figures=False,
+        ),
+        Transition(
+            "return_internally",
+            "承認者が差戻し",
+            (S.AWAITING_APPROVAL,),
+            S.DRAFT,
+            Action.SUBMISSION_APPROVE,
+            "approval.returned",
+            "差し戻せません",
+            moves_figures=False,
+        ),
+        Transition(
             "submit",
             "提出",
-            EDITING,
+            (*PREPARING, S.APPROVED),
             S.SUBMITTED,
             Action.SUBMISSION_SUBMIT,
             "submission.submitted",

@@ -53,6 +53,13 @@ ENDPOINTS: dict[str, Rule] = {
     "selfcheck.save_all": (AGENCY,),
     "selfcheck.carry_over": (AGENCY,),
     "selfcheck.print_view": SIGNED_IN,
+    "selfcheck.request_approval": (AGENCY,),
+    "selfcheck.workbook": (AGENCY,),
+    "selfcheck.upload_workbook": (AGENCY,),
+    "selfcheck.apply_workbook": (AGENCY,),
+    "selfcheck.approval": SIGNED_IN,
+    "selfcheck.approve": (AGENCY,),
+    "selfcheck.return_internally": (AGENCY,),
     "selfcheck.confirm_carried": (AGENCY,),
     "selfcheck.confirm_submit": (AGENCY,),
     "selfcheck.submit": (AGENCY,),
@@ -180,6 +187,11 @@ def _own_unit(user, obj):
     return obj is not None and belongs_to_unit(user, obj.unit_id)
 
 
+def _unit_approver(user, obj):
+    """The unit's approver (承認者), on a self-check of the unit."""
+    return user.role == AGENCY and bool(user.approver) and _own_unit(user, obj)
+
+
 def _answer_point(user, obj):
     return (
         user.role == AGENCY
@@ -201,6 +213,7 @@ RULES: dict[Action, Callable[[Any, Any], bool]] = {
     Action.SUBMISSION_VIEW: _anyone,
     Action.SUBMISSION_EDIT: _own_unit,
     Action.SUBMISSION_SUBMIT: _own_unit,
+    Action.SUBMISSION_APPROVE: _unit_approver,
     Action.SUBMISSION_VIEWS: _see_views,
     Action.SUBMISSION_REVIEW: _role(CENTER),
     Action.SUBMISSION_ASSESS: _role(CENTER),

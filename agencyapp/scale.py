@@ -32,6 +32,7 @@ from agencyapp import passwords, priority, scoring
 from agencyapp.checklists.conditions import applicability
 from agencyapp.demo import (
     ACCOUNTS,
+    APPROVERS,
     DEMO_PASSWORD,
     IMPORTANT_CATEGORY_TITLE,
     NATIONAL_CODE,
@@ -135,7 +136,10 @@ MINISTRY_WEIGHTS = {
     "moj": 6,
 }
 # The demo accounts of demo.ACCOUNTS (same names, roles and scopes): login id -> unit code for the agency ones.
-DEMO_UNITS = {login: scope for login, _, role, scope in ACCOUNTS if role == AGENCY}
+# (The scale data has the two agency demo accounts whose units it shapes; the approval demo's pair is the demo's.)
+DEMO_UNITS = {
+    login: scope for login, _, role, scope in ACCOUNTS if role == AGENCY and login in ("demo-agency", "demo-agency2")
+}
 CENTER_STAFF = 20
 ADMINS = 2
 
@@ -758,6 +762,7 @@ class _Seeder:
                 "last_login_at": _aware(self.now - timedelta(hours=self.rng.uniform(1, 24 * 20))) if active else None,
                 "active": active,
                 "must_change_password": False,
+                "approver": login in APPROVERS,
                 "session_token": secrets.token_urlsafe(32),  # a secret: never derived from the seed
                 "created_at": _aware(created),
             },
@@ -782,6 +787,8 @@ class _Seeder:
         rng = self.rng
         demo = {}
         for login, display_name, role, scope in ACCOUNTS:
+            if role == AGENCY and login not in DEMO_UNITS:
+                continue
             unit = self.unit_by_code[scope] if role == AGENCY else None
             demo[login] = self.user(login, display_name, role, unit=unit, ministry=scope if role == MINISTRY else None)
         self.demo = demo

@@ -144,7 +144,9 @@ def test_selfcheck_page_and_save_statement_counts_do_not_grow(make_web, world, c
         assert web.get(page_url).status_code == 200
     with count_statements() as later_save:
         assert web.post(save_url + "/2", data, htmx=True).status_code == 200
-    assert full_page.count == empty_page.count, (empty_page, full_page)
+    # The page of a self-check not yet started also looks for last year's answers to offer (one statement
+    # more); with every answer in and thirty more units, the page needs no more than that.
+    assert full_page.count <= empty_page.count <= full_page.count + 1, (empty_page, full_page)
     assert later_save.count <= first_save.count, (first_save, later_save)
     assert full_page.count <= 15 and later_save.count <= 6 and first_save.count <= 6, (first_save, later_save)
 

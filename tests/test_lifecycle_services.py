@@ -11,13 +11,14 @@ completion report, a finding, a draft point...), so that only the state and the 
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from agencyapp.errors import DomainError, Forbidden, StaleError
 from agencyapp.extensions import db
 from agencyapp.formatting import TOKYO, today_tokyo
 from agencyapp.lifecycles import HEARING, HEARING_DATED, POINT, SUBMISSION, HearingState, PointState, SubmissionState
 from agencyapp.models import (
+    Answer,
     AuditEvent,
     CenterAssessment,
     ChecklistQuestion,
@@ -27,9 +28,11 @@ from agencyapp.models import (
     ImprovementPoint,
     ImprovementRequest,
     Submission,
+    SubmissionApproval,
+    WorkbookImport,
 )
 from agencyapp.models.base import Base
-from agencyapp.services import hearings, improvements, review, selfcheck
+from agencyapp.services import approvals, carryover, hearings, improvements, review, selfcheck, workbooks
 from tests.factories import act
 from tests.test_lifecycles import JAPANESE, MAY, ROLES
 from tests.test_selfcheck import all_threes
@@ -69,7 +72,8 @@ class Bench:
     def __init__(self, world):
         self.world = world
 
-    def prepare(self, state):
+    def prepare(self, state, name=""):
+        """Put the object into ``state``, with what transition ``name`` needs to be valid there."""
         raise NotImplementedError
 
     def call(self, name, user, obj):
@@ -93,6 +97,18 @@ class SubmissionBench(Bench):
         sub = world.submission_a
         form = all_threes(sub) | {f"answer-{SUGGESTED}": "1"}
         act(selfcheck.save_all, world.agency, sub, form, sub.lock_version)
+        self.answers = [
+            {k: v for k, v in row._mapping.items() if k != "id"}
+            for row in db.session.execute(select(Answer.__table__).where(Answer.submission_id == sub.id))
+        ]
+        # Last year's self-check of the unit, accepted: what "carry_over" starts from.
+        from tests.factories import make_cycle, submission_of
+
+        earlier = make_cycle([world.unit_a], fiscal_year=world.cycle.fiscal_year - 1)
+        past = submission_of(earlier, world.unit_a)
+        past.status = SubmissionState.ACCEPTED.value
+        db.session.execute(insert(Answer), [{**a, "submission_id": past.id} for a in self.answers])
+        db.session.commit()
         self.question_ids = dict(
             db.session.execute(
                 select(ChecklistQuestion.number, ChecklistQuestion.id).where(
@@ -107,9 +123,37 @@ class SubmissionBench(Bench):
         db.session.commit()
         self.sub_id, self.draft_id = sub.id, draft.id
 
-    def prepare(self, state):
+    def prepare(self, state, name=""):
         sub = db.session.get(Submission, self.sub_id)
         sub.status = state.value
+        # The answers as they were (a carry or an import changes them): none for "carry_over", which starts
+        # a self-check not yet answered; one left carried for "confirm_carried".
+        db.session.execute(delete(Answer).where(Answer.submission_id == sub.id))
+        if name != "carry_over":
+            carried = {"carried": True} if name == "confirm_carried" else {}
+            rows = [{**a, **(carried if a["question_id"] == self.question_ids[SAVED] else {})} for a in self.answers]
+            db.session.execute(insert(Answer), rows)
+        # The unit has an approver for the approval's own steps and for submitting what was approved; else
+        # none, so that a self-check is submitted as before.
+        self.world.approver.approver = name in ("request_approval", "approve", "return_internally") or (
+            name == "submit" and state is SubmissionState.APPROVED
+        )
+        db.session.execute(delete(SubmissionApproval).where(SubmissionApproval.submission_id == sub.id))
+        db.session.execute(delete(WorkbookImport).where(WorkbookImport.submission_id == sub.id))
+        db.session.flush()
+        if state in (SubmissionState.AWAITING_APPROVAL, SubmissionState.APPROVED):
+            text, sha = approvals.content_of(sub)
+            approved = state is SubmissionState.APPROVED
+            db.session.add(
+                SubmissionApproval(
+                    submission_id=sub.id,
+                    content=text,
+                    sha256=sha,
+                    status="approved" if approved else "pending",
+                    requested_by_id=self.world.agency.id,
+                    decided_by_id=self.world.approver.id if approved else None,
+                )
+            )
         frozen = state in (SubmissionState.SUBMITTED, SubmissionState.ACCEPTED)
         sub.return_reason = "記載の不備" if state is SubmissionState.RETURNED else ""
         sub.submitted_at = datetime.now(UTC) if frozen or state is SubmissionState.RETURNED else None
@@ -157,6 +201,43 @@ class SubmissionBench(Bench):
     def do_submit(self, user, sub):
         act(selfcheck.submit, user, sub, sub.lock_version)
 
+    def do_carry_over(self, user, sub):
+        act(carryover.start_from_last_year, user, sub, sub.lock_version)
+
+    def do_confirm_carried(self, user, sub):
+        act(carryover.confirm, user, sub, [SAVED])
+
+    def do_import_workbook(self, user, sub):
+        """A workbook downloaded now with one answer changed, uploaded and applied."""
+        import io
+
+        import openpyxl
+        from werkzeug.datastructures import FileStorage
+
+        book = openpyxl.load_workbook(io.BytesIO(workbooks.build(sub, self.world.agency)))
+        sheet = book[workbooks.ANSWERS]
+        row = next(r for r in range(workbooks.FIRST_ROW, sheet.max_row + 1) if sheet.cell(r, 7).value == SAVED)
+        sheet.cell(row, 8).value = int(self._other_value(sub))
+        out = io.BytesIO()
+        book.save(out)
+        upload = FileStorage(io.BytesIO(out.getvalue()), filename="回答.xlsx")
+
+        def both():
+            imported, _ = workbooks.upload(user, sub, upload)
+            return workbooks.apply(user, sub, imported.id, {}, sub.lock_version)
+
+        act(both)
+
+    def do_request_approval(self, user, sub):
+        act(approvals.request_approval, user, sub, sub.lock_version)
+
+    def do_approve(self, user, sub):
+        row = approvals.current(sub)
+        act(approvals.approve, user, sub, row.sha256 if row else "", sub.lock_version)
+
+    def do_return_internally(self, user, sub):
+        act(approvals.return_internally, user, sub, "設問2の根拠を確認してください", sub.lock_version)
+
     def do_assess(self, user, sub):
         act(review.set_assessment, user, sub, ASSESSED, "2", "記録の一部が確認できない")
 
@@ -199,7 +280,7 @@ class PointBench(Bench):
         db.session.commit()
         self.sub_id, self.request_id = sub.id, request_row.id
 
-    def prepare(self, state):
+    def prepare(self, state, name=""):
         point = ImprovementPoint(
             submission_id=self.sub_id,
             finding="操作履歴の点検記録がない",
@@ -262,7 +343,7 @@ class HearingBench(Bench):
         db.session.commit()
         self.hearing_id, self.finding_id = hearing.id, finding.id
 
-    def prepare(self, state):
+    def prepare(self, state, name=""):
         hearing = db.session.get(Hearing, self.hearing_id)
         hearing.status = state.value
         center_slot = HearingSlot(
@@ -331,7 +412,7 @@ BENCHES = (SubmissionBench, PointBench, HearingBench)
 
 def run_case(bench, transition, state, role) -> str:
     """Put the object into ``state``, take ``transition`` as ``role``; what is wrong, or "" when all is right."""
-    obj = bench.prepare(state)
+    obj = bench.prepare(state, transition.name)
     obj_id = obj.id
     user = getattr(bench.world, role)
     expected = state in transition.sources and role in MAY[transition.action]
@@ -374,6 +455,9 @@ def run_case(bench, transition, state, role) -> str:
 
 @pytest.mark.parametrize("bench_class", BENCHES, ids=lambda b: b.lifecycle.name)
 def test_every_service_does_what_its_lifecycle_table_says(ctx, world, bench_class):
+    from tests.test_lifecycles import _with_approver
+
+    _with_approver(world)
     bench = bench_class(world)
     lifecycle = bench.lifecycle
     assert bench.transitions() == {t.name for t in lifecycle.transitions}, "every transition has its service"

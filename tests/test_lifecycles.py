@@ -15,21 +15,22 @@ from agencyapp.services import workflow
 
 # Who may take the steps of each action on an object of the world's unit A (written out here, not
 # read from the policy, so that this file is the specification the policy is held to).
-ROLES = ("agency", "agency_b", "center", "ministry_user", "admin")
+ROLES = ("agency", "approver", "agency_b", "center", "ministry_user", "admin")  # approver: unit A's 承認者
 MAY = {
-    Action.SUBMISSION_EDIT: {"agency"},
-    Action.SUBMISSION_SUBMIT: {"agency"},
+    Action.SUBMISSION_EDIT: {"agency", "approver"},
+    Action.SUBMISSION_SUBMIT: {"agency", "approver"},
+    Action.SUBMISSION_APPROVE: {"approver"},
     Action.SUBMISSION_ASSESS: {"center"},
     Action.SUBMISSION_NOTE: {"center"},
     Action.SUBMISSION_RETURN: {"center"},
     Action.SUBMISSION_ACCEPT: {"center"},
     Action.POINT_DRAFT: {"center"},
     Action.POINT_ISSUE: {"center"},
-    Action.POINT_ANSWER: {"agency"},
+    Action.POINT_ANSWER: {"agency", "approver"},
     Action.POINT_RETURN: {"center"},
     Action.POINT_CLOSE: {"center"},
     Action.HEARING_MANAGE: {"center"},
-    Action.HEARING_RESPOND: {"agency"},
+    Action.HEARING_RESPOND: {"agency", "approver"},
     Action.CHECKLIST_MANAGE: {"center"},
 }
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -72,12 +73,22 @@ def _subject(world, lifecycle):
     return point
 
 
+def _with_approver(world):
+    """Unit A's approver (承認者): an agency user of the unit who may also approve."""
+    from tests.factories import make_user
+
+    world.approver = make_user("approver-a", "agency", unit=world.unit_a)
+    world.approver.approver = True
+    db.session.commit()
+
+
 def _cases(lifecycle):
     return [(t, state, role) for t in lifecycle.transitions for state in lifecycle.states for role in ROLES]
 
 
 @pytest.mark.parametrize("lifecycle", LIFECYCLES, ids=lambda lc: lc.name)
 def test_every_state_transition_and_role_does_what_the_table_says(ctx, world, lifecycle):
+    _with_approver(world)
     obj = _subject(world, lifecycle)
     wrong = []
     for transition, state, role in _cases(lifecycle):
@@ -121,6 +132,7 @@ def test_every_state_transition_and_role_does_what_the_table_says(ctx, world, li
 @pytest.mark.parametrize("lifecycle", LIFECYCLES, ids=lambda lc: lc.name)
 def test_permitted_agrees_with_apply(ctx, world, lifecycle):
     """Pages show a form exactly where the step would be accepted."""
+    _with_approver(world)
     obj = _subject(world, lifecycle)
     for transition, state, role in _cases(lifecycle):
         obj.status = state.value

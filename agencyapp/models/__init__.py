@@ -19,7 +19,14 @@ from agencyapp.models.notification import Notification, Reminder
 from agencyapp.models.org import Ministry, Unit
 from agencyapp.models.phrase import Phrase
 from agencyapp.models.review import CenterAssessment, ReviewNote
-from agencyapp.models.submission import Answer, Submission, SubmissionFigure, SubmissionSnapshot
+from agencyapp.models.submission import (
+    Answer,
+    Submission,
+    SubmissionApproval,
+    SubmissionFigure,
+    SubmissionSnapshot,
+    WorkbookImport,
+)
 from agencyapp.models.user import LoginDevice, User
 
 __all__ = [
@@ -53,8 +60,10 @@ __all__ = [
     "Cycle",
     "Ministry",
     "Submission",
+    "SubmissionApproval",
     "SubmissionFigure",
     "SubmissionSnapshot",
+    "WorkbookImport",
     "Unit",
     "User",
     "cycle_important_goal",

@@ -102,3 +102,61 @@ class SubmissionFigure(Base):
     answered: Mapped[int]  # scored answers (該当なし excluded)
     points: Mapped[int]
     full: Mapped[int]  # answers at the top of the scale
+
+
+class SubmissionApproval(Base):
+    """One request for the unit's internal approval (決裁): the content sent, frozen with its hash, and
+    what the approver decided. A change to the answers after it was sent supersedes it."""
+
+    __tablename__ = "submission_approval"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    content: Mapped[str] = mapped_column(Text)  # canonical JSON of the answers sent
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, approved, returned, superseded
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    LABELS = {
+        "pending": "承認待ち",
+        "approved": "承認済み",
+        "returned": "差戻し",
+        "superseded": "回答の変更により取消し",
+    }
+
+    @property
+    def label(self) -> str:
+        return self.LABELS.get(self.status, self.status)
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == "approved"
+
+    @property
+    def is_returned(self) -> bool:
+        return self.status == "returned"
+
+
+class WorkbookImport(Base):
+    """An Excel file uploaded to a self-check: kept (agencyapp/attachments.py), previewed, then applied or
+    left; what it changed is in the operation history."""
+
+    __tablename__ = "workbook_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(64))
+    original_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="previewed")  # previewed, applied
+    changes: Mapped[int] = mapped_column(default=0)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

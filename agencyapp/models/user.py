@@ -48,6 +48,9 @@ class User(UserMixin, Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(default=True)
+    # An agency user who approves the unit's self-check before it is submitted (承認者, 決裁); a unit with
+    # an active approver submits only what an approver approved.
+    approver: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Set when an administrator sets the password: the user chooses their own at the next sign-in.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Flask-Login keeps this token in the session cookie instead of the id:

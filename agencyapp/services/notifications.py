@@ -35,6 +35,8 @@ KINDS = {
     "hearing_reminder": "ヒアリングの予定",
     "login_attack": "ログインの連続失敗",
     "reminder": "センターからの督促",
+    "approval_requested": "承認の依頼",
+    "approval_decided": "承認・差戻し",
 }
 
 

@@ -30,6 +30,7 @@ from agencyapp.services import DomainError, StaleError, matches, workflow
 from agencyapp.services.checklists import QuestionInfo, SectionNode, Structure, load_structure
 
 NOTE_MAX = 2000
+_WAITING = ("approval", "approved")  # a change now withdraws the unit's internal approval (services/approvals.py)
 
 
 ALL_CATEGORIES = "all"  # the self-check page with every 大分類 at once
@@ -359,6 +360,10 @@ def save_answer(
     if before == {"value": value, "note": note} or (before is None and value is None and not note):
         return SaveResult(False, [], state)
     now = datetime.now(UTC)
+    if submission.status in _WAITING:
+        from agencyapp.services.approvals import superseded_by_change
+
+        superseded_by_change(submission, user)
     state.answers[number] = _write_answer(submission, question, answer, value, note, user, now)
     workflow.apply(
         submission,
@@ -460,6 +465,10 @@ def save_all(
             conflicts=conflicts,
         )
     now = datetime.now(UTC)
+    if writes and submission.status in _WAITING:
+        from agencyapp.services.approvals import superseded_by_change
+
+        superseded_by_change(submission, user)
     for number, value, note in writes:
         question = state.structure.by_number[number]
         state.answers[number] = _write_answer(submission, question, state.answers.get(number), value, note, user, now)
@@ -491,8 +500,26 @@ def _numbers(numbers: Sequence[int]) -> str:
 
 def submit(user: User, submission: Submission, lock_version: int | None) -> SubmissionSnapshot:
     """Validate completeness, freeze a snapshot with its hash and mark submitted."""
+    from agencyapp.services.approvals import check_submittable
+
     _check_editable(user, submission, "submit", lock_version)
     state = load_state(submission)
+    check_complete(submission, state)
+    check_submittable(submission)
+    snapshot = freeze(submission, user, state)
+    workflow.apply(
+        submission,
+        "submit",
+        user,
+        summary=f"自己点検を提出しました（第{snapshot.sequence}版）",
+        after={"sha256": snapshot.sha256, "sequence": snapshot.sequence},
+    )
+    return snapshot
+
+
+def check_complete(submission: Submission, state: SelfCheckState) -> None:
+    """Refuse (DomainError naming the questions) unless every applicable question is answered, last year's
+    answers confirmed, and every rise from 1 to 3 since last year explained in a note."""
     missing = state.missing()
     if missing:
         numbers = [q.number for q in missing]
@@ -513,15 +540,6 @@ def submit(user: User, submission: Submission, lock_version: int | None) -> Subm
             "3点とした理由（行った改善など）を備考に記入してから提出してください。",
             missing=rises,
         )
-    snapshot = freeze(submission, user, state)
-    workflow.apply(
-        submission,
-        "submit",
-        user,
-        summary=f"自己点検を提出しました（第{snapshot.sequence}版）",
-        after={"sha256": snapshot.sha256, "sequence": snapshot.sequence},
-    )
-    return snapshot
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ def create_user(
     ministry: Ministry | None = None,
     email: str = "",
     actor: User | None = None,
+    approver: bool = False,
 ) -> User:
     problems = []
     if not LOGIN_ID_RE.match(login_id or ""):
@@ -49,6 +50,7 @@ def create_user(
         unit_id=unit.id if role == AGENCY else None,
         ministry_id=ministry.id if role == MINISTRY else None,
         password_hash=passwords.hash_password(password),
+        approver=bool(approver) and role == AGENCY,
     )
     db.session.add(user)
     db.session.flush()
@@ -118,6 +120,7 @@ def update_user(
     role: str | None,
     unit: Unit | None = None,
     ministry: Ministry | None = None,
+    approver: bool | None = None,
 ) -> User:
     """Edit an account (name, mail, and role and scope on a transfer). A change of role or scope ends the
     user's sessions, so that no page keeps showing what the user may no longer see."""
@@ -140,8 +143,12 @@ def update_user(
         "role": user.role,
         "unit": user.unit_id,
         "ministry": user.ministry_id,
+        "approver": user.approver,
     }
     user.display_name, user.email, user.role = name, mail, role
+    if approver is not None:
+        user.approver = bool(approver)
+    user.approver = user.approver and role == AGENCY
     user.unit_id = unit.id if role == AGENCY else None
     user.ministry_id = ministry.id if role == MINISTRY else None
     after = {
@@ -150,6 +157,7 @@ def update_user(
         "role": user.role,
         "unit": user.unit_id,
         "ministry": user.ministry_id,
+        "approver": user.approver,
     }
     if before == after:
         return user

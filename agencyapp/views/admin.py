@@ -89,6 +89,7 @@ def new_user():
                 ministry=ministry,
                 email=(form.get("email") or "").strip(),
                 actor=current_user,
+                approver=form.get("approver") == "1",
             )
         except DomainError as exc:
             error = exc.message
@@ -154,6 +155,7 @@ def edit_user(user_id):
             role=form.get("role"),
             unit=unit,
             ministry=ministry,
+            approver=form.get("approver") == "1",
         )
     except DomainError as exc:
         return _user_page(user, exc.message, exc.status, form=form, editing=True)

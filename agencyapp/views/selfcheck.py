@@ -2,14 +2,15 @@
 
 import json
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.htmx import is_htmx
 from agencyapp.inputs import ident, ident_or_none
-from agencyapp.services import DomainError, StaleError, carryover, oversight, workflow
+from agencyapp.lifecycles import SubmissionState
+from agencyapp.services import DomainError, StaleError, approvals, carryover, oversight, workbooks, workflow
 from agencyapp.services import selfcheck as service
 from agencyapp.views.common import run
 from agencyapp.views.errors import recovers_from_stale_token
@@ -82,6 +83,8 @@ def _page(submission, state=None, status=200, error=None, posted=None, category=
         conflicts=conflicts,
         last=last,
         carry_source=carry_source,
+        awaiting=submission.status == SubmissionState.AWAITING_APPROVAL,
+        approved=submission.status == SubmissionState.APPROVED,
         rise_note=carryover.RISE_NOTE,
     ), status
 
@@ -152,6 +155,119 @@ def save_all(submission_id):
     # 「保存して次の大分類へ」 names the next one; else the page shown again.
     category = request.form.get("go") or request.form.get("cat")
     return redirect(url_for("selfcheck.show", submission_id=submission.id, cat=category or None), code=303)
+
+
+@bp.get("/<int:submission_id>/workbook.xlsx")
+def workbook(submission_id):
+    """The self-check as an Excel workbook in the official layout, to fill in and upload again."""
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_EDIT)
+    body = workbooks.build(submission, current_user)
+    name = f"selfcheck-{submission.cycle.fiscal_year}-{submission.unit.code}.xlsx"
+    return Response(body, mimetype=workbooks.XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _import_page(submission, imported, result, error=None, status=200, choices=None):
+    return render_template(
+        "selfcheck/import.html",
+        submission=submission,
+        imported=imported,
+        result=result,
+        error=error,
+        choices=choices or {},
+        structure=service.load_structure(submission.cycle.version),
+    ), status
+
+
+@bp.post("/<int:submission_id>/workbook")
+def upload_workbook(submission_id):
+    """An uploaded workbook: kept and previewed — what it would change, its errors by cell, its conflicts."""
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_EDIT)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Excel ファイルを選んでください。", "error")
+        return redirect(url_for("selfcheck.show", submission_id=submission.id) + "#workbook", code=303)
+    try:
+        imported, result = run(workbooks.upload, current_user, submission, upload)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("selfcheck.show", submission_id=submission.id) + "#workbook", code=303)
+    return _import_page(submission, imported, result)
+
+
+@bp.post("/<int:submission_id>/workbook/<int:import_id>/apply")
+def apply_workbook(submission_id, import_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_EDIT)
+    choices = {
+        number: request.form[key]
+        for key in request.form
+        if key.startswith("choice-") and (number := ident_or_none(key[len("choice-") :])) is not None
+    }
+    try:
+        done = run(workbooks.apply, current_user, submission, import_id, choices, _lock_version())
+    except DomainError as exc:
+        again = workbooks.previewed(submission, import_id)
+        if again is None:
+            flash(exc.message, "error")
+            return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
+        return _import_page(submission, *again, exc.message, exc.status, choices)
+    flash(f"Excel ファイルから{done}件の回答を取り込みました。" if done else "変更はありませんでした。", "success")
+    return redirect(url_for("selfcheck.show", submission_id=submission.id), code=303)
+
+
+@bp.post("/<int:submission_id>/request-approval")
+def request_approval(submission_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_EDIT)
+    try:
+        run(approvals.request_approval, current_user, submission, _lock_version())
+    except DomainError as exc:
+        return _confirm_page(submission, exc.message, exc.status)
+    flash("承認を依頼しました。承認者が承認すると提出できます。", "success")
+    return redirect(url_for("selfcheck.confirm_submit", submission_id=submission.id), code=303)
+
+
+def _approval_page(submission, error=None, status=200):
+    row = approvals.current(submission)
+    answers = json.loads(row.content)["answers"] if row is not None else []
+    return render_template(
+        "selfcheck/approval.html",
+        submission=submission,
+        approval=row,
+        answers=answers,
+        structure=service.load_structure(submission.cycle.version),
+        may_decide=row is not None
+        and row.status == "pending"
+        and workflow.permitted(current_user, submission, "approve"),
+        error=error,
+    ), status
+
+
+@bp.get("/<int:submission_id>/approval")
+def approval(submission_id):
+    """What was sent for approval, exactly (the frozen content and its hash), with the approver's decision."""
+    submission = policy.get_submission_or_404(current_user, submission_id)
+    return _approval_page(submission)
+
+
+@bp.post("/<int:submission_id>/approve")
+def approve(submission_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_APPROVE)
+    try:
+        run(approvals.approve, current_user, submission, request.form.get("sha256"), _lock_version())
+    except DomainError as exc:
+        return _approval_page(submission, exc.message, exc.status)
+    flash("承認しました。担当者または承認者が提出できます。", "success")
+    return redirect(url_for("selfcheck.confirm_submit", submission_id=submission.id), code=303)
+
+
+@bp.post("/<int:submission_id>/return-internally")
+def return_internally(submission_id):
+    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_APPROVE)
+    try:
+        run(approvals.return_internally, current_user, submission, request.form.get("comment"), _lock_version())
+    except DomainError as exc:
+        return _approval_page(submission, exc.message, exc.status)
+    flash("差し戻しました。担当者に通知しました。", "success")
+    return redirect(url_for("selfcheck.approval", submission_id=submission.id), code=303)
 
 
 @bp.get("/<int:submission_id>/print")
@@ -248,11 +364,17 @@ def _confirm_page(submission, error=None, status=200):
     missing_by_category = [
         (cat, [q for q in cat.all_questions() if q.number in missing]) for cat in state.structure.categories
     ]
+    needs_approval = approvals.required(submission.unit_id)
     return render_template(
         "selfcheck/confirm.html",
         submission=submission,
         state=state,
         error=error,
+        needs_approval=needs_approval,
+        awaiting=submission.status == SubmissionState.AWAITING_APPROVAL,
+        approved=submission.status == SubmissionState.APPROVED,
+        approval=approvals.current(submission) if needs_approval else None,
+        approvers=approvals.approvers(submission.unit_id) if needs_approval else [],
         missing_by_category=[(cat, qs) for cat, qs in missing_by_category if qs],
         scores_dict=None if missing else state.scores().as_dict(),
     ), status
