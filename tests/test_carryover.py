@@ -122,9 +122,13 @@ def test_last_years_answer_points_and_the_rise_that_asks_for_a_note(next_year, w
     submission = _reload(submission)
     act(carryover.confirm, world.agency, submission, list(load_structure(world.draft).by_number))
     submission = _reload(submission)
-    with pytest.raises(DomainError, match="前年度の1点から3点に上がった設問1に備考がありません"):
-        act(submit, world.agency, submission, submission.lock_version)
+    page = web.get(f"/submissions/{submission.id}/submit").get_data(as_text=True)
+    assert "備考の記入のお願い（1問）" in page and 'href="/submissions/' in page and "#q-1" in page
+    page = web.get(f"/submissions/{submission.id}?cat=1").get_data(as_text=True)
+    assert 'id="q-1-rise"' in page and 'aria-describedby="note-1-count q-1-rise"' in page
     act(save_answer, world.agency, submission, 1, "3", "規程を改正し、研修で周知した", submission.lock_version)
+    page = web.get(f"/submissions/{submission.id}/submit").get_data(as_text=True)
+    assert "備考の記入のお願い" not in page
     submission = _reload(submission)
     act(submit, world.agency, submission, submission.lock_version)
     assert _reload(submission).status == "submitted"

@@ -518,8 +518,8 @@ def submit(user: User, submission: Submission, lock_version: int | None) -> Subm
 
 
 def check_complete(submission: Submission, state: SelfCheckState) -> None:
-    """Refuse (DomainError naming the questions) unless every applicable question is answered, last year's
-    answers confirmed, and every rise from 1 to 3 since last year explained in a note."""
+    """Refuse (DomainError naming the questions) unless every applicable question is answered and last
+    year's answers are confirmed."""
     missing = state.missing()
     if missing:
         numbers = [q.number for q in missing]
@@ -530,16 +530,15 @@ def check_complete(submission: Submission, state: SelfCheckState) -> None:
             + "。すべての該当する設問に回答（前年度の回答は確認）してから提出してください。",
             missing=numbers,
         )
+
+
+def unexplained_rises(submission: Submission, state: SelfCheckState) -> list[int]:
+    """Questions answered 3 this year that were answered 1 last year and have no note: the page asks for
+    one beside the question and before submission (it does not refuse: the improvement may be real)."""
     from agencyapp.services.carryover import last_year, rises_without_note
 
     notes = {number: answer.note for number, answer in state.answers.items()}
-    rises = rises_without_note(last_year(submission), state.values, notes, state.applies)
-    if rises:
-        raise DomainError(
-            f"前年度の1点から3点に上がった設問{_numbers(rises)}に備考がありません。"
-            "3点とした理由（行った改善など）を備考に記入してから提出してください。",
-            missing=rises,
-        )
+    return rises_without_note(last_year(submission), state.values, notes, state.applies)
 
 
 @dataclass(frozen=True)

@@ -371,6 +371,7 @@ def _confirm_page(submission, error=None, status=200):
         state=state,
         error=error,
         needs_approval=needs_approval,
+        rises=[] if missing else service.unexplained_rises(submission, state),
         awaiting=submission.status == SubmissionState.AWAITING_APPROVAL,
         approved=submission.status == SubmissionState.APPROVED,
         approval=approvals.current(submission) if needs_approval else None,
