@@ -200,3 +200,57 @@ def test_the_round_trip_in_the_pages(answered, world, make_web):
     other = make_web()
     other.login("agency-b", PASSWORD)
     assert other.get(f"/submissions/{answered.id}/workbook.xlsx").status_code == 404
+
+
+def test_a_file_of_the_older_version_is_translated_through_the_mapping(answered, world):
+    """Downloaded before the checklist changed (Q1 renumbered to 900, Q8 split): its answers land on this
+    version's questions; a row whose question was split cannot be taken over and says so by cell."""
+    from agencyapp.services import revisions
+    from agencyapp.services.revisions import Edit
+
+    book = _book(answered, world.agency)  # made for this year's version
+    draft = act(revisions.start_draft, answered.cycle.version, world.center, code="national-r9", fiscal_year=2027)
+    structure = load_structure(draft)
+    first, q8 = structure.by_number[1], structure.by_number[8]
+    act(revisions.edit_draft, draft, world.center, Edit("question_number", key=first.key, number=900))
+    act(revisions.edit_draft, draft, world.center, Edit("split", key=q8.key, text="分割した後半"))
+    act(revisions.publish, draft, world.center)
+    # The same self-check moved to the new version, as if the file had been kept from the year before.
+    submission = _reload(answered)
+    from sqlalchemy import update
+
+    from agencyapp.models import Cycle
+
+    old_ids = {q.key: q.id for q in load_structure(submission.cycle.version).questions}
+    new_ids = {q.key: q.id for q in load_structure(draft).questions}
+    for key, old_id in old_ids.items():
+        db.session.execute(
+            update(Answer)
+            .where(Answer.submission_id == submission.id, Answer.question_id == old_id)
+            .values(question_id=new_ids[key])
+        )
+    db.session.execute(update(Cycle).where(Cycle.id == submission.cycle_id).values(version_id=draft.id))
+    db.session.commit()
+    sheet = book[workbooks.ANSWERS]
+    sheet.cell(_row_of(sheet, 1), 8).value = 2  # old Q1 → new Q900
+    sheet.cell(_row_of(sheet, 8), 8).value = 1  # old Q8 was split: copied to both parts
+    sheet.cell(_row_of(sheet, 2), 8).value = 1
+    submission = _reload(answered)
+    imported, result = act(workbooks.upload, world.agency, submission, _upload(book))
+    assert result.translated_from == "national-r8" and not result.errors, result.errors
+    lines = {line.old.number: line for line in revisions.mapping_lines(draft) if line.old is not None}
+    parts = [q.number for q in lines[8].new]
+    assert len(parts) == 2 and sorted(c.number for c in result.changes) == sorted([2, 900, *parts])
+    submission = _reload(answered)
+    act(workbooks.apply, world.agency, submission, imported.id, {}, submission.lock_version)
+    state = load_state(_reload(answered))
+    assert state.values[900] == 2 and state.values[2] == 1 and all(state.values[n] == 1 for n in parts)
+
+
+def test_a_file_with_too_many_cells_is_refused(answered, world):
+    book = _book(answered, world.agency)
+    sheet = book[workbooks.ANSWERS]
+    for row in range(sheet.max_row + 1, workbooks.FIRST_ROW + workbooks.MAX_ROWS + 5):
+        sheet.cell(row, 9).value = "x"
+    with pytest.raises(DomainError, match="セルが多すぎる"):
+        act(workbooks.upload, world.agency, answered, _upload(book))
