@@ -139,3 +139,15 @@ def test_the_pages_the_approver_and_the_ministry_see(world, approver, make_web):
     assert ministry.post(f"/submissions/{submission.id}/approve", {"sha256": row.sha256}).status_code in (403, 404)
     page = contact.get(f"/submissions/{submission.id}/submit").get_data(as_text=True)
     assert "承認済み" in page and "提出する</button>" in page
+
+
+def test_the_approvers_home_lists_what_waits_for_approval(world, approver, make_web):
+    submission = _complete(world)
+    act(approvals.request_approval, world.agency, submission, submission.lock_version)
+    web = make_web()
+    web.login("approver-a", PASSWORD)
+    page = web.get("/").get_data(as_text=True)
+    assert "承認を依頼された自己点検" in page and f"/submissions/{submission.id}/approval" in page
+    contact = make_web()
+    contact.login("agency-a", PASSWORD)
+    assert "承認を依頼された自己点検" not in contact.get("/").get_data(as_text=True)

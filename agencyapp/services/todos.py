@@ -82,6 +82,19 @@ def agency_todos(user: User) -> list[TodoGroup]:
             for sid, status, title, due in open_submissions
         ]
         groups.append(TodoGroup("自己点検", items, len(items)))
+    if user.approver:
+        waiting = db.session.execute(
+            policy.scope_submissions(user, select(Submission.id, Cycle.title, Cycle.due_on))
+            .join(Cycle, Cycle.id == Submission.cycle_id)
+            .where(Submission.status == SubmissionState.AWAITING_APPROVAL)
+            .order_by(Cycle.due_on)
+            .limit(SHOWN)
+        ).all()
+        if waiting:
+            items = [
+                Todo(f"{t}：依頼された内容を確かめて承認する", f"/submissions/{s}/approval", d) for s, t, d in waiting
+            ]
+            groups.insert(0, TodoGroup("承認を依頼された自己点検", items, len(items)))
     return groups
 
 
