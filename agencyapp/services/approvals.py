@@ -41,14 +41,7 @@ def approvers(unit_id: int) -> list[User]:
 
 def required(unit_id: int) -> bool:
     """Whether the unit's self-checks need an approver's approval before submission."""
-    return (
-        db.session.scalar(
-            select(User.id)
-            .where(User.role == AGENCY, User.unit_id == unit_id, User.active.is_(True), User.approver.is_(True))
-            .limit(1)
-        )
-        is not None
-    )
+    return bool(approvers(unit_id))
 
 
 def content_of(submission: Submission) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
-from agencyapp.formatting import datetime_ja, today_tokyo
+from agencyapp.formatting import today_tokyo
 from agencyapp.lifecycles import SubmissionState
 from agencyapp.models import (
     Cycle,
@@ -205,13 +205,17 @@ def unit_reminders(unit_id: int, limit: int = 20) -> list[Reminder]:
     )
 
 
+def message_of(text: str | None, phrase_id: int | None) -> str:
+    """The text typed, or when none the body of the chosen reminder phrase."""
+    if (text or "").strip() or not phrase_id:
+        return text or ""
+    phrase = db.session.get(Phrase, phrase_id)
+    return phrase.body if phrase is not None and phrase.active and phrase.kind == "reminder" else ""
+
+
 def phrases() -> list[Phrase]:
     return list(
         db.session.scalars(
             select(Phrase).where(Phrase.kind == "reminder", Phrase.active.is_(True)).order_by(Phrase.title)
         )
     )
-
-
-def describe(reminder: Reminder) -> str:
-    return f"{datetime_ja(reminder.sent_at)} {SELECTIONS.get(reminder.selection, '')}：{reminder.message}"

@@ -15,6 +15,7 @@ from agencyapp import policy, scoring
 from agencyapp.checklists.conditions import applicability, describe, waiting_on
 from agencyapp.extensions import db
 from agencyapp.inputs import ident_or_none
+from agencyapp.lifecycles import SubmissionState
 from agencyapp.models import (
     Answer,
     ChecklistGoal,
@@ -30,7 +31,8 @@ from agencyapp.services import DomainError, StaleError, matches, workflow
 from agencyapp.services.checklists import QuestionInfo, SectionNode, Structure, load_structure
 
 NOTE_MAX = 2000
-_WAITING = ("approval", "approved")  # a change now withdraws the unit's internal approval (services/approvals.py)
+# A change in these states withdraws the unit's internal approval (services/approvals.py).
+_WAITING = (SubmissionState.AWAITING_APPROVAL, SubmissionState.APPROVED)
 
 
 ALL_CATEGORIES = "all"  # the self-check page with every 大分類 at once

@@ -3,10 +3,8 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from agencyapp.extensions import db
 from agencyapp.inputs import ident, idents
-from agencyapp.models import Ministry, Phrase
-from agencyapp.services import DomainError, reminders
+from agencyapp.services import DomainError, hearings, reminders
 from agencyapp.views.common import chosen_cycle, page_arg, page_count, past_the_last_page, per_page, run
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
@@ -37,7 +35,7 @@ def _page(cycle, cycles, error=None, field="", status=200, message=""):
         ministry_id=ministry_id,
         search=search,
         selections=reminders.SELECTIONS,
-        ministries=db.session.query(Ministry).order_by(Ministry.position).all(),
+        ministries=hearings.ministries(),
         phrases=reminders.phrases(),
         sent=sent,
         sent_total=sent_total,
@@ -66,11 +64,7 @@ def send():
     if cycle is None:
         return redirect(url_for("reminders.index"), code=303)
     selection, ministry_id, search = _filters()
-    message = request.form.get("message", "")
-    phrase_id = request.form.get("phrase_id", type=ident)
-    if not message.strip() and phrase_id:
-        phrase = db.session.get(Phrase, phrase_id)
-        message = phrase.body if phrase is not None and phrase.active and phrase.kind == "reminder" else ""
+    message = reminders.message_of(request.form.get("message", ""), request.form.get("phrase_id", type=ident))
     every = request.form.get("scope") == "all"
     unit_ids = None if every else idents(request.form.getlist("unit_ids"))
     if request.form.get("confirm") != "1":
