@@ -64,6 +64,13 @@ class VersionState(State):
     RETIRED = "retired", "廃止", "badge--returned"
 
 
+class CycleState(State):
+    """A fiscal year's self-check round: open until the center closes the year."""
+
+    OPEN = "open", "実施中", "badge--draft"
+    CLOSED = "closed", "締め済", "badge--accepted"
+
+
 @dataclass(frozen=True)
 class Transition:
     name: str
@@ -562,7 +569,30 @@ VERSION = Lifecycle(
     "公開した版は変更できず（本文・番号・尺度）、年度点検はこの版で開く。使わなくなった版は廃止し、新たな点検に選べなくなる。",
 )
 
-LIFECYCLES = (SUBMISSION, POINT, HEARING, VERSION)
+C = CycleState
+
+CYCLE = Lifecycle(
+    "cycle",
+    "年度点検",
+    CycleState,
+    C.OPEN,
+    (
+        Transition(
+            "close",
+            "年度を締める",
+            (C.OPEN,),
+            C.CLOSED,
+            Action.CYCLE_MANAGE,
+            "cycle.closed",
+            "締められません",
+            refusal="この年度点検は既に締められています（状況「{state}」）。",
+        ),
+    ),
+    "センターが年度を締めると、期限までに提出しなかった機関が遅延として記録され、未完了の改善点が翌年度の点検に"
+    "繰り越され（経緯はそのまま）、委員会への報告の数値が締めた時点で固定される。締めた後の訂正は固定した報告を変えない。",
+)
+
+LIFECYCLES = (SUBMISSION, POINT, HEARING, VERSION, CYCLE)
 
 # What agency and ministry users may see of hearings: nothing of a mere candidate.
 HEARING_VISIBLE_OUTSIDE_CENTER = tuple(s for s in HearingState if s is not H.CANDIDATE)

@@ -6,7 +6,8 @@ their session):
 
 | reason | amount | default weight |
 |---|---|---|
-| 重要点検項目で3点未満の設問 | number of such questions | 3 |
+| 今年度の重要点検項目で3点未満の設問 | number of such questions | 3 |
+| 過年度の重要点検項目で3点を維持していない設問 | number of such questions (services/important.py) | 2 |
 | 平均点の低さ | 3 − mean (0 when not submitted) | 10 |
 | 前年度からの低下 | last year's mean − this year's (when positive) (*) | 10 |
 | 回答期限を過ぎた未回答の改善点 | number of issued points past their due date | 2 |
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 
 WEIGHTS = {
     "important_below": 3.0,
+    "earlier_below": 2.0,
     "low_mean": 10.0,
     "drop": 10.0,
     "open_points": 2.0,
@@ -31,7 +33,8 @@ WEIGHTS = {
     "years_since": 1.0,
 }
 LABELS = {
-    "important_below": "重要点検項目で3点未満の設問",
+    "important_below": "今年度の重要点検項目で3点未満の設問",
+    "earlier_below": "過年度の重要点検項目で3点を維持していない設問",
     "low_mean": "平均点の低さ（3 − 平均点）",
     "drop": "前年度からの平均点の低下",
     "open_points": "回答期限を過ぎた未回答の改善点",
@@ -48,6 +51,7 @@ class UnitFacts:
     """What the data says about one unit in one cycle."""
 
     important_below: int = 0
+    earlier_below: int = 0  # earlier years' important-item questions not kept at the top
     mean: float | None = None  # None: not submitted
     last_year_mean: float | None = None
     open_points: int = 0  # issued, not answered, past the due date
@@ -92,6 +96,7 @@ def amounts(facts):
         drop = max(0.0, round(facts.last_year_mean - current, 2))
     return {
         "important_below": float(facts.important_below),
+        "earlier_below": float(facts.earlier_below),
         "low_mean": round(3 - facts.mean, 2) if facts.mean is not None else 0.0,
         "drop": drop,
         "open_points": float(facts.open_points),
@@ -111,6 +116,7 @@ def sql_amounts(facts):
     current = func.coalesce(facts["compared_mean"], mean) if "compared_mean" in facts else mean
     return {
         "important_below": func.coalesce(facts["important_below"], 0),
+        "earlier_below": func.coalesce(facts["earlier_below"], 0),
         "low_mean": case((mean.is_not(None), _round2(3 - mean)), else_=0),
         "drop": case(
             (and_(mean.is_not(None), current.is_not(None), last.is_not(None), last > current), _round2(last - current)),

@@ -463,6 +463,7 @@ class _Cycle:
     important: list
     important_questions: frozenset
     boosted: frozenset  # questions of this and earlier years' important goals
+    earlier: frozenset = frozenset()  # questions of earlier years' important goals and not this year's
 
 
 def existing_data(session=None):
@@ -871,6 +872,9 @@ class _Seeder:
                 "due_on": due_on,
                 "important_label": label,
                 "created_at": _aware(created),
+                "status": "open",
+                "closed_at": None,
+                "closed_by_id": None,
             },
         )
         goal_ids = {g.number: g.id for g in (n.goal for n in self.structure.goals_by_number.values())}
@@ -906,6 +910,7 @@ class _Seeder:
             goals,
             important_questions,
             self.boosted,
+            previous - important_questions,
         )
         statuses = self.statuses(newest)
         hearing_units = self.hearing_units()
@@ -1017,6 +1022,9 @@ class _Seeder:
             "score_full_rate": None,
             "important_met": None,
             "important_below": None,
+            "earlier_met": None,
+            "earlier_below": None,
+            "late_at_close": None,
             "reviewed_at": None,
             "reviewed_by_id": None,
             "return_reason": "",
@@ -1110,6 +1118,8 @@ class _Seeder:
                 score_full_rate=scores.overall.full_rate,
                 important_met=scores.important_met,
                 important_below=len(scores.important_failing),
+                earlier_met=scores.earlier_met,
+                earlier_below=len(scores.earlier_failing) if scores.earlier_met is not None else None,
             )
             for figure in scoring.figures(scores):
                 self.w.add(
@@ -1227,7 +1237,7 @@ class _Seeder:
     def freeze(self, cyc, unit, s_id, sequence, at, person, values, notes):
         """The snapshot exactly as ``selfcheck.freeze`` writes it; returns its scores."""
         applies = applicability(self.questions, values)
-        scores = scoring.compute(self.questions, values, applies, self.scale, cyc.important)
+        scores = scoring.compute(self.questions, values, applies, self.scale, cyc.important, cyc.earlier)
         document = snapshot_document(
             submission_id=s_id,
             cycle_id=cyc.id,
@@ -1526,6 +1536,7 @@ class _Seeder:
             "answered_at": None,
             "answer_seen_at": None,
             "closed_at": None,
+            "carried_to_cycle_id": None,
         }
         self.w.add("improvement_point", row)
         if state is P.DRAFT:

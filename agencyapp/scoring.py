@@ -3,6 +3,9 @@
 Each applicable question answered with a scored value (1–3) counts; 0 and
 questions switched off by a condition are 該当なし and leave the denominator.
 Means are out of the scale's top points; 満点率 is the share answered at the top.
+Important items: this year's (the cycle's important goals) are met when each of their applicable
+questions is at the top; earlier years' (their questions as they are in this year's checklist,
+services/important.py) are maintained on the same rule.
 """
 
 from dataclasses import dataclass, field
@@ -44,6 +47,9 @@ class Scores:
     important_met: bool | None  # None when the cycle names no important goals
     important_failing: list = field(default_factory=list)  # question numbers below the top
     important_unanswered: list = field(default_factory=list)
+    earlier_met: bool | None = None  # earlier years' important items maintained; None when there are none
+    earlier_failing: list = field(default_factory=list)
+    earlier_unanswered: list = field(default_factory=list)
 
     def as_dict(self):
         return {
@@ -54,6 +60,9 @@ class Scores:
             "important_met": self.important_met,
             "important_failing": self.important_failing,
             "important_unanswered": self.important_unanswered,
+            "earlier_met": self.earlier_met,
+            "earlier_failing": self.earlier_failing,
+            "earlier_unanswered": self.earlier_unanswered,
         }
 
 
@@ -77,19 +86,22 @@ def points_table(scale):
     return {entry["value"]: entry["points"] for entry in scale}
 
 
-def compute(questions, values, applies, scale, important_goals=()):
+def compute(questions, values, applies, scale, important_goals=(), earlier_questions=()):
     """Score the answers.
 
     ``questions``: objects with ``number``, ``group_code`` (小分類 code) and ``goal_number``;
     ``values``: question number -> answer value or None; ``applies``: question number -> bool;
-    ``important_goals``: the cycle's important goal numbers.
+    ``important_goals``: the cycle's important goal numbers; ``earlier_questions``: the numbers of this
+    year's questions that carry an earlier year's important item (and not this year's).
     """
     table = points_table(scale)
     top = max(p for p in table.values() if p is not None)
     overall = Score(max_points=top)
     by_category, by_subcategory, by_goal = {}, {}, {}
     important = set(important_goals)
+    earlier = set(earlier_questions)
     failing, unanswered = [], []
+    earlier_failing, earlier_unanswered = [], []
     for question in questions:
         if not applies.get(question.number, False):
             continue
@@ -100,6 +112,11 @@ def compute(questions, values, applies, scale, important_goals=()):
                 unanswered.append(question.number)
             elif points is not None and points < top:
                 failing.append(question.number)
+        elif question.number in earlier:
+            if value is None:
+                earlier_unanswered.append(question.number)
+            elif points is not None and points < top:
+                earlier_failing.append(question.number)
         if points is None:
             continue
         parts = question.group_code.split(".")
@@ -111,7 +128,19 @@ def compute(questions, values, applies, scale, important_goals=()):
             bucket.setdefault(key, Score(max_points=top)).add(points)
         overall.add(points)
     met = None if not important else not failing and not unanswered
-    return Scores(overall, by_category, by_subcategory, by_goal, met, failing, unanswered)
+    kept = None if not earlier else not earlier_failing and not earlier_unanswered
+    return Scores(
+        overall,
+        by_category,
+        by_subcategory,
+        by_goal,
+        met,
+        failing,
+        unanswered,
+        kept,
+        earlier_failing,
+        earlier_unanswered,
+    )
 
 
 def progress(questions, values, applies):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from agencyapp.actions import Action
 from agencyapp.errors import DomainError, Forbidden
 from agencyapp.extensions import db
-from agencyapp.lifecycles import HEARING, LIFECYCLES, POINT, SUBMISSION, VERSION, State
+from agencyapp.lifecycles import CYCLE, HEARING, LIFECYCLES, POINT, SUBMISSION, VERSION, State
 from agencyapp.models import AuditEvent, ChecklistVersion, Hearing, ImprovementPoint
 from agencyapp.services import workflow
 
@@ -32,6 +32,7 @@ MAY = {
     Action.HEARING_MANAGE: {"center"},
     Action.HEARING_RESPOND: {"agency", "approver"},
     Action.CHECKLIST_MANAGE: {"center"},
+    Action.CYCLE_MANAGE: {"center"},
 }
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -44,6 +45,8 @@ def _subject(world, lifecycle):
     """An object of unit A governed by ``lifecycle``."""
     if lifecycle is SUBMISSION:
         return world.submission_a
+    if lifecycle is CYCLE:
+        return world.cycle
     if lifecycle is VERSION:
         base = world.cycle.version
         point = ChecklistVersion(

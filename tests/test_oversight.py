@@ -326,6 +326,7 @@ def test_sql_totals_and_pages_agree_with_the_rows_themselves(scene):
         "submitted": len(submitted),
         "mean": round(sum(submitted) / len(submitted), 2),
         "important_not_met": sum(1 for r in every if r.submission.important_met is False),
+        "earlier_not_met": sum(1 for r in every if r.submission.earlier_met is False),
         "open_points": sum(r.open_points for r in every),
         "overdue_points": sum(r.overdue_points for r in every),
         "attention": sum(1 for r in every if r.attention),

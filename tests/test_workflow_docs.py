@@ -82,6 +82,7 @@ def test_terminal_states():
         "point": ["closed"],
         "hearing": ["reported", "cancelled"],
         "version": ["retired"],
+        "cycle": ["closed"],  # a closed year is not reopened: its report is frozen
     }
 
 

@@ -11,7 +11,7 @@ from agencyapp.models.checklist import (
     QuestionFlag,
 )
 from agencyapp.models.counter import ChangeCounter
-from agencyapp.models.cycle import Cycle, cycle_important_goal
+from agencyapp.models.cycle import Cycle, CycleReport, cycle_important_goal
 from agencyapp.models.export import ExportJob
 from agencyapp.models.hearing import Hearing, HearingDocument, HearingFinding, HearingSlot
 from agencyapp.models.improvement import Attachment, FileBlob, ImprovementPoint, ImprovementRequest, PointEvent
@@ -58,6 +58,7 @@ __all__ = [
     "ChecklistSection",
     "ChecklistVersion",
     "Cycle",
+    "CycleReport",
     "Ministry",
     "Submission",
     "SubmissionApproval",

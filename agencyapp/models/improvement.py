@@ -57,6 +57,9 @@ class ImprovementPoint(HasLifecycle, Base):
     # When the center first opened the latest answer; until then the agency may withdraw and correct it.
     answer_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Still open when its cycle was closed: carried into this later cycle (services/year_end.py), keeping
+    # its history; a point carried again names the latest.
+    carried_to_cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id"), index=True)
 
     submission: Mapped[Submission] = relationship()
     question: Mapped[ChecklistQuestion | None] = relationship()

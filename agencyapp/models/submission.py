@@ -29,6 +29,12 @@ class Submission(HasLifecycle, Base):
     score_full_rate: Mapped[float | None]
     important_met: Mapped[bool | None]
     important_below: Mapped[int | None]  # important-item questions scored below the top
+    # Earlier years' important items (services/important.py): all kept at the top, and how many are not;
+    # None when the cycle has no earlier important items (or before the first submission).
+    earlier_met: Mapped[bool | None]
+    earlier_below: Mapped[int | None]
+    # Set when the cycle is closed: not submitted by the due date (or not at all), or submitted in time.
+    late_at_close: Mapped[bool | None]
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     return_reason: Mapped[str] = mapped_column(Text, default="", server_default="")

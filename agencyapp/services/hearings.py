@@ -137,6 +137,7 @@ class _Candidates:
         overdue_n = func.coalesce(issued.c.overdue, 0)
         self.facts = {
             "important_below": Submission.important_below,
+            "earlier_below": Submission.earlier_below,
             "mean": Submission.score_mean,
             "last_year_mean": last_year.c.mean,
             "compared_mean": compared.c.mean if compared is not None else Submission.score_mean,
@@ -170,6 +171,7 @@ class _Candidates:
     def facts_of(submission, last_mean, compared, open_points, waiting, late, years) -> priority.UnitFacts:
         return priority.UnitFacts(
             important_below=submission.important_below or 0,
+            earlier_below=submission.earlier_below or 0,
             mean=submission.score_mean,
             last_year_mean=float(last_mean) if last_mean is not None else None,
             compared_mean=float(compared) if compared is not None else None,

@@ -91,7 +91,11 @@ class _Overview:
                 Submission.status.in_(SUBMISSION.states_allowing("save")) & literal(self.late),
                 lambda row: "提出期限超過",
             ),
-            (Submission.important_met.is_(False), lambda row: "重要点検項目 未達成"),
+            (Submission.important_met.is_(False), lambda row: "今年度の重要点検項目 未達成"),
+            (
+                Submission.earlier_met.is_(False),
+                lambda row: f"過年度の重要点検項目 未維持（{row.submission.earlier_below}項目）",
+            ),
             (self.overdue > 0, lambda row: f"期限超過の改善点 {row.overdue_points}件"),
             (self.open >= MANY_OPEN_POINTS, lambda row: f"未完了の改善点 {row.open_points}件"),
         ]
@@ -109,6 +113,7 @@ class _Overview:
         flags = (
             late,
             row.submission.important_met is False,
+            row.submission.earlier_met is False,
             row.overdue_points > 0,
             row.open_points >= MANY_OPEN_POINTS,
         )
@@ -163,16 +168,20 @@ def _totals(user: User, cycle: Cycle, ministry_id: int | None) -> dict[str, int 
         func.count(Submission.score_mean),
         func.avg(Submission.score_mean),
         func.sum(case((Submission.important_met.is_(False), 1), else_=0)),
+        func.sum(case((Submission.earlier_met.is_(False), 1), else_=0)),
         func.sum(view.open),
         func.sum(view.overdue),
         func.sum(case((view.attention > 0, 1), else_=0)),
     )
-    units, submitted, mean, not_met, open_points, overdue_points, attention = db.session.execute(figures).one()
+    units, submitted, mean, not_met, earlier_not_met, open_points, overdue_points, attention = db.session.execute(
+        figures
+    ).one()
     return {
         "units": units,
         "submitted": submitted,
         "mean": round(float(mean), 2) if mean is not None else None,
         "important_not_met": int(not_met or 0),
+        "earlier_not_met": int(earlier_not_met or 0),
         "open_points": int(open_points or 0),
         "overdue_points": int(overdue_points or 0),
         "attention": int(attention or 0),
@@ -190,6 +199,12 @@ def category_means(cycle_id: int, in_scope: InScope | None = None, key: tuple | 
     (what ``in_scope`` covers) the result is kept until the data changes."""
     if key is not None:
         return figure_cache.cached(("means", cycle_id, key), lambda: category_means(cycle_id, in_scope))
+    means = {code: scoring.pooled(sums).mean for code, sums in category_sums(cycle_id, in_scope).items()}
+    return {code: mean for code, mean in means.items() if mean is not None}
+
+
+def category_sums(cycle_id: int, in_scope: InScope | None = None) -> dict[str, tuple]:
+    """Per 大分類: (answered, points, full) summed over the submitted units' stored figures; one statement."""
     stmt = (
         select(
             SubmissionFigure.category_code,
@@ -203,8 +218,7 @@ def category_means(cycle_id: int, in_scope: InScope | None = None, key: tuple | 
     )
     if in_scope is not None:
         stmt = stmt.where(in_scope(Submission.unit_id))
-    means = {code: scoring.pooled(sums).mean for code, *sums in db.session.execute(stmt)}
-    return {code: mean for code, mean in means.items() if mean is not None}
+    return {code: tuple(sums) for code, *sums in db.session.execute(stmt)}
 
 
 def category_comparison(

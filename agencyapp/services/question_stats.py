@@ -105,7 +105,7 @@ def _clauses(structure, question, seen=()):
     return found
 
 
-def _applicable(stmt, structure, cycle_id: int):
+def applicable(stmt, structure, cycle_id: int):
     """``stmt`` (over ``Answer``, in the cycle ``cycle_id``) restricted to the answers whose question applies
     in their self-check.
 
@@ -158,7 +158,7 @@ def distribution(cycle: Cycle) -> dict[int, dict[int, int]]:
     )
     # Grouped by value first: grouped by question first, SQLite scans every year's answers in the order of
     # the question index (to skip the sort) instead of reading this cycle's submissions: 2.6 s against 0.2 s.
-    rows = db.session.execute(_applicable(stmt, structure, cycle.id).group_by(Answer.value, Answer.question_id)).all()
+    rows = db.session.execute(applicable(stmt, structure, cycle.id).group_by(Answer.value, Answer.question_id)).all()
     result = {}
     for question_id, value, n in rows:
         result.setdefault(question_id, {})[value] = n
@@ -182,7 +182,7 @@ def unit_means_over(cycle: Cycle, question_ids):
             points.is_not(None),
         )
     )
-    return _applicable(stmt, structure, cycle.id).group_by(Submission.unit_id).subquery()
+    return applicable(stmt, structure, cycle.id).group_by(Submission.unit_id).subquery()
 
 
 def shared_questions(previous: Cycle, cycle: Cycle) -> tuple[list[int], list[int]] | None:

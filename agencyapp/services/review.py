@@ -50,6 +50,7 @@ SORTS = {
     "mean": Submission.score_mean,
     "full_rate": Submission.score_full_rate,
     "important": Submission.important_met,
+    "earlier": Submission.earlier_below,
     "open_points": open_points,
 }
 
@@ -124,7 +125,12 @@ def validated_scores(state: SelfCheckState, assessed: Mapping[int, CenterAssessm
     for number, assessment in assessed.items():
         values[number] = assessment.value
     return scoring.compute(
-        state.structure.questions, values, state.applies, state.structure.version.scale, state.important_goals
+        state.structure.questions,
+        values,
+        state.applies,
+        state.structure.version.scale,
+        state.important_goals,
+        state.earlier.numbers,
     )
 
 

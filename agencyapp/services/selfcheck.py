@@ -62,6 +62,7 @@ class SelfCheckState:
     applies: dict  # question number -> bool
     cycle: Cycle | None = None
     _important: list | None = None
+    _earlier: object = None
 
     @property
     def important_goals(self) -> list[int]:
@@ -82,6 +83,16 @@ class SelfCheckState:
                     )
                 )
         return self._important
+
+    @property
+    def earlier(self):
+        """Earlier years' important items (services/important.py), read when first needed."""
+        if self._earlier is None:
+            from agencyapp.services import important
+
+            cycle = self.cycle
+            self._earlier = important.earlier(cycle, self.important_goals) if cycle is not None else important.NONE
+        return self._earlier
 
     @property
     def carried(self) -> set[int]:
@@ -105,7 +116,12 @@ class SelfCheckState:
 
     def scores(self) -> scoring.Scores:
         return scoring.compute(
-            self.structure.questions, self.values, self.applies, self.structure.version.scale, self.important_goals
+            self.structure.questions,
+            self.values,
+            self.applies,
+            self.structure.version.scale,
+            self.important_goals,
+            self.earlier.numbers,
         )
 
     def off_reason(self, question: QuestionInfo) -> str:
@@ -641,6 +657,8 @@ def freeze(submission: Submission, user: User, state: SelfCheckState) -> Submiss
     submission.score_full_rate = scores.overall.full_rate
     submission.important_met = scores.important_met
     submission.important_below = len(scores.important_failing)
+    submission.earlier_met = scores.earlier_met
+    submission.earlier_below = len(scores.earlier_failing) if scores.earlier_met is not None else None
     submission.return_reason = ""
     return snapshot
 

@@ -13,11 +13,11 @@ from agencyapp import policy
 from agencyapp.errors import DomainError, StaleError
 from agencyapp.extensions import db
 from agencyapp.lifecycles import Lifecycle, State, Transition
-from agencyapp.models import ChecklistVersion, Hearing, ImprovementPoint, Submission, User
+from agencyapp.models import ChecklistVersion, Cycle, Hearing, ImprovementPoint, Submission, User
 from agencyapp.services import figure_cache
 from agencyapp.services.audit import record
 
-Governed = Submission | ImprovementPoint | Hearing | ChecklistVersion  # the models with a lifecycle table
+Governed = Submission | ImprovementPoint | Hearing | ChecklistVersion | Cycle  # the models with a lifecycle table
 
 
 def lifecycle_of(obj: Governed) -> Lifecycle:

@@ -251,7 +251,8 @@ def test_ministry_oversees_its_units_read_only(page, new_context, console, demo_
     table = []
     for i in range(rows.count()):
         cells = [t.strip() for t in rows.nth(i).locator("td").all_inner_texts()]
-        open_points, overdue = (int(n) for n in cells[4].split("／"))
+        # cells: 状況, 平均点, 満点率, 今年度の重要点検項目, 過年度の重要点検項目, 改善点（未完了／期限超過）, …
+        open_points, overdue = (int(n) for n in cells[5].split("／"))
         table.append(
             {
                 "name": names[i],

@@ -1,0 +1,134 @@
+"""重要点検項目 across years: this year's, and every earlier year's kept at 3 points.
+
+The source document's goal: each year's important items are to reach 3 points, 「当該年度以前の重要点検項目
+についても、引き続き、3点満点を維持することを目標」. Each cycle remembers its important goals
+(``cycle_important_goal``); a self-check is judged on this year's and on every earlier cycle's of the same
+edition, whose questions are followed into this year's checklist through the versions' mapping
+(``revisions.lineage``). An earlier question the checklist no longer has is listed as withdrawn (廃止) and
+judged on nothing. A question that is also one of this year's important items counts once, as this year's.
+The judging itself is the scoring module's (``scoring.compute``'s ``earlier_questions``).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask import g, has_request_context
+from sqlalchemy import select
+
+from agencyapp.extensions import db
+from agencyapp.formatting import fiscal_year_short
+from agencyapp.models import ChecklistGoal, ChecklistVersion, Cycle
+from agencyapp.models.cycle import cycle_important_goal
+from agencyapp.services import revisions
+from agencyapp.services.checklists import load_structure
+
+
+@dataclass(frozen=True)
+class EarlierQuestion:
+    old_number: int  # 設問番号 in that year's checklist
+    current: tuple[int, ...]  # 設問番号 in this year's checklist it became; () withdrawn
+    change: str  # how it changed on the way ("" when the same)
+
+
+@dataclass(frozen=True)
+class EarlierItem:
+    """One earlier year's important goal, as this year's checklist has it."""
+
+    fiscal_year: int
+    goal_number: int  # in that year's checklist
+    goal_text: str
+    questions: tuple[EarlierQuestion, ...]
+
+    @property
+    def year(self) -> str:
+        return fiscal_year_short(self.fiscal_year)
+
+    @property
+    def current(self) -> tuple[int, ...]:
+        return tuple(sorted({n for q in self.questions for n in q.current}))
+
+    @property
+    def withdrawn(self) -> bool:
+        """Nothing of it is left in this year's checklist."""
+        return not self.current
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """Every earlier year's important items of a cycle, and the question numbers they are judged on."""
+
+    items: tuple[EarlierItem, ...]
+    numbers: frozenset[int]  # this year's questions carrying an earlier item and not one of this year's
+    years_of: dict  # {this year's question number: (fiscal years it was important in)}
+
+    def years_label(self, numbers) -> str:
+        """「令和5年度・令和6年度」: the earlier years any of ``numbers`` was important in ("" when none)."""
+        years = sorted({y for n in numbers for y in self.years_of.get(n, ())})
+        return "・".join(fiscal_year_short(y) for y in years)
+
+    def labels(self, numbers) -> list[str]:
+        """「設問12（令和5年度・令和6年度）」 for each of ``numbers``."""
+        return [
+            f"設問{n}（{'・'.join(fiscal_year_short(y) for y in self.years_of.get(n, ()))}）" for n in sorted(numbers)
+        ]
+
+
+NONE = Earlier((), frozenset(), {})
+
+
+def earlier(cycle: Cycle, this_year_goals: Iterable[int] | None = None) -> Earlier:
+    """The cycle's earlier important items (``this_year_goals``: the cycle's own important goal numbers, when
+    the caller has them). One statement, plus one per earlier checklist version the mapping is followed
+    from; kept for the rest of the request."""
+    memo = g.setdefault("earlier_important", {}) if has_request_context() else {}
+    if cycle.id not in memo:
+        goals = [goal.number for goal in cycle.important_goals] if this_year_goals is None else this_year_goals
+        memo[cycle.id] = _earlier(cycle, set(goals))
+    return memo[cycle.id]
+
+
+def _earlier(cycle: Cycle, this_year: set[int]) -> Earlier:
+    rows = db.session.execute(
+        select(Cycle.fiscal_year, Cycle.version_id, ChecklistGoal.number)
+        .join(cycle_important_goal, cycle_important_goal.c.cycle_id == Cycle.id)
+        .join(ChecklistGoal, ChecklistGoal.id == cycle_important_goal.c.goal_id)
+        .join(ChecklistVersion, ChecklistVersion.id == Cycle.version_id)
+        .where(ChecklistVersion.edition == cycle.version.edition, Cycle.fiscal_year < cycle.fiscal_year)
+        .order_by(Cycle.fiscal_year, Cycle.id, ChecklistGoal.position)
+    ).all()
+    current = load_structure(cycle.version)
+    this_year_questions = {q.number for q in current.questions if q.goal_number in this_year}
+    by_key = {q.key: q.number for q in current.questions}
+    followed: dict[int, dict[str, tuple[tuple[int, ...], str]]] = {}
+    items, years_of = [], {}
+    for fiscal_year, version_id, goal_number in rows:
+        if version_id not in followed:
+            followed[version_id] = _follow(version_id, cycle.version, by_key)
+        old = load_structure(db.session.get(ChecklistVersion, version_id))
+        node = old.goals_by_number.get(goal_number)
+        if node is None:
+            continue
+        questions = []
+        for question in node.questions:
+            now, change = followed[version_id].get(question.key, ((), "廃止"))
+            questions.append(EarlierQuestion(question.number, now, change))
+            for number in now:
+                if number not in this_year_questions:
+                    years_of.setdefault(number, []).append(fiscal_year)
+        items.append(EarlierItem(fiscal_year, goal_number, node.goal.text, tuple(questions)))
+    years = {n: tuple(dict.fromkeys(ys)) for n, ys in years_of.items()}
+    return Earlier(tuple(items), frozenset(years), years)
+
+
+def _follow(old_version_id: int, version: ChecklistVersion, by_key: dict) -> dict[str, tuple[tuple[int, ...], str]]:
+    """{old question key: (this year's question numbers, change label)} along the mapping."""
+    result: dict[str, tuple[list[int], str]] = {}
+    for new_key, line in revisions.lineage(old_version_id, version).items():
+        number = by_key.get(new_key)
+        if number is None:
+            continue
+        for old_key in line.old_keys:
+            numbers, _ = result.setdefault(old_key, ([], ""))
+            numbers.append(number)
+            result[old_key] = (numbers, "" if line.change == "same" else line.change_label)
+    return {key: (tuple(sorted(numbers)), change) for key, (numbers, change) in result.items()}
