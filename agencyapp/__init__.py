@@ -110,6 +110,7 @@ def _register_blueprints(app):
         organisations,
         oversight,
         reminders,
+        reports,
         review,
         selfcheck,
     )
@@ -129,6 +130,7 @@ def _register_blueprints(app):
         cycles,
         checklists,
         reminders,
+        reports,
         organisations,
         exports,
     ):

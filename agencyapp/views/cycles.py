@@ -1,6 +1,6 @@
 """年度点検の準備 (center): the cycles, and opening a new one for its target units."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -11,7 +11,7 @@ from agencyapp.forms import iso_date
 from agencyapp.inputs import ident, idents
 from agencyapp.lifecycles import VersionState
 from agencyapp.models import ChecklistVersion, Cycle, Submission, Unit
-from agencyapp.services import DomainError, figure_cache
+from agencyapp.services import DomainError, figure_cache, year_end
 from agencyapp.services.checklists import load_structure
 from agencyapp.services.cycles import open_cycle
 from agencyapp.views.common import run
@@ -82,3 +82,27 @@ def new():
         error=error,
         default_year=fiscal_year_of(today) + (1 if today.month >= 10 else 0),
     ), (422 if error else 200)
+
+
+@bp.route("/<int:cycle_id>/close", methods=["GET", "POST"])
+def close(cycle_id):
+    """年度の締め: what it will do, a confirmation, then done in one transaction."""
+    cycle = db.session.get(Cycle, cycle_id) or abort(404)
+    error = None
+    if request.method == "POST":
+        if request.form.get("confirm") != "yes":
+            error = "締める前に、内容を確認したことを示すチェックを入れてください。"
+        else:
+            try:
+                done = run(year_end.close, current_user, cycle)
+            except DomainError as exc:
+                error = exc.message
+            else:
+                flash(
+                    f"{cycle.title}（{cycle.fiscal_year}年度）を締めました。遅延 {done.late}機関、"
+                    f"改善点の繰越 {done.open_points}件。報告の数値を確定しました。",
+                    "success",
+                )
+                return redirect(url_for("reports.show", cycle=cycle.id), code=303)
+    closing = year_end.preview(cycle)
+    return render_template("cycles/close.html", cycle=cycle, closing=closing, error=error), (422 if error else 200)
