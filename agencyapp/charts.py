@@ -34,9 +34,10 @@ class BarChart:
     ticks: list
     groups: list
     legend: list  # (series name, colour)
+    counts: bool = False  # the values are counts (drawn as whole numbers), not scores
 
 
-def bar_chart(title, labels, series, max_value=3.0, width=720, bar_height=12, gap=14, plot_left=230):
+def bar_chart(title, labels, series, max_value=3.0, width=720, bar_height=12, gap=14, plot_left=230, counts=False):
     """Horizontal grouped bars: one group per label, one bar per series.
 
     ``labels``: [(key, text)]; ``series``: [(name, {key: value or None})].
@@ -64,6 +65,7 @@ def bar_chart(title, labels, series, max_value=3.0, width=720, bar_height=12, ga
             )
         groups.append(group)
     height = int(legend_height + len(labels) * group_height + 24)
-    ticks = [(t, round(plot_left + plot_width * t / max_value, 1)) for t in range(int(max_value) + 1)]
+    step = max(1, -(-int(max_value) // 5)) if counts else 1  # counts: about five gridlines whatever the total
+    ticks = [(t, round(plot_left + plot_width * t / max_value, 1)) for t in range(0, int(max_value) + 1, step)]
     legend = [(name, PALETTE[i % len(PALETTE)]) for i, (name, _) in enumerate(series)]
-    return BarChart(title, width, height, plot_left, plot_width, max_value, ticks, groups, legend)
+    return BarChart(title, width, height, plot_left, plot_width, max_value, ticks, groups, legend, counts)

@@ -41,6 +41,7 @@ def _charts(report):
         bands,
         [("機関数", {str(i): b["units"] for i, b in enumerate(f["response"]["distribution"])})],
         max_value=float(most),
+        counts=True,
     )
     return means, spread
 
