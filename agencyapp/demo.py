@@ -1,6 +1,6 @@
 """Demo organisations, accounts and the current cycle (development only, idempotent)."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -8,6 +8,7 @@ from agencyapp import passwords
 from agencyapp.checklists import DATA_DIR
 from agencyapp.checklists.loader import load_checklist
 from agencyapp.extensions import db
+from agencyapp.formatting import today_tokyo
 from agencyapp.models import ChecklistSection, ChecklistVersion, Cycle, Ministry, Unit, User
 from agencyapp.services.audit import record
 from agencyapp.services.checklists import import_checklist
@@ -224,6 +225,8 @@ def _past_and_present(units, version, current):
             select(Submission).where(Submission.cycle_id == previous.id, Submission.unit_id == unit.id)
         )
         _answer_and_submit(past, contact, rng, good=rng.uniform(0.7, 0.95))
+        if unit.code == OPEN_POINT_UNIT:
+            _open_point(past, center)
         workflow.apply(past, "accept", center, summary="自己点検を確認済にしました（デモデータ）")
         past.reviewed_by_id, past.reviewed_at = center.id, past.submitted_at
         if unit.code not in own_units and submitted_now < SUBMITTED_NOW:
@@ -235,6 +238,29 @@ def _past_and_present(units, version, current):
                 submitted_now += 1
     record("demo.history", actor_login="demo-seed", summary="デモ用に前年度の点検結果と今年度の提出を作成しました")
     db.session.flush()
+
+
+# Last year's improvement point still open in the demo: closing last year carries it into this year.
+OPEN_POINT_UNIT = "mhlw-engo"
+
+
+def _open_point(submission, center):
+    """One improvement point issued on last year's self-check and not answered yet."""
+    from agencyapp.services import improvements
+    from agencyapp.services.selfcheck import load_state
+
+    state = load_state(submission)
+    number = min(state.values, key=lambda n: (state.values[n] or 9, n))
+    point = improvements.add_point(
+        center,
+        submission,
+        number,
+        "委託先の作業場所への立入確認が行われていない。",
+        "委託契約に立入確認の条項を設け、年1回以上確認し、その記録を残すこと。",
+    )
+    db.session.flush()
+    due = today_tokyo() + timedelta(days=14)  # the service takes only a future due date
+    improvements.issue_request(center, submission, [point.id], due, "前年度の自己点検に基づく改善依頼です。")
 
 
 def _phrases():

@@ -214,6 +214,7 @@ def _important(cycle: Cycle, in_scope, submitted: int) -> dict:
             "goal_text": item.goal_text,
             "questions": list(item.current),
             "withdrawn": item.withdrawn,
+            "withdrawn_numbers": list(item.withdrawn_numbers),
             "changes": sorted({q.change for q in item.questions if q.change}),
         }
         for item in earlier.items

@@ -48,6 +48,11 @@ class EarlierItem:
         return tuple(sorted({n for q in self.questions for n in q.current}))
 
     @property
+    def withdrawn_numbers(self) -> tuple[int, ...]:
+        """That year's 設問番号 of its questions the checklist no longer has."""
+        return tuple(q.old_number for q in self.questions if not q.current)
+
+    @property
     def withdrawn(self) -> bool:
         """Nothing of it is left in this year's checklist."""
         return not self.current
