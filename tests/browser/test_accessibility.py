@@ -67,9 +67,11 @@ def violations(page, url):
                 "/improvements/",
                 "/cycles/",
                 "/cycles/new",
+                "/reports/",
+                "/reports/print",
             ],
         ),
-        ("demo-ministry", ["/", "/oversight/units/{unit}", "/submissions/{submitted}", "/exports/"]),
+        ("demo-ministry", ["/", "/oversight/units/{unit}", "/submissions/{submitted}", "/exports/", "/reports/"]),
         ("demo-admin", ["/", "/admin/users", "/admin/users/new", "/admin/organisations/", "/audit/", "/admin/mail"]),
     ],
 )
