@@ -106,20 +106,25 @@ class StoredFile:
     sha256: str
 
 
-def store(file_storage):
-    """Check an uploaded FileStorage and write it to the attachment directory."""
-    limit = max_bytes()
+def read_checked(file_storage, limit, *, too_big="", empty=EMPTY_MESSAGE):
+    """(the upload's bytes, their kind by content): at most ``limit`` bytes are read; DomainError, with
+    ``too_big`` / ``empty`` or the general messages, when it is too large, empty or of a kind not allowed."""
     filename = getattr(file_storage, "filename", None) or ""
     stream = getattr(file_storage, "stream", None)
     data = _read_capped(stream, limit + 1) if stream is not None else b""
     if len(data) > limit:
         raise DomainError(
-            f"ファイルが大きすぎます。{_format_limit(limit)}以下のファイルを添付してください。",
-            limit=limit,
+            too_big or f"ファイルが大きすぎます。{_format_limit(limit)}以下のファイルを添付してください。", limit=limit
         )
     if not data:
-        raise DomainError(EMPTY_MESSAGE)
-    kind = _detect_kind(data, filename)
+        raise DomainError(empty)
+    return data, _detect_kind(data, filename)
+
+
+def store(file_storage):
+    """Check an uploaded FileStorage and write it to the attachment directory."""
+    filename = getattr(file_storage, "filename", None) or ""
+    data, kind = read_checked(file_storage, max_bytes())
     extension, content_type, _ = KINDS[kind]
     stored_name = secrets.token_hex(16) + extension
     if in_directory():

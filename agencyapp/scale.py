@@ -512,6 +512,7 @@ def seed_scale(units, years, *, fresh=False, seed=DEFAULT_SEED, now=None, echo=N
     figure_cache.bump()  # a server left running recomputes its figures from the new data
     if analyze:
         writer.analyze()
+    close_past_years(session, say)
     if pragma is not None:
         session.execute(text(f"PRAGMA cache_size = {int(pragma)}"))
     total = time.perf_counter() - started
@@ -522,6 +523,23 @@ def seed_scale(units, years, *, fresh=False, seed=DEFAULT_SEED, now=None, echo=N
     say(f"  {'(indexes, constraints)':24s} {'':>12}  ({writer.seconds['(indexes)']:.1f}秒)")
     say(f"合計 {sum(writer.counts.values()):,} 行、{total:.1f}秒")
     return dict(writer.counts)
+
+
+def close_past_years(session, say):
+    """Close every fiscal year but the newest, oldest first, as the center would have at each year's end:
+    late units recorded, open points carried into the next year, each year's report frozen."""
+    from agencyapp.models import Cycle, User
+    from agencyapp.services import year_end
+
+    center = session.scalar(select(User).where(User.login_id == "demo-center"))
+    cycles = session.scalars(select(Cycle).order_by(Cycle.fiscal_year, Cycle.id)).all()
+    for cycle in cycles[:-1]:
+        started = time.perf_counter()
+        done = year_end.close(center, cycle)
+        say(
+            f"{cycle.fiscal_year}年度を締めました（遅延 {done.late}、繰越 {done.open_points}件、"
+            f"{time.perf_counter() - started:.1f}秒）"
+        )
 
 
 class _Seeder:

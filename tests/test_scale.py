@@ -16,6 +16,7 @@ from agencyapp.models import (
     Answer,
     AuditEvent,
     Cycle,
+    CycleReport,
     Hearing,
     ImprovementPoint,
     ImprovementRequest,
@@ -155,8 +156,15 @@ def test_points_in_every_state_with_overdue_and_carried_ones(seeded):
         .where(Cycle.fiscal_year < newest, ImprovementPoint.status.in_([str(s) for s in POINT_OPEN]))
     ).all()
     assert carried
+    # Every past year was closed: its open points were carried into the next year (the latest carry named).
+    assert all(p.carried_to_cycle_id is not None for p in carried)
+    past = db.session.scalars(select(Cycle).where(Cycle.fiscal_year < newest)).all()
+    assert past and all(c.status == "closed" for c in past)
+    assert db.session.scalar(select(func.count()).select_from(CycleReport)) == len(past)
     for point in db.session.scalars(select(ImprovementPoint)):
         kinds = [e.kind for e in point.events]
+        assert (point.carried_to_cycle_id is not None) == ("carried" in kinds)
+        kinds = [k for k in kinds if k != "carried"]  # the carries at each year's close
         assert (point.request_id is None) == (point.status == "draft")
         assert point.submission.status in {str(s) for s in FROZEN}
         if point.status != "draft":

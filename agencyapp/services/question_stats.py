@@ -377,38 +377,37 @@ def notes_of(
     return [tuple(row) for row in rows], total
 
 
+def _with_unit_names(stmt, order, limit):
+    """[(unit name, object)] of ``stmt`` (already joined to Unit), in the units' order."""
+    return [
+        tuple(row) for row in db.session.execute(stmt.order_by(Unit.ministry_id, Unit.position, order).limit(limit))
+    ]
+
+
 def points_of(cycle: Cycle, question_id: int, limit: int = 100) -> list[tuple[str, ImprovementPoint]]:
     """(unit name, point) of the improvement points issued on the question in the cycle (drafts excluded)."""
-    return [
-        tuple(row)
-        for row in db.session.execute(
-            select(Unit.name, ImprovementPoint)
-            .join(Submission, Submission.id == ImprovementPoint.submission_id)
-            .join(Unit, Unit.id == Submission.unit_id)
-            .where(
-                Submission.cycle_id == cycle.id,
-                ImprovementPoint.question_id == question_id,
-                ImprovementPoint.status != PointState.DRAFT,
-            )
-            .order_by(Unit.ministry_id, Unit.position, ImprovementPoint.id)
-            .limit(limit)
+    stmt = (
+        select(Unit.name, ImprovementPoint)
+        .join(Submission, Submission.id == ImprovementPoint.submission_id)
+        .join(Unit, Unit.id == Submission.unit_id)
+        .where(
+            Submission.cycle_id == cycle.id,
+            ImprovementPoint.question_id == question_id,
+            ImprovementPoint.status != PointState.DRAFT,
         )
-    ]
+    )
+    return _with_unit_names(stmt, ImprovementPoint.id, limit)
 
 
 def findings_of(cycle: Cycle, question_id: int, limit: int = 100) -> list[tuple[str, HearingFinding]]:
     """(unit name, finding) of the hearing findings on the question in the cycle."""
-    return [
-        tuple(row)
-        for row in db.session.execute(
-            select(Unit.name, HearingFinding)
-            .join(Hearing, Hearing.id == HearingFinding.hearing_id)
-            .join(Unit, Unit.id == Hearing.unit_id)
-            .where(Hearing.cycle_id == cycle.id, HearingFinding.question_id == question_id)
-            .order_by(Unit.ministry_id, Unit.position, HearingFinding.id)
-            .limit(limit)
-        )
-    ]
+    stmt = (
+        select(Unit.name, HearingFinding)
+        .join(Hearing, Hearing.id == HearingFinding.hearing_id)
+        .join(Unit, Unit.id == Hearing.unit_id)
+        .where(Hearing.cycle_id == cycle.id, HearingFinding.question_id == question_id)
+    )
+    return _with_unit_names(stmt, HearingFinding.id, limit)
 
 
 def flag(cycle: Cycle, user, question: QuestionInfo, reason: str) -> None:

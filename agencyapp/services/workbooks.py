@@ -366,13 +366,13 @@ def preview(submission: Submission, data: bytes) -> Preview:
 def upload(user: User, submission: Submission, file_storage) -> tuple[WorkbookImport, Preview]:
     """Keep the uploaded file (checked) and say what it would change; nothing in the self-check changes."""
     workflow.check(submission, "import_workbook", user)
-    stream = getattr(file_storage, "stream", None)
-    data = attachments._read_capped(stream, MAX_BYTES + 1) if stream is not None else b""
-    if len(data) > MAX_BYTES:
-        raise DomainError(f"ファイルが大きすぎます（{MAX_BYTES // (1024 * 1024)}MB まで）。")
-    if not data:
-        raise DomainError("Excel ファイルを選んでください。")
-    if attachments._detect_kind(data, getattr(file_storage, "filename", "") or "") != attachments.XLSX:
+    data, kind = attachments.read_checked(
+        file_storage,
+        MAX_BYTES,
+        too_big=f"ファイルが大きすぎます（{MAX_BYTES // (1024 * 1024)}MB まで）。",
+        empty="Excel ファイルを選んでください。",
+    )
+    if kind != attachments.XLSX:
         raise DomainError("Excel ファイル（.xlsx）を選んでください。")
     result = preview(submission, data)
     file_storage.stream = io.BytesIO(data)

@@ -248,26 +248,28 @@ def approval(submission_id):
     return _approval_page(submission)
 
 
-@bp.post("/<int:submission_id>/approve")
-def approve(submission_id):
+def _decide(submission_id, step, field, done, then):
+    """The approver's decision ``step`` (approve, or return with a comment) on the posted ``field``; a refusal
+    redraws the approval page with its message."""
     submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_APPROVE)
     try:
-        run(approvals.approve, current_user, submission, request.form.get("sha256"), _lock_version())
+        run(step, current_user, submission, request.form.get(field), _lock_version())
     except DomainError as exc:
         return _approval_page(submission, exc.message, exc.status)
-    flash("承認しました。担当者または承認者が提出できます。", "success")
-    return redirect(url_for("selfcheck.confirm_submit", submission_id=submission.id), code=303)
+    flash(done, "success")
+    return redirect(url_for(then, submission_id=submission.id), code=303)
+
+
+@bp.post("/<int:submission_id>/approve")
+def approve(submission_id):
+    done = "承認しました。担当者または承認者が提出できます。"
+    return _decide(submission_id, approvals.approve, "sha256", done, "selfcheck.confirm_submit")
 
 
 @bp.post("/<int:submission_id>/return-internally")
 def return_internally(submission_id):
-    submission = policy.get_submission_or_404(current_user, submission_id, Action.SUBMISSION_APPROVE)
-    try:
-        run(approvals.return_internally, current_user, submission, request.form.get("comment"), _lock_version())
-    except DomainError as exc:
-        return _approval_page(submission, exc.message, exc.status)
-    flash("差し戻しました。担当者に通知しました。", "success")
-    return redirect(url_for("selfcheck.approval", submission_id=submission.id), code=303)
+    done = "差し戻しました。担当者に通知しました。"
+    return _decide(submission_id, approvals.return_internally, "comment", done, "selfcheck.approval")
 
 
 @bp.get("/<int:submission_id>/print")

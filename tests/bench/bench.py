@@ -509,6 +509,8 @@ def discover(users):
     found["center_unit"] = first(r'href="/oversight/units/(\d+)', center.get("/oversight/").body)
     found["ministry_unit"] = first(r'href="/oversight/units/(\d+)', ministry.get("/").body)
     found["user"] = first(r'href="/admin/users/(\d+)"', admin.get("/admin/users").body)
+    reports = re.findall(r'href="/reports/\?cycle=(\d+)"', center.get("/cycles/").body)
+    found["last_cycle"] = reports[1] if len(reports) > 1 else None  # newest first: last year's
     return found
 
 
@@ -539,10 +541,13 @@ def pages(ids):
         ("center", "checklist revisions", "/checklists/"),
         ("center", "question statistics", "/checklists/stats"),
         ("center", "question statistics (by drop)", "/checklists/stats?sort=trend&page=2"),
+        ("center", "committee report", "/reports/"),
+        ("center", "committee report (closed year)", at("/reports/?cycle={}", "last_cycle")),
         ("ministry", "ministry home", "/"),
         ("ministry", "ministry oversight", "/oversight/"),
         ("ministry", "ministry oversight unit", at("/oversight/units/{}", "ministry_unit")),
         ("ministry", "ministry improvements", "/improvements/"),
+        ("ministry", "ministry committee report", "/reports/"),
         ("admin", "admin home", "/"),
         ("admin", "admin users", "/admin/users"),
         ("admin", "admin user", at("/admin/users/{}", "user")),
@@ -859,7 +864,7 @@ def run(server, database, label, rev):
 
     say("exports, one request each ...")
     exports = []
-    for role, paths in (("center", [*EXPORTS, "/audit/export.csv"]), ("ministry", EXPORTS)):
+    for role, paths in (("center", [*EXPORTS, "/audit/export.csv", "/reports/report.xlsx"]), ("ministry", EXPORTS)):
         for path in paths if wanted("exports") else ():
             exports.append(measure_export(server, users[role], role, path))
             e = exports[-1]
