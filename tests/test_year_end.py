@@ -179,3 +179,23 @@ def test_closing_from_the_page_asks_for_confirmation(last_year, world, make_web)
     report = center.get(done.headers["Location"]).get_data(as_text=True)
     assert "確定" in report and "を締めました" in report
     assert "報告（確定）" in center.get("/cycles/").get_data(as_text=True)
+
+
+def test_the_report_is_a_fixed_number_of_statements_whatever_the_units(last_year, world, count_statements):
+    from agencyapp.services.cycles import add_targets
+    from tests import factories
+
+    db.session.expire_all()  # both measured from a fresh session state (the cycle and its version reloaded)
+    with count_statements() as small:
+        committee_report.compute(last_year)
+    units = [factories.make_unit(world.ministry_b, f"more-{i}", f"追加機関{i}", 50 + i) for i in range(4)]
+    users = [factories.make_user(f"more-{i}", "agency", unit=u) for i, u in enumerate(units)]
+    db.session.commit()
+    act(add_targets, last_year, units)
+    for user, unit in zip(users[:2], units[:2], strict=True):
+        submit_answers(user, submission_of(last_year, unit))
+    db.session.expire_all()
+    with count_statements() as large:
+        figures = committee_report.compute(last_year)
+    assert figures["response"]["units"] == 7 and figures["response"]["submitted"] == 4
+    assert large.count == small.count, (small, large)
