@@ -132,6 +132,15 @@ def workbook(report) -> bytes:
             (24, 10, 8, 10, 12, 8, 14, 14),
             year,
         )
+        codes = [c for c in f["categories"] if c["code"]]
+        _sheet(
+            book,
+            "府省別・大分類",
+            ["府省", *[f"{c['code']}. {c['title']}" for c in codes]],
+            [[m["name"], *[m["categories"].get(c["code"]) for c in codes]] for m in f["ministries"]],
+            (24, *[12] * len(codes)),
+            year,
+        )
     imp = f["important"]
     rows = [
         [

@@ -148,6 +148,7 @@ def test_report_pages_xlsx_and_access(last_year, world, make_web):
         "回答状況",
         "点数",
         "府省別",
+        "府省別・大分類",
         "重要点検項目",
         "改善点",
         "ヒアリング・訪問",
@@ -156,6 +157,10 @@ def test_report_pages_xlsx_and_access(last_year, world, make_web):
     cover = {row[0]: row[1] for row in book["表紙"].iter_rows(min_row=4, values_only=True) if row[0]}
     assert cover["年度"] == "令和7年度（2025年度）" and cover["作成日"] == date_wareki(today_tokyo())
     assert cover["数値の状態"].startswith("暫定")
+    by_category = {r[0]: r[1:] for r in book["府省別・大分類"].iter_rows(min_row=3, values_only=True)}
+    national = {c["code"]: c["mean"] for c in committee_report.compute(last_year)["categories"] if c["code"]}
+    assert by_category["外務省"] == (None,) * len(national)  # nothing submitted
+    assert by_category["厚生労働省"][0] == national["1"]  # its units are every submitted one
     sheet = book["回答状況"]
     assert str(sheet.page_setup.paperSize) == sheet.PAPERSIZE_A4 and sheet.print_title_rows == "$1:$2"
     assert sheet.sheet_properties.pageSetUpPr.fitToPage and "令和7年度" in sheet.oddHeader.center.text

@@ -30,6 +30,7 @@ from agencyapp.models import (
     Ministry,
     QuestionFlag,
     Submission,
+    SubmissionFigure,
     SubmissionSnapshot,
     Unit,
     User,
@@ -309,7 +310,7 @@ def _flags(cycle: Cycle) -> list[dict]:
 
 
 def _ministries(cycle: Cycle) -> list[dict]:
-    """Per ministry: response, mean and important items (the national report's table)."""
+    """Per ministry: response, mean, the 大分類 means and important items (the national report's tables)."""
     first = first_submitted()
     submitted = Submission.score_mean.is_not(None)
     rows = db.session.execute(
@@ -331,6 +332,21 @@ def _ministries(cycle: Cycle) -> list[dict]:
         .group_by(Ministry.id, Ministry.name, Ministry.position)
         .order_by(Ministry.position, Ministry.id)
     ).all()
+    by_category = {}
+    for ministry_id, code, *sums in db.session.execute(
+        select(
+            Unit.ministry_id,
+            SubmissionFigure.category_code,
+            func.sum(SubmissionFigure.answered),
+            func.sum(SubmissionFigure.points),
+            func.sum(SubmissionFigure.full),
+        )
+        .join(Submission, Submission.id == SubmissionFigure.submission_id)
+        .join(Unit, Unit.id == Submission.unit_id)
+        .where(Submission.cycle_id == cycle.id, Submission.score_mean.is_not(None))
+        .group_by(Unit.ministry_id, SubmissionFigure.category_code)
+    ):
+        by_category.setdefault(ministry_id, {})[code] = scoring.pooled(sums).mean
     result = []
     for ministry_id, name, units, done, on_time, mean, not_met, not_kept in rows:
         done, on_time = int(done or 0), int(on_time or 0)
@@ -345,6 +361,7 @@ def _ministries(cycle: Cycle) -> list[dict]:
                 "mean": round(float(mean), 2) if mean is not None else None,
                 "important_not_met": int(not_met or 0),
                 "earlier_not_kept": int(not_kept or 0),
+                "categories": by_category.get(ministry_id, {}),
             }
         )
     return result
