@@ -174,6 +174,8 @@ def test_report_pages_xlsx_and_access(last_year, world, make_web):
 
 def test_closing_from_the_page_asks_for_confirmation(last_year, world, make_web):
     center = signed_in(make_web, "center")
+    home = center.get("/").get_data(as_text=True)
+    assert "締める年度点検" in home and f"/cycles/{last_year.id}/close" in home  # past due, next year opened
     page = center.get(f"/cycles/{last_year.id}/close")
     assert page.status_code == 200 and "遅延" in page.get_data(as_text=True)
     refused = center.post(f"/cycles/{last_year.id}/close", data={})
@@ -184,6 +186,7 @@ def test_closing_from_the_page_asks_for_confirmation(last_year, world, make_web)
     report = center.get(done.headers["Location"]).get_data(as_text=True)
     assert "確定" in report and "を締めました" in report
     assert "報告（確定）" in center.get("/cycles/").get_data(as_text=True)
+    assert "締める年度点検" not in center.get("/").get_data(as_text=True)
 
 
 def test_the_report_is_a_fixed_number_of_statements_whatever_the_units(last_year, world, count_statements):

@@ -4,13 +4,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
-from agencyapp.formatting import today_tokyo
-from agencyapp.lifecycles import HEARING, SUBMISSION, HearingState, PointState, SubmissionState
+from agencyapp.formatting import fiscal_year_label, today_tokyo
+from agencyapp.lifecycles import HEARING, SUBMISSION, CycleState, HearingState, PointState, SubmissionState
 from agencyapp.models import Cycle, Hearing, HearingSlot, ImprovementPoint, ImprovementRequest, Submission, Unit, User
 
 SHOWN = 10  # items listed per kind; the count says how many there are in all
@@ -139,4 +139,24 @@ def center_todos(user: User) -> list[TodoGroup]:
     if hearings:
         items = [Todo(f"{h.unit.name}：機関の回答を見て日時を確定する", f"/hearings/{h.id}") for h in hearings]
         groups.append(TodoGroup("確定するヒアリング・訪問の日程", items, len(items)))
+    later = aliased(Cycle)
+    unclosed = db.session.scalars(  # past their due date, with the next year already opened: time to close
+        select(Cycle)
+        .where(
+            Cycle.status == CycleState.OPEN,
+            Cycle.due_on < today_tokyo(),
+            select(later.id).where(later.fiscal_year > Cycle.fiscal_year).exists(),
+        )
+        .order_by(Cycle.fiscal_year)
+        .limit(SHOWN)
+    ).all()
+    if unclosed:
+        items = [
+            Todo(
+                f"{fiscal_year_label(c.fiscal_year)}「{c.title}」を締めて、委員会への報告を確定する",
+                f"/cycles/{c.id}/close",
+            )
+            for c in unclosed
+        ]
+        groups.append(TodoGroup("締める年度点検", items, len(items)))
     return groups
