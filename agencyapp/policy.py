@@ -53,6 +53,7 @@ ENDPOINTS: dict[str, Rule] = {
     "selfcheck.save_all": (AGENCY,),
     "selfcheck.carry_over": (AGENCY,),
     "selfcheck.print_view": SIGNED_IN,
+    "selfcheck.earlier_items": SIGNED_IN,
     "selfcheck.request_approval": (AGENCY,),
     "selfcheck.workbook": (AGENCY,),
     "selfcheck.upload_workbook": (AGENCY,),

@@ -148,9 +148,13 @@ def test_agency_sees_earlier_items_below_three_before_submitting(three_years, wo
         as_text=True
     )
     assert "過年度の重要点検項目（令和7年度）" in page  # the goal carries its badge while answering
-    assert "廃止（今年度のチェックリストにはありません）" not in page  # no goal of those years was withdrawn whole
-    assert "（当時の設問12は廃止）" in page  # FY2025's goal of Q11–Q13 lost Q12 in the revision
-    assert "過年度の重要点検項目（" in page and "項目）：今年度も3点を維持することが目標です" in page
+    assert f"/submissions/{submission.id}/earlier-items" in page
+    listing = agency.get(f"/submissions/{submission.id}/earlier-items").get_data(as_text=True)
+    assert "廃止（今年度のチェックリストにはありません）" not in listing  # no goal of those years was withdrawn whole
+    assert "（当時の設問12は廃止）" in listing  # FY2025's goal of Q11–Q13 lost Q12 in the revision
+    assert "令和6年度（2024年度）" in listing and "（今年度も重要点検項目）" in listing  # 2026's 委託先の管理
+    other = signed_in(make_web, "agency-b")
+    assert other.get(f"/submissions/{submission.id}/earlier-items").status_code == 404  # out of scope
     confirm = agency.get(f"/submissions/{submission.id}/submit").get_data(as_text=True)
     assert "未維持（1項目）" in confirm and f"設問{below}（令和7年度）" in confirm
 

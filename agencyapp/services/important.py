@@ -10,7 +10,7 @@ The judging itself is the scoring module's (``scoring.compute``'s ``earlier_ques
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import g, has_request_context
 from sqlalchemy import select
@@ -38,19 +38,13 @@ class EarlierItem:
     goal_number: int  # in that year's checklist
     goal_text: str
     questions: tuple[EarlierQuestion, ...]
+    current: tuple[int, ...]  # this year's 設問番号 it is judged on (sorted); () when withdrawn whole
+    withdrawn_numbers: tuple[int, ...]  # that year's 設問番号 of its questions the checklist no longer has
+    again_this_year: bool  # every question left of it is one of this year's important items too
 
     @property
     def year(self) -> str:
         return fiscal_year_short(self.fiscal_year)
-
-    @property
-    def current(self) -> tuple[int, ...]:
-        return tuple(sorted({n for q in self.questions for n in q.current}))
-
-    @property
-    def withdrawn_numbers(self) -> tuple[int, ...]:
-        """That year's 設問番号 of its questions the checklist no longer has."""
-        return tuple(q.old_number for q in self.questions if not q.current)
 
     @property
     def withdrawn(self) -> bool:
@@ -65,6 +59,7 @@ class Earlier:
     items: tuple[EarlierItem, ...]
     numbers: frozenset[int]  # this year's questions carrying an earlier item and not one of this year's
     years_of: dict  # {this year's question number: (fiscal years it was important in)}
+    goal_years: dict = field(default_factory=dict)  # {this year's goal number: 「令和5年度・令和6年度」}
 
     def years_label(self, numbers) -> str:
         """「令和5年度・令和6年度」: the earlier years any of ``numbers`` was important in ("" when none)."""
@@ -78,7 +73,7 @@ class Earlier:
         ]
 
 
-NONE = Earlier((), frozenset(), {})
+NONE = Earlier((), frozenset(), {}, {})
 
 
 def earlier(cycle: Cycle, this_year_goals: Iterable[int] | None = None) -> Earlier:
@@ -120,9 +115,24 @@ def _earlier(cycle: Cycle, this_year: set[int]) -> Earlier:
             for number in now:
                 if number not in this_year_questions:
                     years_of.setdefault(number, []).append(fiscal_year)
-        items.append(EarlierItem(fiscal_year, goal_number, node.goal.text, tuple(questions)))
+        now_numbers = tuple(sorted({n for q in questions for n in q.current}))
+        items.append(
+            EarlierItem(
+                fiscal_year,
+                goal_number,
+                node.goal.text,
+                tuple(questions),
+                now_numbers,
+                tuple(q.old_number for q in questions if not q.current),
+                bool(now_numbers) and all(n in this_year_questions for n in now_numbers),
+            )
+        )
     years = {n: tuple(dict.fromkeys(ys)) for n, ys in years_of.items()}
-    return Earlier(tuple(items), frozenset(years), years)
+    earlier = Earlier(tuple(items), frozenset(years), years)
+    goal_of = {q.number: q.goal_number for q in current.questions}
+    for goal_number in {goal_of[n] for n in years}:
+        earlier.goal_years[goal_number] = earlier.years_label(n for n in years if goal_of[n] == goal_number)
+    return earlier
 
 
 def _follow(old_version_id: int, version: ChecklistVersion, by_key: dict) -> dict[str, tuple[tuple[int, ...], str]]:

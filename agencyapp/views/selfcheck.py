@@ -272,6 +272,14 @@ def return_internally(submission_id):
     return _decide(submission_id, approvals.return_internally, "comment", done, "selfcheck.approval")
 
 
+@bp.get("/<int:submission_id>/earlier-items")
+def earlier_items(submission_id):
+    """Earlier years' important items of the self-check's cycle, with this year's questions they became."""
+    submission = policy.get_submission_or_404(current_user, submission_id)
+    state = service.load_state(submission, plain=True)
+    return render_template("selfcheck/earlier.html", submission=submission, state=state)
+
+
 @bp.get("/<int:submission_id>/print")
 def print_view(submission_id):
     """The self-check on A4 for the file: every question with its answer and note, the scores and the

@@ -48,6 +48,7 @@ def violations(page, url):
                 "/",
                 "/submissions/{own}",
                 "/submissions/{own}/submit",
+                "/submissions/{own}/earlier-items",
                 "/improvements/",
                 "/hearings/",
                 "/notifications/",
