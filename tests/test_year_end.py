@@ -9,10 +9,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
+from agencyapp import scoring
 from agencyapp.extensions import db
 from agencyapp.formatting import date_wareki, today_tokyo
 from agencyapp.models import AuditEvent, CycleReport, ImprovementPoint, PointEvent, Submission, SubmissionSnapshot
 from agencyapp.services import DomainError, committee_report, oversight, year_end
+from agencyapp.services.selfcheck import load_state
 from tests.factories import act, make_cycle, submission_of
 from tests.test_review import issue, signed_in, submit_answers
 
@@ -111,6 +113,22 @@ def test_report_equals_the_oversight_figures(last_year, world):
     assert sum(b["units"] for b in f["response"]["distribution"]) == 2
     # This year's important items: the share of submitted units with every question of the goal at 3.
     assert f["important"]["this_year"] and all(i["units_at_top"] is not None for i in f["important"]["this_year"])
+    # And to the scoring module run on each submitted self-check's answers.
+    states = [load_state(s) for s in db.session.scalars(select(Submission).where(Submission.cycle_id == last_year.id))]
+    scored = [state.scores() for state in states if state.answers]
+    assert f["response"]["mean"] == round(sum(s.overall.mean for s in scored) / len(scored), 2)
+    whole = next(c for c in f["categories"] if not c["code"])
+    assert whole["answered"] == sum(s.overall.count for s in scored)
+    assert (
+        whole["mean"]
+        == scoring.pooled(
+            (
+                sum(s.overall.count for s in scored),
+                sum(s.overall.points for s in scored),
+                sum(s.overall.full for s in scored),
+            )
+        ).mean
+    )
     by_ministry = {m["name"]: m for m in f["ministries"]}
     assert by_ministry["厚生労働省"]["submitted"] == 2 and by_ministry["外務省"]["submitted"] == 0
 
