@@ -87,15 +87,32 @@ def earlier(cycle: Cycle, this_year_goals: Iterable[int] | None = None) -> Earli
     return memo[cycle.id]
 
 
+# Built once per process for what decides them: the cycle, its important goals, and the earlier cycles'
+# goals (published versions and their mappings never change).
+_built: dict[tuple, Earlier] = {}
+
+
 def _earlier(cycle: Cycle, this_year: set[int]) -> Earlier:
-    rows = db.session.execute(
-        select(Cycle.fiscal_year, Cycle.version_id, ChecklistGoal.number)
-        .join(cycle_important_goal, cycle_important_goal.c.cycle_id == Cycle.id)
-        .join(ChecklistGoal, ChecklistGoal.id == cycle_important_goal.c.goal_id)
-        .join(ChecklistVersion, ChecklistVersion.id == Cycle.version_id)
-        .where(ChecklistVersion.edition == cycle.version.edition, Cycle.fiscal_year < cycle.fiscal_year)
-        .order_by(Cycle.fiscal_year, Cycle.id, ChecklistGoal.position)
-    ).all()
+    rows = tuple(
+        tuple(row)
+        for row in db.session.execute(
+            select(Cycle.fiscal_year, Cycle.version_id, ChecklistGoal.number)
+            .join(cycle_important_goal, cycle_important_goal.c.cycle_id == Cycle.id)
+            .join(ChecklistGoal, ChecklistGoal.id == cycle_important_goal.c.goal_id)
+            .join(ChecklistVersion, ChecklistVersion.id == Cycle.version_id)
+            .where(ChecklistVersion.edition == cycle.version.edition, Cycle.fiscal_year < cycle.fiscal_year)
+            .order_by(Cycle.fiscal_year, Cycle.id, ChecklistGoal.position)
+        )
+    )
+    key = (cycle.id, cycle.version_id, frozenset(this_year), rows)
+    if key not in _built:
+        if len(_built) > 64:
+            _built.clear()
+        _built[key] = _build(cycle, this_year, rows)
+    return _built[key]
+
+
+def _build(cycle: Cycle, this_year: set[int], rows: tuple) -> Earlier:
     current = load_structure(cycle.version)
     this_year_questions = {q.number for q in current.questions if q.goal_number in this_year}
     by_key = {q.key: q.number for q in current.questions}

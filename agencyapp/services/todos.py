@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased, contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from agencyapp import policy
 from agencyapp.actions import Action
@@ -139,14 +139,10 @@ def center_todos(user: User) -> list[TodoGroup]:
     if hearings:
         items = [Todo(f"{h.unit.name}：機関の回答を見て日時を確定する", f"/hearings/{h.id}") for h in hearings]
         groups.append(TodoGroup("確定するヒアリング・訪問の日程", items, len(items)))
-    later = aliased(Cycle)
-    unclosed = db.session.scalars(  # past their due date, with the next year already opened: time to close
+    newest = select(func.max(Cycle.fiscal_year)).correlate(None).scalar_subquery()
+    unclosed = db.session.scalars(  # past their due date, with a later year already opened: time to close
         select(Cycle)
-        .where(
-            Cycle.status == CycleState.OPEN,
-            Cycle.due_on < today_tokyo(),
-            select(later.id).where(later.fiscal_year > Cycle.fiscal_year).exists(),
-        )
+        .where(Cycle.status == CycleState.OPEN, Cycle.due_on < today_tokyo(), Cycle.fiscal_year < newest)
         .order_by(Cycle.fiscal_year)
         .limit(SHOWN)
     ).all()
