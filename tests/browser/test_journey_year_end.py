@@ -66,7 +66,8 @@ def test_center_closes_last_year_and_reports_to_the_committee(
     expect(main.get_by_role("heading", name="1. 回答状況")).to_be_visible()
     expect(main.locator("svg.chart__svg")).to_have_count(2)
     expect(main.locator("table.chart__table").first).to_contain_text("1. 組織・体制")
-    expect(main.locator("table").filter(has_text="府省別")).to_contain_text("厚生労働省")
+    expect(main.get_by_role("table", name="府省別", exact=True)).to_contain_text("厚生労働省")
+    expect(main.get_by_role("table", name="府省別・大分類ごとの平均点")).to_contain_text("厚生労働省")
     expect(main.get_by_role("heading", name="3. 重要点検項目")).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("link", name="Excel（.xlsx）で出力").click()
