@@ -56,13 +56,14 @@ def deadline_of(cycle: Cycle) -> datetime:
     return datetime.combine(cycle.due_on + timedelta(days=1), time(), tzinfo=TOKYO).astimezone(UTC)
 
 
-def first_submitted():
-    """(submission_id, first) — when each self-check was first submitted (its first snapshot)."""
+def first_submitted(cycle: Cycle):
+    """(submission_id, first) — when each self-check of the cycle was first submitted (its first snapshot)."""
     return (
         select(
             SubmissionSnapshot.submission_id.label("submission_id"),
             func.min(SubmissionSnapshot.created_at).label("first"),
         )
+        .where(SubmissionSnapshot.submission_id.in_(select(Submission.id).where(Submission.cycle_id == cycle.id)))
         .group_by(SubmissionSnapshot.submission_id)
         .subquery()
     )
@@ -80,7 +81,7 @@ def _in_scope(ministry_id: int | None):
 
 
 def _response(cycle: Cycle, in_scope) -> dict:
-    first = first_submitted()
+    first = first_submitted(cycle)
     deadline = deadline_of(cycle)
     submitted = Submission.score_mean.is_not(None)
     row = db.session.execute(
@@ -164,40 +165,38 @@ def _categories(cycle: Cycle, in_scope) -> list[dict]:
     return result
 
 
-def _units_at_top(cycle: Cycle, in_scope, groups: list[tuple[int, ...]]) -> dict[tuple[int, ...], int]:
-    """{question numbers: submitted units with none of those (applicable) questions below the top}: one
-    statement (a branch per group), by the scoring module's rule."""
+def _units_at_top(cycle: Cycle, in_scope, groups: list[tuple[int, ...]], submitted: int) -> dict[tuple[int, ...], int]:
+    """{question numbers: submitted units with none of those (applicable) questions below the top}, by the scoring
+    module's rule: one statement. The failing answers of every group's questions are found once (a CTE, with the
+    conditions applied once), then counted per group."""
     if not groups:
         return {}
     structure = load_structure(cycle.version)
     table = scoring.points_table(cycle.version.scale)
     top = max(p for p in table.values() if p is not None)
     below = [v for v, p in table.items() if p is not None and p < top]
-    branches = []
-    for index, numbers in enumerate(groups):
-        ids = [structure.by_number[n].id for n in numbers if n in structure.by_number]
-        stmt = (
-            select(literal(index).label("g"), Answer.submission_id.label("sid"))
-            .join(Submission, Submission.id == Answer.submission_id)
-            .where(
-                Submission.cycle_id == cycle.id,
-                Submission.score_mean.is_not(None),
-                in_scope(Submission.unit_id),
-                Answer.question_id.in_(ids),
-                Answer.value.in_(below),
-            )
-        )
-        branches.append(question_stats.applicable(stmt, structure, cycle.id))
-    failing = union_all(*branches).subquery()
-    counts = dict(
-        db.session.execute(select(failing.c.g, func.count(func.distinct(failing.c.sid))).group_by(failing.c.g)).all()
-    )
-    submitted = db.session.scalar(
-        select(func.count()).where(
-            Submission.cycle_id == cycle.id, Submission.score_mean.is_not(None), in_scope(Submission.unit_id)
+    ids = {numbers: [structure.by_number[n].id for n in numbers if n in structure.by_number] for numbers in groups}
+    every = sorted({i for group in ids.values() for i in group})
+    found = (
+        select(Answer.submission_id.label("sid"), Answer.question_id.label("qid"))
+        .join(Submission, Submission.id == Answer.submission_id)
+        .where(
+            Submission.cycle_id == cycle.id,
+            Submission.score_mean.is_not(None),
+            in_scope(Submission.unit_id),
+            Answer.question_id.in_(every),
+            Answer.value.in_(below),
         )
     )
-    return {numbers: submitted - counts.get(index, 0) for index, numbers in enumerate(groups)}
+    failing = question_stats.applicable(found, structure, cycle.id).cte("failing")
+    branches = [
+        select(literal(index).label("g"), func.count(func.distinct(failing.c.sid)).label("n")).where(
+            failing.c.qid.in_(ids[numbers])
+        )
+        for index, numbers in enumerate(groups)
+    ]
+    counts = {g: n for g, n in db.session.execute(union_all(*branches))}
+    return {numbers: submitted - int(counts.get(index) or 0) for index, numbers in enumerate(groups)}
 
 
 def _important(cycle: Cycle, in_scope, submitted: int) -> dict:
@@ -221,7 +220,7 @@ def _important(cycle: Cycle, in_scope, submitted: int) -> dict:
         for item in earlier.items
     ]
     groups = list(dict.fromkeys(tuple(row["questions"]) for row in this_year + past if row["questions"]))
-    at_top = _units_at_top(cycle, in_scope, groups)
+    at_top = _units_at_top(cycle, in_scope, groups, submitted)
     for row in this_year + past:
         n = at_top.get(tuple(row["questions"])) if row["questions"] else None
         row["units_at_top"] = n
@@ -311,7 +310,7 @@ def _flags(cycle: Cycle) -> list[dict]:
 
 def _ministries(cycle: Cycle) -> list[dict]:
     """Per ministry: response, mean, the 大分類 means and important items (the national report's tables)."""
-    first = first_submitted()
+    first = first_submitted(cycle)
     submitted = Submission.score_mean.is_not(None)
     rows = db.session.execute(
         select(

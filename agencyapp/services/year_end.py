@@ -58,7 +58,7 @@ def next_cycle_of(cycle: Cycle) -> Cycle | None:
 
 def _late_condition(cycle: Cycle):
     """SQL: the self-check was not submitted by the end of the due date (in Tokyo), or not at all."""
-    first = committee_report.first_submitted()
+    first = committee_report.first_submitted(cycle)
     on_time = exists(
         select(first.c.submission_id).where(
             first.c.submission_id == Submission.id, first.c.first < committee_report.deadline_of(cycle)
