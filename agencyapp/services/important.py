@@ -76,40 +76,52 @@ class Earlier:
 NONE = Earlier((), frozenset(), {}, {})
 
 
-def earlier(cycle: Cycle, this_year_goals: Iterable[int] | None = None) -> Earlier:
-    """The cycle's earlier important items (``this_year_goals``: the cycle's own important goal numbers, when
-    the caller has them). One statement, plus one per earlier checklist version the mapping is followed
-    from; kept for the rest of the request."""
-    memo = g.setdefault("earlier_important", {}) if has_request_context() else {}
+def goal_rows(cycle: Cycle) -> tuple[tuple[int, int, int, int], ...]:
+    """(cycle id, fiscal year, version id, goal number) of the important goals of this cycle and of every earlier
+    one of its edition, oldest first: one statement, kept for the rest of the request (the self-check page reads
+    this year's goals and the earlier years' from it)."""
+    memo = g.setdefault("important_goal_rows", {}) if has_request_context() else {}
     if cycle.id not in memo:
-        goals = [goal.number for goal in cycle.important_goals] if this_year_goals is None else this_year_goals
-        memo[cycle.id] = _earlier(cycle, set(goals))
+        memo[cycle.id] = tuple(
+            tuple(row)
+            for row in db.session.execute(
+                select(Cycle.id, Cycle.fiscal_year, Cycle.version_id, ChecklistGoal.number)
+                .join(cycle_important_goal, cycle_important_goal.c.cycle_id == Cycle.id)
+                .join(ChecklistGoal, ChecklistGoal.id == cycle_important_goal.c.goal_id)
+                .join(ChecklistVersion, ChecklistVersion.id == Cycle.version_id)
+                .where(
+                    ChecklistVersion.edition == cycle.version.edition,
+                    (Cycle.fiscal_year < cycle.fiscal_year) | (Cycle.id == cycle.id),
+                )
+                .order_by(Cycle.fiscal_year, Cycle.id, ChecklistGoal.position)
+            )
+        )
     return memo[cycle.id]
 
 
-# Built once per process for what decides them: the cycle, its important goals, and the earlier cycles'
-# goals (published versions and their mappings never change).
-_built: dict[tuple, Earlier] = {}
+def this_year_goals(cycle: Cycle) -> list[int]:
+    """The cycle's own important goal numbers, in the checklist's order."""
+    return [number for cycle_id, _, _, number in goal_rows(cycle) if cycle_id == cycle.id]
 
 
-def _earlier(cycle: Cycle, this_year: set[int]) -> Earlier:
+def earlier(cycle: Cycle, this_year: Iterable[int] | None = None) -> Earlier:
+    """The cycle's earlier important items (``this_year``: the cycle's own important goal numbers, when the
+    caller has them). Built once per process for what decides them (``_built``)."""
+    goals = frozenset(this_year_goals(cycle) if this_year is None else this_year)
     rows = tuple(
-        tuple(row)
-        for row in db.session.execute(
-            select(Cycle.fiscal_year, Cycle.version_id, ChecklistGoal.number)
-            .join(cycle_important_goal, cycle_important_goal.c.cycle_id == Cycle.id)
-            .join(ChecklistGoal, ChecklistGoal.id == cycle_important_goal.c.goal_id)
-            .join(ChecklistVersion, ChecklistVersion.id == Cycle.version_id)
-            .where(ChecklistVersion.edition == cycle.version.edition, Cycle.fiscal_year < cycle.fiscal_year)
-            .order_by(Cycle.fiscal_year, Cycle.id, ChecklistGoal.position)
-        )
+        (year, version, number) for cycle_id, year, version, number in goal_rows(cycle) if cycle_id != cycle.id
     )
-    key = (cycle.id, cycle.version_id, frozenset(this_year), rows)
+    key = (cycle.id, cycle.version_id, goals, rows)
     if key not in _built:
         if len(_built) > 64:
             _built.clear()
-        _built[key] = _build(cycle, this_year, rows)
+        _built[key] = _build(cycle, set(goals), rows)
     return _built[key]
+
+
+# Earlier important items built per process, keyed by what decides them: the cycle, its important goals and
+# the earlier cycles' goals (published versions and their mappings never change).
+_built: dict[tuple, Earlier] = {}
 
 
 def _build(cycle: Cycle, this_year: set[int], rows: tuple) -> Earlier:

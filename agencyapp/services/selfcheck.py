@@ -18,14 +18,12 @@ from agencyapp.inputs import ident_or_none
 from agencyapp.lifecycles import SubmissionState
 from agencyapp.models import (
     Answer,
-    ChecklistGoal,
     ChecklistQuestion,
     Cycle,
     Submission,
     SubmissionFigure,
     SubmissionSnapshot,
     User,
-    cycle_important_goal,
 )
 from agencyapp.services import DomainError, StaleError, matches, workflow
 from agencyapp.services.checklists import QuestionInfo, SectionNode, Structure, load_structure
@@ -73,15 +71,10 @@ class SelfCheckState:
                 self._important = []
             elif "important_goals" in cycle.__dict__:  # already loaded
                 self._important = [g.number for g in cycle.important_goals]
-            else:  # the numbers only, not the goal objects
-                self._important = list(
-                    db.session.scalars(
-                        select(ChecklistGoal.number)
-                        .join(cycle_important_goal, cycle_important_goal.c.goal_id == ChecklistGoal.id)
-                        .where(cycle_important_goal.c.cycle_id == cycle.id)
-                        .order_by(ChecklistGoal.position)
-                    )
-                )
+            else:  # the numbers only, read with the earlier years' (one statement for both)
+                from agencyapp.services import important
+
+                self._important = important.this_year_goals(cycle)
         return self._important
 
     @property
