@@ -83,8 +83,18 @@ def test_closing_records_late_units_carries_points_and_freezes(last_year, world)
         act(year_end.close, world.center, cycle)
 
 
+def test_closing_waits_for_the_due_date(ctx, world):
+    before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    with pytest.raises(DomainError, match="提出期限（令和9年1月29日（2027年1月29日））が過ぎていないため"):
+        act(year_end.close, world.center, world.cycle)
+    assert _reload(world.cycle).status == "open"
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before
+    late = db.session.scalars(select(Submission.late_at_close).where(Submission.cycle_id == world.cycle.id)).all()
+    assert late and all(v is None for v in late)
+
+
 def test_open_points_need_a_next_cycle(ctx, world):
-    later = make_cycle([world.unit_a], fiscal_year=2030, due_on=date(2031, 1, 31))
+    later = make_cycle([world.unit_a], fiscal_year=2023, due_on=date(2024, 1, 31))
     s = submit_answers(world.agency, submission_of(later, world.unit_a))
     issue(world, submission=s)
     before = db.session.scalar(select(func.count()).select_from(AuditEvent))

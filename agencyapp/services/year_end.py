@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, case, exists, func, insert, or_, select, update
 
 from agencyapp.extensions import db
-from agencyapp.formatting import fiscal_year_short
+from agencyapp.formatting import date_wareki, fiscal_year_short, today_tokyo
 from agencyapp.lifecycles import POINT_OPEN
 from agencyapp.models import ChecklistVersion, Cycle, CycleReport, ImprovementPoint, PointEvent, Submission, User
 from agencyapp.services import DomainError, committee_report, workflow
@@ -36,6 +36,11 @@ class Closing:
         """Why the cycle cannot be closed now ("" when it can)."""
         if self.cycle.closed:
             return "この年度点検は既に締められています。"
+        if today_tokyo() <= self.cycle.due_on:
+            return (
+                f"提出期限（{date_wareki(self.cycle.due_on)}）が過ぎていないため、まだ締められません"
+                "（締めると、その時点で提出していない機関が遅延として記録されます）。"
+            )
         if self.open_points and self.next_cycle is None:
             following = fiscal_year_short(self.cycle.fiscal_year + 1)
             return (
