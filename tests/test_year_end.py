@@ -170,6 +170,8 @@ def test_report_pages_xlsx_and_access(last_year, world, make_web):
     assert center.get(f"/reports/print?cycle={last_year.id}").status_code == 200
     response = center.get(f"/reports/report.xlsx?cycle={last_year.id}")
     assert response.status_code == 200
+    exported = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export").order_by(AuditEvent.id.desc()))
+    assert "委員会への報告（暫定・Excel）" in exported.summary and "全国" in exported.summary
     book = load_workbook(io.BytesIO(response.data))
     assert book.sheetnames == [
         "表紙",

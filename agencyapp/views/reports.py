@@ -11,8 +11,8 @@ from agencyapp import charts, report_sheets
 from agencyapp.actions import Action
 from agencyapp.inputs import ident
 from agencyapp.policy import can
-from agencyapp.services import committee_report, hearings
-from agencyapp.views.common import chosen_cycle
+from agencyapp.services import committee_report, hearings, oversight
+from agencyapp.views.common import chosen_cycle, run
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -71,6 +71,14 @@ def print_view():
 def export_xlsx():
     _, report = _report()
     body = report_sheets.workbook(report)
+    state = "暫定" if report.provisional else "確定"
+    run(
+        oversight.record_export,
+        current_user,
+        f"委員会への報告（{state}・Excel）",
+        f"{report.scope_name}・{report.cycle.title}",
+        1,
+    )
     name = f"committee-report-{report.cycle.fiscal_year}{'-provisional' if report.provisional else ''}.xlsx"
     return Response(
         body, mimetype=report_sheets.XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
