@@ -7,7 +7,7 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from agencyapp.formatting import date_wareki, fiscal_year_label, fiscal_year_short, to_tokyo, today_tokyo
+from agencyapp.formatting import date_wareki, fiscal_year_label, fiscal_year_short, today_tokyo
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _HEADING = PatternFill("solid", fgColor="E8EEF7")
@@ -51,7 +51,7 @@ def workbook(report) -> bytes:
     status = (
         "暫定（年度点検は締められていません）"
         if report.provisional
-        else f"確定（{date_wareki(to_tokyo(report.frozen_at).date())}に締め）"
+        else f"確定（{date_wareki(report.frozen_at)}に締め）"
     )
     for row in (
         [f"{year} 住基ネット セキュリティ自己点検 結果報告"],

@@ -10,15 +10,15 @@ report is computed afresh and marked 暫定 (provisional).
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, case, func, literal, select, union_all
 
 from agencyapp import policy, scoring
 from agencyapp.actions import Action
 from agencyapp.extensions import db
-from agencyapp.formatting import TOKYO, today_tokyo
-from agencyapp.lifecycles import HEARING_HELD, POINT_OPEN, HearingState, PointState
+from agencyapp.formatting import today_tokyo
+from agencyapp.lifecycles import HEARING_HELD, POINT_OPEN, HearingState, PointState, SubmissionState
 from agencyapp.models import (
     Answer,
     Cycle,
@@ -38,6 +38,7 @@ from agencyapp.models import (
 from agencyapp.models.hearing import KIND_HEARING, KIND_LABELS, KIND_VISIT
 from agencyapp.services import figure_cache, important, oversight, question_stats
 from agencyapp.services.checklists import load_structure
+from agencyapp.services.cycles import submission_deadline
 
 # Bands of a unit's mean for the distribution (lower bound inclusive), the last one exactly 3.00.
 BANDS = (
@@ -49,11 +50,6 @@ BANDS = (
     ("3.00（満点）", 3.0, None),
 )
 MAX_FINDINGS = 50
-
-
-def deadline_of(cycle: Cycle) -> datetime:
-    """The end of the due date in Tokyo, as a UTC instant: a first submission before it was in time."""
-    return datetime.combine(cycle.due_on + timedelta(days=1), time(), tzinfo=TOKYO).astimezone(UTC)
 
 
 def first_submitted(cycle: Cycle):
@@ -82,14 +78,14 @@ def _in_scope(ministry_id: int | None):
 
 def _response(cycle: Cycle, in_scope) -> dict:
     first = first_submitted(cycle)
-    deadline = deadline_of(cycle)
+    deadline = submission_deadline(cycle)
     submitted = Submission.score_mean.is_not(None)
     row = db.session.execute(
         select(
             func.count(),
             func.sum(case((submitted, 1), else_=0)),
             func.sum(case((and_(submitted, first.c.first < deadline), 1), else_=0)),
-            func.sum(case((Submission.status == "accepted", 1), else_=0)),
+            func.sum(case((Submission.status == SubmissionState.ACCEPTED, 1), else_=0)),
             func.avg(Submission.score_mean),
             func.sum(case((Submission.important_met.is_(True), 1), else_=0)),
             func.sum(case((Submission.important_met.is_(False), 1), else_=0)),
@@ -318,7 +314,7 @@ def _ministries(cycle: Cycle) -> list[dict]:
             Ministry.name,
             func.count(),
             func.sum(case((submitted, 1), else_=0)),
-            func.sum(case((and_(submitted, first.c.first < deadline_of(cycle)), 1), else_=0)),
+            func.sum(case((and_(submitted, first.c.first < submission_deadline(cycle)), 1), else_=0)),
             func.avg(Submission.score_mean),
             func.sum(case((Submission.important_met.is_(False), 1), else_=0)),
             func.sum(case((Submission.earlier_met.is_(False), 1), else_=0)),
@@ -366,38 +362,24 @@ def _ministries(cycle: Cycle) -> list[dict]:
     return result
 
 
-def _summary(cycle: Cycle, in_scope) -> dict:
-    """The figures last year's column shows: response, mean and the 大分類 means."""
-    response = _response(cycle, in_scope)
-    return {
-        "fiscal_year": cycle.fiscal_year,
-        "response_rate": response["response_rate"],
-        "on_time_rate": response["on_time_rate"],
-        "mean": response["mean"],
-        "categories": {c["code"]: c["mean"] for c in _categories(cycle, in_scope)},
-    }
-
-
 def compute(cycle: Cycle, ministry_id: int | None = None) -> dict:
     """The report's figures for the nation (``ministry_id`` None) or one ministry, as JSON-ready data."""
     in_scope = _in_scope(ministry_id)
     response = _response(cycle, in_scope)
     previous = question_stats.previous_cycle(cycle)
     last = None
-    if previous is not None:
+    if previous is not None:  # last year's as reported when it was closed, else as it stands
         frozen = _frozen(previous)
-        scope = "nation" if ministry_id is None else str(ministry_id)
-        if frozen is not None and scope in frozen["scopes"]:
-            f = frozen["scopes"][scope]
-            last = {
-                "fiscal_year": previous.fiscal_year,
-                "response_rate": f["response"]["response_rate"],
-                "on_time_rate": f["response"]["on_time_rate"],
-                "mean": f["response"]["mean"],
-                "categories": {c["code"]: c["mean"] for c in f["categories"]},
-            }
-        else:
-            last = _summary(previous, in_scope)
+        source = frozen.figures["scopes"].get(_scope_key(ministry_id)) if frozen is not None else None
+        if source is None:
+            source = {"response": _response(previous, in_scope), "categories": _categories(previous, in_scope)}
+        last = {
+            "fiscal_year": previous.fiscal_year,
+            "response_rate": source["response"]["response_rate"],
+            "on_time_rate": source["response"]["on_time_rate"],
+            "mean": source["response"]["mean"],
+            "categories": {c["code"]: c["mean"] for c in source["categories"]},
+        }
     return {
         "response": response,
         "categories": _categories(cycle, in_scope),
@@ -418,9 +400,7 @@ def freeze_all(cycle: Cycle) -> dict:
         .where(Submission.cycle_id == cycle.id)
         .distinct()
     ).all()
-    scopes = {"nation": compute(cycle)}
-    for ministry_id in sorted(ministry_ids):
-        scopes[str(ministry_id)] = compute(cycle, ministry_id)
+    scopes = {_scope_key(m): compute(cycle, m) for m in [None, *sorted(ministry_ids)]}
     return {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "scopes": scopes}
 
 
@@ -428,8 +408,13 @@ def digest(figures: dict) -> str:
     return hashlib.sha256(json.dumps(figures, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def _frozen(cycle: Cycle) -> dict | None:
-    return db.session.scalar(select(CycleReport.figures).where(CycleReport.cycle_id == cycle.id))
+def _frozen(cycle: Cycle) -> CycleReport | None:
+    return db.session.scalar(select(CycleReport).where(CycleReport.cycle_id == cycle.id))
+
+
+def _scope_key(ministry_id: int | None) -> str:
+    """How a scope is named among the frozen figures."""
+    return "nation" if ministry_id is None else str(ministry_id)
 
 
 @dataclass
@@ -457,12 +442,13 @@ def report(user: User, cycle: Cycle, ministry_id: int | None = None) -> Report:
     policy.require(user, Action.OVERSIGHT_VIEW)
     if not policy.can(user, Action.OVERSIGHT_ANY_MINISTRY):
         ministry_id = user.ministry_id  # a ministry's 統括課: its own bureaus only
-    row = db.session.scalar(select(CycleReport).where(CycleReport.cycle_id == cycle.id))
-    scope = "nation" if ministry_id is None else str(ministry_id)
     ministry = db.session.get(Ministry, ministry_id) if ministry_id is not None else None
-    if ministry_id is not None and ministry is None:
-        ministry_id, ministry = None, None
+    if ministry is None:  # none asked for, or an unknown one: the nation's, for those who may see it
+        policy.require(user, Action.OVERSIGHT_ANY_MINISTRY)
+        ministry_id = None
+    scope = _scope_key(ministry_id)
     name = "全国" if ministry is None else ministry.name
+    row = _frozen(cycle)
     if row is not None:
         scopes = row.figures["scopes"]
         figures = scopes.get(scope) or compute(cycle, ministry_id)  # a ministry with no units then

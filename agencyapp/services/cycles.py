@@ -1,13 +1,14 @@
 """Opening a fiscal year's self-check cycle for its target units."""
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
+from agencyapp.formatting import TOKYO
 from agencyapp.lifecycles import VersionState
 from agencyapp.models import ChecklistGoal, ChecklistVersion, Cycle, Submission, Unit, User
 from agencyapp.services import DomainError, figure_cache
@@ -108,3 +109,8 @@ def add_targets(cycle: Cycle, units: Iterable[Unit], actor: User | None = None) 
 def cycles_to_choose() -> Sequence[Cycle]:
     """Every cycle, newest fiscal year first: what a page's cycle selector offers."""
     return db.session.scalars(select(Cycle).order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())).all()
+
+
+def submission_deadline(cycle: Cycle) -> datetime:
+    """The end of the cycle's due date in Tokyo, as a UTC instant: a self-check submitted before it was in time."""
+    return datetime.combine(cycle.due_on + timedelta(days=1), time(), tzinfo=TOKYO).astimezone(UTC)

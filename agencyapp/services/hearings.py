@@ -39,6 +39,7 @@ from agencyapp.models import (
 from agencyapp.models.hearing import DEFAULT_DOCUMENTS, KIND_LABELS
 from agencyapp.services import DomainError, clean_text, figure_cache, question_stats, workflow
 from agencyapp.services.audit import record
+from agencyapp.services.cycles import submission_deadline
 from agencyapp.services.improvements import add_point
 from agencyapp.services.notifications import notify, notify_unit_and_ministry, unit_users
 from agencyapp.services.selfcheck import load_submissions
@@ -129,7 +130,7 @@ class _Candidates:
             *[(held.c.last >= _fiscal_year_start(cycle.fiscal_year - k), k) for k in range(priority.MAX_YEARS)],
             else_=priority.NEVER_YEARS,
         )
-        deadline = datetime.combine(cycle.due_on + timedelta(days=1), time(), tzinfo=TOKYO).astimezone(UTC)
+        deadline = submission_deadline(cycle)
         late = or_(
             and_(Submission.status.in_(SUBMISSION.states_allowing("save")), literal(cycle.due_on < today)),
             Submission.submitted_at >= deadline,

@@ -43,10 +43,6 @@ class EarlierItem:
     again_this_year: bool  # every question left of it is one of this year's important items too
 
     @property
-    def year(self) -> str:
-        return fiscal_year_short(self.fiscal_year)
-
-    @property
     def withdrawn(self) -> bool:
         """Nothing of it is left in this year's checklist."""
         return not self.current

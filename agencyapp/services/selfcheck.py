@@ -25,7 +25,7 @@ from agencyapp.models import (
     SubmissionSnapshot,
     User,
 )
-from agencyapp.services import DomainError, StaleError, matches, workflow
+from agencyapp.services import DomainError, StaleError, important, matches, workflow
 from agencyapp.services.checklists import QuestionInfo, SectionNode, Structure, load_structure
 
 NOTE_MAX = 2000
@@ -72,8 +72,6 @@ class SelfCheckState:
             elif "important_goals" in cycle.__dict__:  # already loaded
                 self._important = [g.number for g in cycle.important_goals]
             else:  # the numbers only, read with the earlier years' (one statement for both)
-                from agencyapp.services import important
-
                 self._important = important.this_year_goals(cycle)
         return self._important
 
@@ -81,8 +79,6 @@ class SelfCheckState:
     def earlier(self):
         """Earlier years' important items (services/important.py), read when first needed."""
         if self._earlier is None:
-            from agencyapp.services import important
-
             cycle = self.cycle
             self._earlier = important.earlier(cycle, self.important_goals) if cycle is not None else important.NONE
         return self._earlier

@@ -10,8 +10,9 @@ from agencyapp import policy
 from agencyapp.actions import Action
 from agencyapp.extensions import db
 from agencyapp.formatting import fiscal_year_label, today_tokyo
-from agencyapp.lifecycles import HEARING, SUBMISSION, CycleState, HearingState, PointState, SubmissionState
+from agencyapp.lifecycles import HEARING, SUBMISSION, HearingState, PointState, SubmissionState
 from agencyapp.models import Cycle, Hearing, HearingSlot, ImprovementPoint, ImprovementRequest, Submission, Unit, User
+from agencyapp.services import year_end
 
 SHOWN = 10  # items listed per kind; the count says how many there are in all
 
@@ -139,13 +140,7 @@ def center_todos(user: User) -> list[TodoGroup]:
     if hearings:
         items = [Todo(f"{h.unit.name}：機関の回答を見て日時を確定する", f"/hearings/{h.id}") for h in hearings]
         groups.append(TodoGroup("確定するヒアリング・訪問の日程", items, len(items)))
-    newest = select(func.max(Cycle.fiscal_year)).correlate(None).scalar_subquery()
-    unclosed = db.session.scalars(  # past their due date, with a later year already opened: time to close
-        select(Cycle)
-        .where(Cycle.status == CycleState.OPEN, Cycle.due_on < today_tokyo(), Cycle.fiscal_year < newest)
-        .order_by(Cycle.fiscal_year)
-        .limit(SHOWN)
-    ).all()
+    unclosed = year_end.awaiting_close(SHOWN)
     if unclosed:
         items = [
             Todo(

@@ -15,9 +15,10 @@ from sqlalchemy import and_, case, exists, func, insert, or_, select, update
 
 from agencyapp.extensions import db
 from agencyapp.formatting import date_wareki, fiscal_year_short, today_tokyo
-from agencyapp.lifecycles import POINT_OPEN
+from agencyapp.lifecycles import POINT_OPEN, CycleState
 from agencyapp.models import ChecklistVersion, Cycle, CycleReport, ImprovementPoint, PointEvent, Submission, User
 from agencyapp.services import DomainError, committee_report, workflow
+from agencyapp.services.cycles import submission_deadline
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Closing:
         """Why the cycle cannot be closed now ("" when it can)."""
         if self.cycle.closed:
             return "この年度点検は既に締められています。"
-        if today_tokyo() <= self.cycle.due_on:
+        if not past_due(self.cycle):
             return (
                 f"提出期限（{date_wareki(self.cycle.due_on)}）が過ぎていないため、まだ締められません"
                 "（締めると、その時点で提出していない機関が遅延として記録されます）。"
@@ -48,6 +49,22 @@ class Closing:
                 "先に翌年度の年度点検を開始してください。"
             )
         return ""
+
+
+def past_due(cycle: Cycle) -> bool:
+    """A cycle may be closed once its due date has passed (before it, a unit still answering would be late)."""
+    return cycle.due_on < today_tokyo()
+
+
+def awaiting_close(limit: int) -> list[Cycle]:
+    """Open cycles past their due date with a later fiscal year already opened: the ones to close now."""
+    newest = select(func.max(Cycle.fiscal_year)).correlate(None).scalar_subquery()
+    return db.session.scalars(
+        select(Cycle)
+        .where(Cycle.status == CycleState.OPEN, Cycle.due_on < today_tokyo(), Cycle.fiscal_year < newest)
+        .order_by(Cycle.fiscal_year)
+        .limit(limit)
+    ).all()
 
 
 def next_cycle_of(cycle: Cycle) -> Cycle | None:
@@ -66,7 +83,7 @@ def _late_condition(cycle: Cycle):
     first = committee_report.first_submitted(cycle)
     on_time = exists(
         select(first.c.submission_id).where(
-            first.c.submission_id == Submission.id, first.c.first < committee_report.deadline_of(cycle)
+            first.c.submission_id == Submission.id, first.c.first < submission_deadline(cycle)
         )
     )
     return ~on_time

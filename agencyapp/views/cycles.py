@@ -30,7 +30,11 @@ def index():
     rows = db.session.scalars(
         select(Cycle).options(joinedload(Cycle.version)).order_by(Cycle.fiscal_year.desc(), Cycle.id.desc())
     ).all()
-    return render_template("cycles/index.html", cycles=[(c, targets.get(c.id, 0)) for c in rows])
+    return render_template(
+        "cycles/index.html",
+        cycles=[(c, targets.get(c.id, 0)) for c in rows],
+        past_due={c.id for c in rows if year_end.past_due(c)},
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
