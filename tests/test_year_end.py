@@ -151,6 +151,8 @@ def test_a_frozen_report_does_not_change_after_a_later_correction(last_year, wor
     assert committee_report.compute(last_year)["response"]["submitted"] == 3
     after = committee_report.report(world.center, _reload(last_year))
     assert not after.provisional and after.figures == before and after.figures["response"]["submitted"] == 2
+    unknown = committee_report.report(world.center, _reload(last_year), ministry_id=999_999)
+    assert unknown.scope_name == "全国" and unknown.figures == before  # the frozen nation, not a live count
 
 
 def test_the_ministry_report_is_its_own_beside_the_nation(last_year, world):
